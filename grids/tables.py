@@ -1,0 +1,353 @@
+"""One registry of input-table schemas, and the reader that enforces it.
+
+Every input table (regions, prices, sites, chips, …) is declared once as a
+:class:`TableSchema`: its columns with kind, unit, default and description.
+The loader, the validation and the schema documentation all follow from that
+declaration (Calliope's "one source of truth").
+
+Errors name the file, the row and the column and say what was expected::
+
+    sites.csv row 4 (line 5), column max_mw: expected a number >= 0, got '-5'
+
+Row numbers count data rows from 1; for CSV files the physical line number
+(header = line 1) is given as well so a spreadsheet user finds the cell.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+#: Columns any table may carry for provenance; kept, never used by the model.
+METADATA_COLUMNS = ("source", "notes")
+
+_TRUE = {"true", "1", "yes", "y", "t"}
+_FALSE = {"false", "0", "no", "n", "f"}
+
+
+class InputError(ValueError):
+    """Bad user input: a one-line, self-explaining message.
+
+    Parameters
+    ----------
+    message : str
+        What was expected and what was found.
+    file : str or Path, optional
+        The file at fault.
+    row : int, optional
+        1-based data row (not counting the header).
+    column : str, optional
+        The column or key at fault.
+    line : int, optional
+        Physical line number in a text file, when known.
+    key : str, optional
+        Dotted key path in a YAML file (instead of a column).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | Path | None = None,
+        row: int | None = None,
+        column: str | None = None,
+        line: int | None = None,
+        key: str | None = None,
+    ) -> None:
+        self.message = message
+        self.key = key
+        self.file = str(file) if file is not None else None
+        self.row = row
+        self.column = column
+        self.line = line
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        where = []
+        if self.file:
+            where.append(Path(self.file).name)
+        if self.row is not None:
+            where.append(f"row {self.row}" + (f" (line {self.line})" if self.line else ""))
+        elif self.line is not None:
+            where.append(f"line {self.line}")
+        if self.column:
+            where.append(f"column {self.column}")
+        if self.key:
+            where.append(f"key {self.key}")
+        prefix = ", ".join(where[1:])
+        head = where[0] if where else ""
+        if head and prefix:
+            head = f"{head} {prefix}"
+        elif prefix:
+            head = prefix
+        return f"{head}: {self.message}" if head else self.message
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of an input table.
+
+    ``kind`` is one of ``"str"``, ``"float"``, ``"int"``, ``"bool"``.
+    ``minimum``/``maximum`` bound numeric values (inclusive unless
+    ``exclusive_minimum``).  An optional column left blank takes ``default``.
+    """
+
+    name: str
+    kind: str
+    unit: str
+    description: str
+    required: bool = True
+    default: Any = None
+    minimum: float | None = None
+    maximum: float | None = None
+    exclusive_minimum: bool = False
+
+    def expectation(self) -> str:
+        what = {
+            "str": "a non-empty text",
+            "float": "a number",
+            "int": "a whole number",
+            "bool": "true or false",
+        }[self.kind]
+        if self.minimum is not None:
+            what += f" {'>' if self.exclusive_minimum else '>='} {self.minimum:g}"
+        if self.maximum is not None:
+            what += f" <= {self.maximum:g}"
+        return what
+
+
+@dataclass(frozen=True)
+class TableSchema:
+    """A named table: its columns and the key column(s) that must be unique."""
+
+    name: str
+    description: str
+    columns: tuple[Column, ...]
+    key: tuple[str, ...] = field(default_factory=tuple)
+
+    def column(self, name: str) -> Column:
+        for c in self.columns:
+            if c.name == name:
+                return c
+        raise KeyError(name)
+
+    @property
+    def names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    def markdown(self) -> str:
+        """The schema as a Markdown table (used by the docs)."""
+        lines = [
+            f"**{self.name}** — {self.description}",
+            "",
+            "| column | type | unit | required | default | description |",
+            "| --- | --- | --- | --- | --- | --- |",
+        ]
+        for c in self.columns:
+            default = "" if c.required else ("blank" if c.default is None else str(c.default))
+            lines.append(
+                f"| `{c.name}` | {c.kind} | {c.unit} | {'yes' if c.required else 'no'} "
+                f"| {default} | {c.description} |"
+            )
+        return "\n".join(lines)
+
+
+def read_table(path: str | Path, schema: TableSchema) -> pd.DataFrame:
+    """Read a CSV or Parquet file and validate it against ``schema``.
+
+    Returns a DataFrame with exactly the schema's columns (plus any
+    metadata columns present), typed: floats as ``float64`` (blank optional
+    values as NaN), ints as ``int64`` (or ``float64`` with NaN when an
+    optional int column has blanks), bools as ``bool``, text as ``object``.
+
+    Raises
+    ------
+    InputError
+        For a missing or unreadable file, a missing or unknown column, a
+        value of the wrong kind or out of range, or a duplicated key.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"file not found (expected a {schema.name} table)", file=path)
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".csv":
+            raw = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
+            line_offset = 2
+        elif suffix in (".parquet", ".pq"):
+            raw = pd.read_parquet(path)
+            line_offset = None
+        else:
+            raise InputError(
+                f"unsupported table format '{suffix}' (expected .csv or .parquet)", file=path
+            )
+    except InputError:
+        raise
+    except Exception as exc:  # pandas/pyarrow parser errors
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InputError(f"cannot read {schema.name} table: {first}", file=path) from None
+    return validate_frame(raw, schema, path, line_offset=line_offset)
+
+
+def validate_frame(
+    raw: pd.DataFrame,
+    schema: TableSchema,
+    path: str | Path,
+    *,
+    line_offset: int | None = None,
+) -> pd.DataFrame:
+    """Validate an already-read frame (see :func:`read_table`)."""
+    raw = raw.rename(columns=lambda c: str(c).strip())
+    allowed = set(schema.names) | set(METADATA_COLUMNS)
+    for name in raw.columns:
+        if name not in allowed:
+            raise InputError(
+                f"unknown column (expected only: {', '.join(schema.names)})",
+                file=path,
+                column=name,
+            )
+    for col in schema.columns:
+        if col.required and col.name not in raw.columns:
+            raise InputError("required column is missing", file=path, column=col.name)
+    if raw.columns.duplicated().any():
+        dup = raw.columns[raw.columns.duplicated()][0]
+        raise InputError("column appears twice", file=path, column=dup)
+    if len(raw) == 0:
+        raise InputError(f"the {schema.name} table has no rows", file=path)
+
+    out = pd.DataFrame(index=pd.RangeIndex(len(raw)))
+    for col in schema.columns:
+        values = raw[col.name] if col.name in raw.columns else pd.Series([None] * len(raw))
+        out[col.name] = _parse_column(values.reset_index(drop=True), col, path, line_offset)
+    for meta in METADATA_COLUMNS:
+        if meta in raw.columns:
+            out[meta] = raw[meta].astype(object).reset_index(drop=True)
+
+    if schema.key:
+        dup = out.duplicated(list(schema.key), keep="first")
+        if dup.any():
+            i = int(np.flatnonzero(dup.to_numpy())[0])
+            keyval = ", ".join(str(out.at[i, k]) for k in schema.key)
+            raise InputError(
+                f"duplicate {'/'.join(schema.key)} '{keyval}' (each must appear once)",
+                file=path,
+                row=i + 1,
+                column=schema.key[-1],
+                line=None if line_offset is None else i + line_offset,
+            )
+    return out
+
+
+def _is_blank(v: Any) -> bool:
+    if v is None:
+        return True
+    if isinstance(v, float) and np.isnan(v):
+        return True
+    return isinstance(v, str) and v.strip() == ""
+
+
+def _parse_column(
+    values: pd.Series, col: Column, path: str | Path, line_offset: int | None
+) -> pd.Series:
+    def fail(i: int, got: Any, what: str | None = None) -> InputError:
+        if _is_blank(got):
+            shown = "blank"
+        else:
+            shown = repr(got.strip() if isinstance(got, str) else got)
+        return InputError(
+            f"expected {what or col.expectation()}, got {shown}",
+            file=path,
+            row=i + 1,
+            column=col.name,
+            line=None if line_offset is None else i + line_offset,
+        )
+
+    blank = np.array([_is_blank(v) for v in values], dtype=bool)
+    if col.required and blank.any():
+        i = int(np.flatnonzero(blank)[0])
+        raise fail(i, values.iloc[i])
+
+    if col.kind == "str":
+        parsed = [None if b else str(v).strip() for v, b in zip(values, blank)]
+        if not col.required and col.default is not None:
+            parsed = [col.default if p is None else p for p in parsed]
+        return pd.Series(parsed, dtype=object)
+
+    if col.kind == "bool":
+        parsed = []
+        for i, (v, b) in enumerate(zip(values, blank)):
+            if b:
+                parsed.append(bool(col.default) if col.default is not None else False)
+            elif isinstance(v, (bool, np.bool_)):
+                parsed.append(bool(v))
+            elif str(v).strip().lower() in _TRUE:
+                parsed.append(True)
+            elif str(v).strip().lower() in _FALSE:
+                parsed.append(False)
+            else:
+                raise fail(i, v)
+        return pd.Series(parsed, dtype=bool)
+
+    # numeric
+    as_text = values.map(lambda v: v.strip() if isinstance(v, str) else v)
+    nums = pd.to_numeric(as_text.where(~blank, None), errors="coerce").astype(float)
+    bad = (~blank) & (nums.isna().to_numpy() | ~np.isfinite(nums.fillna(0).to_numpy()))
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise fail(i, values.iloc[i])
+    arr = nums.to_numpy(dtype=float)
+    if col.kind == "int":
+        frac = (~blank) & (np.abs(arr - np.round(arr)) > 1e-9)
+        if frac.any():
+            i = int(np.flatnonzero(frac)[0])
+            raise fail(i, values.iloc[i])
+    if col.minimum is not None:
+        low = (~blank) & ((arr <= col.minimum) if col.exclusive_minimum else (arr < col.minimum))
+        if low.any():
+            i = int(np.flatnonzero(low)[0])
+            raise fail(i, values.iloc[i])
+    if col.maximum is not None:
+        high = (~blank) & (arr > col.maximum)
+        if high.any():
+            i = int(np.flatnonzero(high)[0])
+            raise fail(i, values.iloc[i])
+    if blank.any() and col.default is not None:
+        arr = np.where(blank, float(col.default), arr)
+        blank = np.zeros_like(blank)
+    if col.kind == "int" and not blank.any():
+        return pd.Series(np.round(arr).astype(np.int64))
+    return pd.Series(arr, dtype=float)
+
+
+def row_error(
+    df: pd.DataFrame,
+    i: int,
+    column: str,
+    message: str,
+    path: str | Path,
+    *,
+    csv: bool | None = None,
+) -> InputError:
+    """An :class:`InputError` for data row ``i`` (0-based) of a validated table."""
+    is_csv = Path(path).suffix.lower() == ".csv" if csv is None else csv
+    return InputError(message, file=path, row=i + 1, column=column, line=i + 2 if is_csv else None)
+
+
+def check_references(
+    df: pd.DataFrame,
+    column: str,
+    known: Iterable[str],
+    what: str,
+    path: str | Path,
+) -> None:
+    """Raise on the first value of ``df[column]`` that is not in ``known``."""
+    known = set(known)
+    for i, v in enumerate(df[column]):
+        if v is not None and v not in known:
+            shown = ", ".join(sorted(known)[:12]) + (", …" if len(known) > 12 else "")
+            raise row_error(df, i, column, f"unknown {what} '{v}' (known: {shown})", path)

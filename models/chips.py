@@ -1,0 +1,155 @@
+"""Accelerator generations and the efficiency frontier.
+
+Derived per chip g (DESIGN.md):
+
+* ``pi_h100e_per_mw``  π_g = 1000 · h100e_per_unit / it_kw_per_unit  (H100e per IT-MW)
+* ``kappa_usd_per_mw`` κ_g = 1000 · capex_usd_per_unit / it_kw_per_unit (USD per IT-MW)
+
+Synthetic frontier generations extend the announced ones: for every year after
+the newest announced generation's first year, a generation ``frontier-YYYY``
+is added whose efficiency π is the best announced π times
+``frontier_growth ** (YYYY − reference year)``. Its power per unit, capital
+cost per IT-MW (κ) and life are the reference chip's, so its cost per H100e
+falls at the same rate as efficiency rises — the stated cost curve: the price
+of accelerator *power* (USD per IT-kW) stays flat while throughput per watt
+grows (H100 ≈ 28 k USD/kW vs B200 ≈ 26 k USD/kW in the bundled table). Each
+synthetic generation is sold for as many years as the reference chip.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from grids.tables import Column, TableSchema, read_table, row_error
+
+CHIPS = TableSchema(
+    name="chips",
+    description="Accelerator generations: when they can be bought, power, throughput, cost.",
+    key=("chip",),
+    columns=(
+        Column("chip", "str", "-", "chip id"),
+        Column("vendor", "str", "-", "vendor"),
+        Column("first_year", "int", "year", "first year it can be bought", minimum=1900,
+               maximum=2300),
+        Column("last_year", "int", "year", "last year it can be bought new", minimum=1900,
+               maximum=2300),
+        Column("it_kw_per_unit", "float", "kW", "system IT power per accelerator "
+               "(accelerator, host, network)", minimum=0, exclusive_minimum=True),
+        Column("h100e_per_unit", "float", "H100e", "dense-BF16 throughput in H100 equivalents",
+               minimum=0, exclusive_minimum=True),
+        Column("capex_usd_per_unit", "float", "USD", "installed system cost per accelerator",
+               minimum=0),
+        Column("life_years", "int", "years", "years in service", minimum=1, maximum=50),
+    ),
+)
+
+DATA = resources.files("models") / "data"
+
+
+def default_chips_path() -> Path:
+    return Path(str(DATA / "chips.csv"))
+
+
+def load_chips(path: str | Path | None = None) -> pd.DataFrame:
+    """The chips table, validated; indexed by ``chip``.
+
+    Examples
+    --------
+    >>> chips = load_chips()
+    >>> bool(chips.loc["h100", "h100e_per_unit"] == 1.0)
+    True
+    """
+    path = Path(path) if path is not None else default_chips_path()
+    df = read_table(path, CHIPS)
+    bad = df["last_year"] < df["first_year"]
+    if bad.any():
+        i = int(np.flatnonzero(bad.to_numpy())[0])
+        raise row_error(df, i, "last_year",
+                        f"expected last_year >= first_year ({df.at[i, 'first_year']}), "
+                        f"got {df.at[i, 'last_year']}", path)
+    df.attrs["path"] = str(path)
+    return df.set_index("chip", drop=False)
+
+
+def with_derived(chips: pd.DataFrame) -> pd.DataFrame:
+    """Add π (H100e per IT-MW) and κ (USD per IT-MW) columns.
+
+    Examples
+    --------
+    >>> c = pd.DataFrame({"it_kw_per_unit": [2.0], "h100e_per_unit": [3.0],
+    ...                   "capex_usd_per_unit": [50_000.0]})
+    >>> d = with_derived(c)
+    >>> float(d["pi_h100e_per_mw"][0]), float(d["kappa_usd_per_mw"][0])
+    (1500.0, 25000000.0)
+    """
+    out = chips.copy()
+    out["pi_h100e_per_mw"] = 1000.0 * out["h100e_per_unit"] / out["it_kw_per_unit"]
+    out["kappa_usd_per_mw"] = 1000.0 * out["capex_usd_per_unit"] / out["it_kw_per_unit"]
+    return out
+
+
+def frontier_reference(chips: pd.DataFrame) -> str:
+    """The announced chip the frontier extrapolates from: the most efficient
+    (highest π); ties go to the newest, then the first listed."""
+    d = with_derived(chips)
+    order = d.sort_values(["pi_h100e_per_mw", "first_year"], ascending=False, kind="stable")
+    return str(order.index[0])
+
+
+def with_frontier(
+    chips: pd.DataFrame, frontier_growth: float | None, last_year: int
+) -> pd.DataFrame:
+    """Announced chips plus synthetic frontier generations up to ``last_year``.
+
+    Parameters
+    ----------
+    chips : validated chips table indexed by chip.
+    frontier_growth : yearly efficiency multiplier of the frontier (1.35 =
+        +35 %/yr); ``None`` adds no synthetic generations.
+    last_year : last model year.
+
+    Returns
+    -------
+    DataFrame indexed by chip with the derived columns π and κ and a boolean
+    ``synthetic`` column.
+
+    Examples
+    --------
+    >>> c = pd.DataFrame({"chip": ["a"], "vendor": ["v"], "first_year": [2026],
+    ...     "last_year": [2027], "it_kw_per_unit": [1.0], "h100e_per_unit": [1.0],
+    ...     "capex_usd_per_unit": [1000.0], "life_years": [5]}).set_index("chip", drop=False)
+    >>> f = with_frontier(c, 1.5, 2028)
+    >>> list(f.index), [round(x) for x in f["pi_h100e_per_mw"]]
+    (['a', 'frontier-2027', 'frontier-2028'], [1000, 1500, 2250])
+    """
+    base = with_derived(chips)
+    base["synthetic"] = False
+    if frontier_growth is None:
+        return base
+    ref = base.loc[frontier_reference(chips)]
+    start = int(base["first_year"].max())
+    years = range(start + 1, last_year + 1)
+    if not len(years):
+        return base
+    window = int(ref["last_year"] - ref["first_year"])
+    rows = []
+    for y in years:
+        growth = frontier_growth ** (y - int(ref["first_year"]))
+        rows.append({
+            "chip": f"frontier-{y}",
+            "vendor": "frontier",
+            "first_year": y,
+            "last_year": y + window,
+            "it_kw_per_unit": float(ref["it_kw_per_unit"]),
+            "h100e_per_unit": float(ref["h100e_per_unit"]) * growth,
+            "capex_usd_per_unit": float(ref["capex_usd_per_unit"]),
+            "life_years": int(ref["life_years"]),
+        })
+    synth = with_derived(pd.DataFrame(rows).set_index("chip", drop=False))
+    synth["synthetic"] = True
+    keep = [c for c in base.columns if c in synth.columns]
+    return pd.concat([base[keep], synth[keep]])

@@ -1,0 +1,237 @@
+"""The ``dcplan`` command line.
+
+Bad input ends with one line on stderr (``error: FILE row R, column C: …``)
+and exit code 2; no traceback, no output folder.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+import yaml
+from rich.console import Console
+from rich.table import Table
+
+from grids.regions import default_geometry_path, default_regions_path
+from grids.tables import InputError
+from models.chips import default_chips_path
+from sites.sites import default_sites_path
+
+app = typer.Typer(
+    name="dcplan",
+    help="Datacenter power and capacity planning: what to build, where, when, at what cost.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err_console = Console(stderr=True)
+
+
+def _fail(message: str, code: int = 2) -> None:
+    err_console.print(f"error: {message}", markup=False, highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+@contextmanager
+def _guard() -> Any:
+    """Turn expected failures into one-line messages and exit codes."""
+    from planner.highs import SolveError
+
+    try:
+        yield
+    except InputError as exc:
+        _fail(str(exc), 2)
+    except SolveError as exc:
+        _fail(str(exc), 1)
+    except KeyboardInterrupt:
+        _fail("interrupted; no output was written", 130)
+    except (OSError, FileExistsError) as exc:
+        _fail(f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), 2)
+
+
+@contextmanager
+def _stages(labels: dict[str, str]) -> Any:
+    """A rich status line per stage, with elapsed seconds when done."""
+    state: dict[str, Any] = {"label": None, "t": 0.0}
+    status = console.status("", spinner="dots")
+    status.start()
+
+    def step(key: str) -> None:
+        now = time.perf_counter()
+        if state["label"] is not None:
+            console.print(f"  [green]✓[/] {state['label']} ({now - state['t']:.1f} s)")
+        state["label"], state["t"] = labels.get(key, key), now
+        status.update(f"{state['label']} …")
+
+    try:
+        yield step
+        if state["label"] is not None:
+            console.print(f"  [green]✓[/] {state['label']} "
+                          f"({time.perf_counter() - state['t']:.1f} s)")
+    finally:
+        status.stop()
+
+
+ScenarioArg = Annotated[
+    Path | None,
+    typer.Argument(help="scenario YAML (default: the bundled us-base)", show_default=False),
+]
+
+
+@app.command()
+def run(
+    scenario: ScenarioArg = None,
+    out: Annotated[Path | None, typer.Option("-o", "--out", help="output folder "
+                                             "(default: runs/<scenario name>)")] = None,
+    verbose: Annotated[bool, typer.Option(help="show the HiGHS log")] = False,
+) -> None:
+    """Solve a scenario and write results.nc, summary.json, gap.csv/png and CSVs."""
+    import planner
+    from planner.output import write_run
+
+    with _guard():
+        labels = {"load": "loading and validating inputs", "build": "building the Pyomo model",
+                  "solve": "solving with HiGHS", "results.nc": "writing results"}
+        with _stages(labels) as step:
+            step("load")
+            sc = planner.load_scenario(scenario)
+            target = out if out is not None else Path("runs") / sc.name
+            result = planner.solve(sc, progress=step, verbose=verbose)
+            step("results.nc")
+            write_run(result, sc, target)
+        _print_summary(result, target)
+
+
+@app.command()
+def validate(scenario: ScenarioArg = None) -> None:
+    """Check a scenario and its tables; print what a run would use."""
+    import planner
+
+    with _guard():
+        sc = planner.load_scenario(scenario)
+        s = sc.spec
+        t = Table(title=f"scenario {sc.name}: valid", show_header=False)
+        t.add_row("years", f"{sc.years[0]}–{sc.years[-1]}")
+        t.add_row("regions", f"{len(sc.regions)}  ({sc.table_paths['regions']})")
+        t.add_row("sites", f"{len(sc.sites)}  ({sc.table_paths['sites']})")
+        synth = int(sc.chips["synthetic"].sum())
+        t.add_row("chips", f"{len(sc.chips) - synth} announced + {synth} synthetic frontier  "
+                  f"({sc.table_paths['chips']})")
+        t.add_row("geometry", sc.table_paths["geometry"])
+        t.add_row("prices", sc.table_paths["prices"] or "none (regional price × escalation)")
+        d = sc.demand_h100e
+        t.add_row("demand", f"{d.iloc[0]:,.0f} H100e in {d.index[0]} → {d.iloc[-1]:,.0f} "
+                  f"in {d.index[-1]}")
+        t.add_row("discount rate", f"{s.discount_rate:g}")
+        t.add_row("utilization", f"{s.utilization:g}")
+        t.add_row("frontier growth", "none" if s.efficiency.frontier_growth is None
+                  else f"{s.efficiency.frontier_growth:g} per year")
+        t.add_row("on-site", f"lead {s.onsite.lead_years} y, {s.onsite.capex_usd_per_mw:,.0f} "
+                  f"USD/MW, {s.onsite.fuel_usd_per_mwh:g} USD/MWh")
+        t.add_row("value of unserved",
+                  f"{s.demand.value_of_unserved_usd_per_h100e_year:,.0f} USD per H100e-year")
+        console.print(t)
+
+
+@app.command()
+def init(
+    folder: Annotated[Path, typer.Argument(help="new folder for the editable copy")],
+    force: Annotated[bool, typer.Option(help="overwrite files in an existing folder")] = False,
+) -> None:
+    """Write an editable copy of the default scenario and all its tables."""
+    from planner.scenario import default_scenario_path
+
+    with _guard():
+        if folder.exists() and any(folder.iterdir()) and not force:
+            raise InputError("folder exists and is not empty (use --force to overwrite)",
+                             file=folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        spec = yaml.safe_load(default_scenario_path().read_text(encoding="utf-8"))
+        copies = {
+            "regions": (default_regions_path(), "regions.csv"),
+            "geometry": (default_geometry_path(), "regions.geojson"),
+            "sites": (default_sites_path(), "sites.csv"),
+            "chips": (default_chips_path(), "chips.csv"),
+        }
+        for key, (src, name) in copies.items():
+            shutil.copyfile(src, folder / name)
+            spec[key] = name
+        text = default_scenario_path().read_text(encoding="utf-8")
+        header = "".join(line + "\n" for line in text.splitlines() if line.startswith("#"))
+        body = yaml.safe_dump(spec, sort_keys=False, allow_unicode=True)
+        (folder / "scenario.yaml").write_text(header + body, encoding="utf-8")
+        console.print(f"wrote {folder}/scenario.yaml and its tables; run it with:\n"
+                      f"  dcplan run {folder}/scenario.yaml")
+
+
+def _print_summary(result: Any, target: Path) -> None:
+    ds = result.to_xarray()
+    costs = result.cost_breakdown().sum(axis=1)
+    t = Table(title=f"{result.scenario_name}: optimal plan "
+              f"(present value {result.objective_usd / 1e9:,.1f} billion USD)")
+    t.add_column("cost component")
+    t.add_column("PV, billion USD", justify="right")
+    for k, v in costs.items():
+        if abs(v) > 0:
+            t.add_row(k, f"{v / 1e9:,.2f}")
+    console.print(t)
+
+    last = int(ds.year.values[-1])
+    r = Table(title="by region (MW at the meter)")
+    for c in ("region", "built MW", "new grid MW", "on-site MW", f"load {last} MW"):
+        r.add_column(c, justify="left" if c == "region" else "right")
+    rb = ds["region_build_mw"].sum("year").to_series()
+    rg = ds["region_grid_mw"].sum("year").to_series()
+    ro = ds["region_onsite_mw"].sum("year").to_series()
+    rl = ds["region_load_mw"].sel(year=last).to_series()
+    for reg in rl.sort_values(ascending=False).index:
+        r.add_row(str(reg), f"{rb[reg]:,.0f}", f"{rg[reg]:,.0f}", f"{ro[reg]:,.0f}",
+                  f"{rl[reg]:,.0f}")
+    console.print(r)
+
+    y = Table(title="by year")
+    for c in ("year", "demand, M H100e", "unserved, M H100e", "load GW", "energy TWh",
+              "compute cost USD/H100e-yr"):
+        y.add_column(c, justify="right")
+    for yr in ds.year.values:
+        sel = ds.sel(year=yr)
+        y.add_row(str(int(yr)), f"{float(sel['demand_h100e']) / 1e6:,.2f}",
+                  f"{float(sel['unserved_h100e']) / 1e6:,.2f}",
+                  f"{float(sel['load_mw'].sum()) / 1e3:,.1f}",
+                  f"{float(sel['energy_twh']):,.0f}",
+                  f"{float(sel['compute_price_usd_per_h100e_year']):,.0f}")
+    console.print(y)
+    console.print(f"wrote {target}/ (results.nc, summary.json, gap.csv, gap.png, CSVs)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Console-script entry point; returns the exit code."""
+    try:
+        app(args=argv, standalone_mode=False)
+    except typer.Exit as exc:
+        return int(exc.exit_code or 0)
+    except SystemExit as exc:  # click's own exits
+        return int(exc.code or 0) if isinstance(exc.code, int) else 2
+    except Exception as exc:  # click usage errors and the like
+        import click
+
+        if isinstance(exc, click.exceptions.ClickException):
+            exc.show()
+            return exc.exit_code
+        if isinstance(exc, click.exceptions.Abort):
+            err_console.print("error: interrupted; no output was written")
+            return 130
+        raise
+    return 0
+
+
+def entry() -> None:
+    sys.exit(main())
+

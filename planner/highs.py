@@ -1,0 +1,168 @@
+"""Hand a Pyomo LP to HiGHS in memory and bring values and duals back.
+
+Route (measured in ``../shared/notes/performance.md``): Pyomo's
+``LinearStandardFormCompiler(mixed_form=True)`` → SciPy CSC → ``highspy``
+``Highs.passModel``. About 9× faster than Pyomo's own HiGHS interfaces; no
+LP file is written.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import highspy
+import numpy as np
+import pyomo.environ as pyo
+from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
+
+
+class SolveError(RuntimeError):
+    """HiGHS did not return an optimal solution; never reported as a result."""
+
+
+@dataclass
+class LPSolution:
+    """Column values and row duals, keyed back to Pyomo components.
+
+    ``values[name]`` and ``duals[name]`` are dicts from index to value, in the
+    model's own scaled units (the planner unscales them).
+    """
+
+    status: str
+    objective: float
+    values: dict[str, dict[Any, float]]
+    duals: dict[str, dict[Any, float]]
+    num_cols: int
+    num_rows: int
+    num_nonzeros: int
+    handoff_seconds: float
+    solve_seconds: float
+    extract_seconds: float
+    highs_version: str
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+def highs_version() -> str:
+    h = highspy.Highs()
+    return f"{h.versionMajor()}.{h.versionMinor()}.{h.versionPatch()}"
+
+
+def solve_lp(
+    m: pyo.ConcreteModel,
+    *,
+    time_limit_seconds: float | None = None,
+    threads: int | None = None,
+    verbose: bool = False,
+    write_back: bool = True,
+) -> LPSolution:
+    """Compile ``m`` to standard form, solve with HiGHS, map the solution back.
+
+    Parameters
+    ----------
+    m : a linear Pyomo model with one (minimised) objective.
+    time_limit_seconds : HiGHS time limit.
+    threads : HiGHS threads (default: HiGHS's choice).
+    verbose : show the HiGHS log.
+    write_back : also set Pyomo variable values and a ``dual`` suffix.
+
+    Raises
+    ------
+    SolveError
+        When HiGHS's model status is not optimal.
+    """
+    t0 = time.perf_counter()
+    repn = LinearStandardFormCompiler().write(m, mixed_form=True)
+    columns, rows = repn.columns, repn.rows
+    A = repn.A.tocsc()
+    n_cols, n_rows = len(columns), len(rows)
+
+    col_lower = np.array([-np.inf if v.lb is None else v.lb for v in columns], dtype=float)
+    col_upper = np.array([np.inf if v.ub is None else v.ub for v in columns], dtype=float)
+    sense = np.fromiter((r[1] for r in rows), dtype=np.int8, count=n_rows)
+    rhs = np.asarray(repn.rhs, dtype=float)
+    row_lower = np.where(sense >= 0, np.where(sense == 0, rhs, -np.inf), rhs)
+    row_upper = np.where(sense <= 0, np.where(sense == 0, rhs, np.inf), rhs)
+    cost = np.asarray(repn.c.toarray()).ravel() if n_cols else np.zeros(0)
+    offset = float(repn.c_offset[0]) if len(repn.c_offset) else 0.0
+
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", bool(verbose))
+    if time_limit_seconds is not None:
+        h.setOptionValue("time_limit", float(time_limit_seconds))
+    if threads is not None:
+        h.setOptionValue("threads", int(threads))
+    lp = highspy.HighsLp()
+    lp.num_col_ = n_cols
+    lp.num_row_ = n_rows
+    lp.col_cost_ = cost
+    lp.col_lower_ = col_lower
+    lp.col_upper_ = col_upper
+    lp.row_lower_ = row_lower
+    lp.row_upper_ = row_upper
+    lp.offset_ = offset
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = A.indptr.astype(np.int32)
+    lp.a_matrix_.index_ = A.indices.astype(np.int32)
+    lp.a_matrix_.value_ = A.data.astype(float)
+    lp.a_matrix_.num_col_ = n_cols
+    lp.a_matrix_.num_row_ = n_rows
+    h.passModel(lp)
+    t1 = time.perf_counter()
+
+    h.run()
+    t2 = time.perf_counter()
+    status = h.getModelStatus()
+    status_text = h.modelStatusToString(status)
+    if status != highspy.HighsModelStatus.kOptimal:
+        raise SolveError(f"HiGHS did not find an optimal plan: {status_text}")
+
+    sol = h.getSolution()
+    x = np.asarray(sol.col_value, dtype=float)
+    y = np.asarray(sol.row_dual, dtype=float)
+    info = h.getInfo()
+    col_pos = {id(v): i for i, v in enumerate(columns)}
+    row_pos = {id(r[0]): i for i, r in enumerate(rows)}
+
+    values: dict[str, dict[Any, float]] = {}
+    for var in m.component_objects(pyo.Var, active=True):
+        idx = np.fromiter((col_pos.get(id(vd), -1) for vd in var.values()), dtype=np.int64,
+                          count=len(var))
+        vals = np.where(idx >= 0, x[np.maximum(idx, 0)] if n_cols else 0.0, 0.0)
+        values[var.local_name] = dict(zip(var.keys(), vals.tolist()))
+    duals: dict[str, dict[Any, float]] = {}
+    for con in m.component_objects(pyo.Constraint, active=True):
+        idx = np.fromiter((row_pos.get(id(cd), -1) for cd in con.values()), dtype=np.int64,
+                          count=len(con))
+        vals = np.where(idx >= 0, y[np.maximum(idx, 0)] if n_rows else 0.0, 0.0)
+        duals[con.local_name] = dict(zip(con.keys(), vals.tolist()))
+
+    if write_back:
+        for v, xv in zip(columns, x.tolist()):
+            v.set_value(xv, skip_validation=True)
+        if not hasattr(m, "dual"):
+            m.dual = pyo.Suffix(direction=pyo.Suffix.IMPORT)
+        for (con, _), yv in zip(rows, y.tolist()):
+            m.dual[con] = yv
+    t3 = time.perf_counter()
+
+    return LPSolution(
+        status=status_text,
+        objective=float(info.objective_function_value),
+        values=values,
+        duals=duals,
+        num_cols=n_cols,
+        num_rows=n_rows,
+        num_nonzeros=int(A.nnz),
+        handoff_seconds=t1 - t0,
+        solve_seconds=t2 - t1,
+        extract_seconds=t3 - t2,
+        highs_version=highs_version(),
+        info={
+            "simplex_iterations": int(info.simplex_iteration_count),
+            "ipm_iterations": int(info.ipm_iteration_count),
+            "max_primal_infeasibility": float(info.max_primal_infeasibility),
+            "max_dual_infeasibility": float(info.max_dual_infeasibility),
+        },
+    )

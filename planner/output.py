@@ -1,0 +1,139 @@
+"""Write a run's output folder atomically.
+
+Everything is written into a temporary sibling folder, which is renamed onto
+the target only when every file is complete. An error or Ctrl-C leaves the
+previous folder (if any) untouched and no partial folder behind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from planner.gap import plot_gap
+from planner.results import Result
+from planner.scenario import Scenario
+
+
+@contextmanager
+def atomic_folder(target: str | Path) -> Iterator[Path]:
+    """Yield a temporary folder that replaces ``target`` on success."""
+    target = Path(target).resolve()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if target.exists() and not target.is_dir():
+        raise FileExistsError(f"{target} exists and is not a folder")
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+    try:
+        yield tmp
+        old = None
+        if target.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
+            os.rename(target, old / "previous")
+        os.rename(tmp, target)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def file_sha256(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def input_hashes(scenario: Scenario) -> dict[str, str]:
+    out = {}
+    for key, p in scenario.table_paths.items():
+        if p and Path(p).is_file():
+            out[key] = file_sha256(p)
+    return out
+
+
+def _clean(obj: Any) -> Any:
+    """JSON-safe: NaN/inf → null, numpy scalars → Python."""
+    if isinstance(obj, dict):
+        return {str(k): _clean(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_clean(v) for v in obj]
+    if hasattr(obj, "item"):
+        obj = obj.item()
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return obj
+
+
+def capacity_by_region(result: Result) -> pd.DataFrame:
+    """Tidy per (region, year): MW built, connected, on-site, load, energy."""
+    ds = result.to_xarray()
+    cols = {
+        "build_mw": "region_build_mw",
+        "grid_mw": "region_grid_mw",
+        "onsite_mw": "region_onsite_mw",
+        "load_mw": "region_load_mw",
+        "energy_twh": "region_energy_twh",
+        "headroom_value_usd_per_mw": "headroom_value_usd_per_mw",
+    }
+    frames = {k: ds[v].to_series() for k, v in cols.items()}
+    df = pd.DataFrame(frames).reset_index()
+    return df.sort_values(["region", "year"]).reset_index(drop=True)
+
+
+def site_table(result: Result) -> pd.DataFrame:
+    """Tidy per (site, year): builds, connections, loads, capacity."""
+    ds = result.to_xarray()
+    names = ["build_mw", "grid_mw", "onsite_mw", "facility_mw", "grid_capacity_mw",
+             "onsite_capacity_mw", "grid_load_mw", "onsite_load_mw", "load_mw",
+             "served_h100e_by_site", "facility_value_usd_per_mw_year"]
+    df = pd.DataFrame({n: ds[n].to_series() for n in names}).reset_index()
+    df.insert(1, "region", df["site"].map(ds["site_region"].to_series()))
+    return df
+
+
+def write_run(
+    result: Result,
+    scenario: Scenario,
+    out_dir: str | Path,
+    *,
+    step: Callable[[str], None] | None = None,
+) -> Path:
+    """Write results.nc, summary.json, gap.csv/png and tidy CSVs atomically."""
+    say = step or (lambda _s: None)
+    out_dir = Path(out_dir)
+    hashes = input_hashes(scenario)
+    with atomic_folder(out_dir) as tmp:
+        say("results.nc")
+        ds = result.to_xarray().copy()
+        ds.attrs.update({f"sha256_{k}": v for k, v in hashes.items()})
+        ds.attrs["scenario_yaml"] = scenario.spec.model_dump_json()
+        ds.to_netcdf(tmp / "results.nc", engine="netcdf4")
+        say("tables")
+        gap = result.gap()
+        gap.to_csv(tmp / "gap.csv", index=False, float_format="%.6g")
+        result.cost_breakdown().to_csv(tmp / "cost_by_component.csv", float_format="%.6g")
+        capacity_by_region(result).to_csv(tmp / "capacity_by_region.csv", index=False,
+                                          float_format="%.6g")
+        site_table(result).to_csv(tmp / "sites.csv", index=False, float_format="%.6g")
+        it = ds["it_mw"].to_series()
+        it = it[it > 0].reset_index()
+        it.to_csv(tmp / "chips_installed.csv", index=False, float_format="%.6g")
+        say("gap.png")
+        plot_gap(gap, str(tmp / "gap.png"), title=f"{scenario.name}: demand vs efficiency")
+        summary = result.summary()
+        summary["inputs_sha256"] = hashes
+        summary["inputs"] = scenario.table_paths
+        (tmp / "summary.json").write_text(json.dumps(_clean(summary), indent=2) + "\n")
+    return out_dir

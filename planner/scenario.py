@@ -1,0 +1,283 @@
+"""The scenario file: one YAML document, validated with pydantic.
+
+Unknown keys are errors; table paths are relative to the scenario file; any
+table the scenario omits comes from the bundled default. Errors name the file,
+the line and the key (``us.yaml line 7, column demand.growth: …``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from grids.regions import load_geometry, load_prices, load_regions
+from grids.tables import InputError
+from models.capacity import CapacityInputs, resolve_prices
+from models.chips import load_chips, with_frontier
+from models.demand import growth_path, load_demand_path
+from sites.sites import load_sites
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Years(_Strict):
+    start: int = Field(ge=1900, le=2300, description="first model year y0")
+    end: int = Field(ge=1900, le=2300, description="last model year yN")
+
+    @model_validator(mode="after")
+    def _order(self) -> Years:
+        if self.end < self.start:
+            raise ValueError(f"end ({self.end}) must be >= start ({self.start})")
+        return self
+
+
+class Demand(_Strict):
+    base_h100e: float | None = Field(
+        default=None, ge=0, description="compute demand in the first year, H100e")
+    growth: list[float] | None = Field(
+        default=None, min_length=1,
+        description="year-on-year multipliers; the last one repeats")
+    path: str | None = Field(
+        default=None, description="a CSV/Parquet table with year, demand_h100e (instead of "
+        "base_h100e and growth)")
+    value_of_unserved_usd_per_h100e_year: float = Field(
+        gt=0, description="cost of leaving one H100e of demand unserved for a year, USD")
+    elasticity: None = Field(
+        default=None, description="elastic (Jevons) demand; must be null in this version")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Demand:
+        if self.path is None and (self.base_h100e is None or self.growth is None):
+            raise ValueError("give either path, or both base_h100e and growth")
+        if self.path is not None and (self.base_h100e is not None or self.growth is not None):
+            raise ValueError("give either path, or base_h100e and growth, not both")
+        if self.growth is not None and any(g <= 0 for g in self.growth):
+            raise ValueError("every growth multiplier must be > 0")
+        return self
+
+
+class Efficiency(_Strict):
+    frontier_growth: float | None = Field(
+        gt=0, description="yearly efficiency multiplier of synthetic frontier chips; "
+        "null = announced chips only")
+
+
+class Onsite(_Strict):
+    lead_years: int = Field(ge=0, le=50, description="years from y0 until on-site "
+                            "generation can be completed")
+    capex_usd_per_mw: float = Field(ge=0, description="capital cost, USD/MW")
+    life_years: int = Field(ge=1, le=80, description="service life, years")
+    fuel_usd_per_mwh: float = Field(ge=0, description="fuel and variable O&M, USD/MWh")
+
+
+class ScenarioFile(_Strict):
+    """The scenario YAML schema (see the README for every key)."""
+
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.\-]+$")
+    description: str | None = None
+    years: Years
+    discount_rate: float = Field(ge=0, le=1)
+    utilization: float = Field(gt=0, le=1)
+    facility_life_years: int = Field(ge=1, le=100)
+    demand: Demand
+    efficiency: Efficiency
+    onsite: Onsite
+    regions: str | None = None
+    geometry: str | None = None
+    prices: str | None = None
+    sites: str | None = None
+    chips: str | None = None
+
+
+@dataclass
+class Scenario:
+    """A validated scenario with every table loaded and cross-checked."""
+
+    path: Path | None
+    spec: ScenarioFile
+    regions: pd.DataFrame
+    geometry: gpd.GeoDataFrame
+    prices: pd.DataFrame | None
+    sites: pd.DataFrame
+    chips: pd.DataFrame  # announced + synthetic, with π and κ
+    demand_h100e: pd.Series
+    table_paths: dict[str, str]
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def years(self) -> list[int]:
+        return list(range(self.spec.years.start, self.spec.years.end + 1))
+
+    def capacity_inputs(self) -> CapacityInputs:
+        """The plain tables the capacity model is built from."""
+        years = self.years
+        energy, capacity = resolve_prices(self.regions, self.sites, years, self.prices)
+        s = self.spec
+        return CapacityInputs(
+            years=years,
+            discount_rate=s.discount_rate,
+            utilization=s.utilization,
+            facility_life_years=s.facility_life_years,
+            regions=self.regions,
+            sites=self.sites,
+            chips=self.chips,
+            demand_h100e=self.demand_h100e,
+            energy_price_usd_per_mwh=energy,
+            capacity_price_usd_per_mw_year=capacity,
+            onsite_lead_years=s.onsite.lead_years,
+            onsite_capex_usd_per_mw=s.onsite.capex_usd_per_mw,
+            onsite_life_years=s.onsite.life_years,
+            onsite_fuel_usd_per_mwh=s.onsite.fuel_usd_per_mwh,
+            value_of_unserved_usd_per_h100e_year=s.demand.value_of_unserved_usd_per_h100e_year,
+        )
+
+
+def default_scenario_path() -> Path:
+    """The bundled default scenario, ``us-base``."""
+    return Path(str(resources.files("planner") / "data" / "us-base.yaml"))
+
+
+def load_scenario(path: str | Path | None = None) -> Scenario:
+    """Read, validate and load a scenario and all its tables.
+
+    Parameters
+    ----------
+    path : the scenario YAML; ``None`` for the bundled default ``us-base``.
+
+    Raises
+    ------
+    InputError
+        With file, row/line and column/key for any bad input.
+
+    Examples
+    --------
+    >>> sc = load_scenario()
+    >>> sc.name, sc.years[0]
+    ('us-base', 2026)
+    """
+    path = Path(path) if path is not None else default_scenario_path()
+    spec = read_scenario_file(path)
+    base = path.parent
+
+    def table(key: str) -> Path | None:
+        value = getattr(spec, key)
+        if value is None:
+            return None
+        p = (base / value).resolve()
+        if not p.is_file():
+            raise InputError(f"file not found: {value}", file=path, key=key,
+                             line=_yaml_line(path, (key,)))
+        return p
+
+    regions = load_regions(table("regions"))
+    geometry = load_geometry(table("geometry"), regions)
+    prices_path = table("prices")
+    prices = load_prices(prices_path, regions) if prices_path else None
+    sites = load_sites(table("sites"), regions, geometry)
+    chips_raw = load_chips(table("chips"))
+    years = list(range(spec.years.start, spec.years.end + 1))
+    on_sale = (chips_raw["last_year"] >= years[0]) & (chips_raw["first_year"] <= years[-1])
+    usable = chips_raw[on_sale]
+    if spec.efficiency.frontier_growth is None and usable.empty:
+        raise InputError(
+            f"no chip can be bought in {years[0]}–{years[-1]} and efficiency.frontier_growth is "
+            "null: add chips or set a frontier growth", file=table("chips") or path,
+            column="first_year")
+    chips = with_frontier(chips_raw, spec.efficiency.frontier_growth, years[-1])
+
+    d = spec.demand
+    if d.path is not None:
+        demand_path = (base / d.path).resolve()
+        if not demand_path.is_file():
+            raise InputError(f"file not found: {d.path}", file=path, key="demand.path",
+                             line=_yaml_line(path, ("demand", "path")))
+        demand = load_demand_path(demand_path, years)
+    else:
+        demand = growth_path(float(d.base_h100e), d.growth, years)
+
+    paths = {
+        "scenario": str(path),
+        "regions": regions.attrs.get("path", ""),
+        "sites": sites.attrs.get("path", ""),
+        "chips": chips_raw.attrs.get("path", ""),
+        "geometry": str(table("geometry") or "bundled"),
+        "prices": str(prices_path or ""),
+    }
+    return Scenario(path=path, spec=spec, regions=regions, geometry=geometry, prices=prices,
+                    sites=sites, chips=chips, demand_h100e=demand, table_paths=paths)
+
+
+def read_scenario_file(path: Path) -> ScenarioFile:
+    """Parse and validate the YAML; errors carry the line of the bad key."""
+    if not path.is_file():
+        raise InputError("file not found (expected a scenario YAML)", file=path)
+    try:
+        text = path.read_text(encoding="utf-8")
+        raw = yaml.safe_load(text)
+    except UnicodeDecodeError:
+        raise InputError("not a UTF-8 text file", file=path) from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        problem = getattr(exc, "problem", None) or "invalid YAML"
+        raise InputError(f"invalid YAML: {problem}", file=path,
+                         line=(mark.line + 1) if mark else None) from None
+    if not isinstance(raw, dict):
+        raise InputError("expected a mapping of scenario keys at the top level", file=path)
+    try:
+        return ScenarioFile.model_validate(raw)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = tuple(str(p) for p in err["loc"])
+        key = ".".join(loc) or "(top level)"
+        msg = _pydantic_message(err)
+        raise InputError(msg, file=path, key=key, line=_yaml_line(path, loc)) from None
+
+
+def _pydantic_message(err: dict[str, Any]) -> str:
+    kind = err.get("type", "")
+    if kind == "extra_forbidden":
+        return "unknown key (check the spelling; see the README's scenario schema)"
+    if kind == "missing":
+        return "required key is missing"
+    msg = str(err.get("msg", "invalid value"))
+    msg = msg.removeprefix("Value error, ")
+    if "input" in err and kind not in ("model_type",):
+        got = err["input"]
+        if not isinstance(got, (dict, list)):
+            msg += f", got {got!r}"
+    return msg
+
+
+def _yaml_line(path: Path, loc: tuple[str, ...]) -> int | None:
+    """1-based line of the YAML node at ``loc`` (keys and list indices)."""
+    try:
+        node = yaml.compose(path.read_text(encoding="utf-8"))
+    except Exception:
+        return None
+    line = None
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            for k, v in node.value:
+                if k.value == part:
+                    line, node = k.start_mark.line + 1, v
+                    break
+            else:
+                return line
+        elif isinstance(node, yaml.SequenceNode) and part.isdigit() and int(part) < len(node.value):
+            node = node.value[int(part)]
+            line = node.start_mark.line + 1
+        else:
+            return line
+    return line

@@ -1,0 +1,122 @@
+"""Candidate and existing datacenter sites: schema, loader, spatial join.
+
+All MW are facility MW at the meter. A site without a ``region`` is placed in
+the region whose polygon contains its lon/lat (point-in-polygon).
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from grids.tables import Column, InputError, TableSchema, check_references, read_table, row_error
+
+SITES = TableSchema(
+    name="sites",
+    description="Where datacenters can go: limits, what is there already, costs.",
+    key=("site",),
+    columns=(
+        Column("site", "str", "-", "site id"),
+        Column(
+            "region", "str", "-",
+            "grid region (optional when lon/lat are given: assigned by point-in-polygon)",
+            required=False,
+        ),
+        Column("lon", "float", "degrees", "longitude, WGS84", minimum=-180, maximum=180),
+        Column("lat", "float", "degrees", "latitude, WGS84", minimum=-90, maximum=90),
+        Column("max_mw", "float", "MW", "most facility MW the site can hold", minimum=0),
+        Column("existing_mw", "float", "MW", "facility MW built and grid-energized today",
+               minimum=0),
+        Column("queued_mw", "float", "MW", "grid MW already agreed, energized in queue_year",
+               minimum=0),
+        Column("queue_year", "int", "year", "year the queued grid MW are energized "
+               "(blank when queued_mw is 0)", required=False, minimum=1900, maximum=2300),
+        Column("build_capex_usd_per_mw", "float", "USD/MW",
+               "capital cost of new facility MW (shell, power and cooling)", minimum=0),
+        Column("pue", "float", "-", "power usage effectiveness (facility / IT power)",
+               minimum=1.0, maximum=3.0),
+        Column("energy_price_usd_per_mwh", "float", "USD/MWh",
+               "site energy price override (e.g. a PPA); blank = regional price",
+               required=False, minimum=0),
+        Column("onsite_allowed", "bool", "-", "on-site generation may be built"),
+        Column("operator", "str", "-", "operator name", required=False),
+    ),
+)
+
+DATA = resources.files("sites") / "data"
+
+
+def default_sites_path() -> Path:
+    return Path(str(DATA / "sites.csv"))
+
+
+def load_sites(
+    path: str | Path | None,
+    regions: pd.DataFrame,
+    geometry: gpd.GeoDataFrame | None = None,
+) -> pd.DataFrame:
+    """The sites table, validated and with every site in a known region.
+
+    Parameters
+    ----------
+    path : path to a CSV or Parquet sites table (``None`` = bundled default).
+    regions : validated regions table (indexed by ``region``).
+    geometry : region polygons in EPSG:4326; needed only when some site has
+        no ``region`` (it is then assigned by point-in-polygon).
+    """
+    path = Path(path) if path is not None else default_sites_path()
+    df = read_table(path, SITES)
+    check_references(df, "region", regions.index, "region", path)
+
+    over = df["existing_mw"] > df["max_mw"] + 1e-9
+    if over.any():
+        i = int(np.flatnonzero(over.to_numpy())[0])
+        raise row_error(df, i, "existing_mw",
+                        f"expected existing_mw <= max_mw ({df.at[i, 'max_mw']:g}), "
+                        f"got {df.at[i, 'existing_mw']:g}", path)
+    no_year = (df["queued_mw"] > 0) & df["queue_year"].isna()
+    if no_year.any():
+        i = int(np.flatnonzero(no_year.to_numpy())[0])
+        raise row_error(df, i, "queue_year", "expected a year because queued_mw > 0, got blank",
+                        path)
+
+    missing = df["region"].isna().to_numpy()
+    if missing.any():
+        if geometry is None:
+            i = int(np.flatnonzero(missing)[0])
+            raise row_error(df, i, "region", "expected a region (no region geometries given "
+                            "to place the site by lon/lat)", path)
+        df.loc[missing, "region"] = assign_regions(df.loc[missing], geometry, path)
+    df.attrs["path"] = str(path)
+    return df.set_index("site", drop=False)
+
+
+def assign_regions(sites: pd.DataFrame, geometry: gpd.GeoDataFrame, path: str | Path) -> list:
+    """Region of each site by point-in-polygon; error for a site outside all.
+
+    A point on a shared border goes to the first region listed in the
+    geometry file (deterministic).
+    """
+    points = gpd.GeoDataFrame(
+        {"row": np.asarray(sites.index)},
+        geometry=gpd.points_from_xy(sites["lon"], sites["lat"]),
+        crs=4326,
+    )
+    polys = geometry.reset_index(drop=True)[["region", "geometry"]]
+    hits = gpd.sjoin(points, polys, how="left", predicate="intersects")
+    hits = hits[~hits.index.duplicated(keep="first")]
+    out = []
+    for i, region in zip(hits["row"], hits["region"]):
+        if not isinstance(region, str):
+            raise InputError(
+                f"site '{sites.loc[i, 'site']}' at lon {sites.loc[i, 'lon']:g}, "
+                f"lat {sites.loc[i, 'lat']:g} lies outside every region polygon",
+                file=path, row=int(i) + 1, column="lon",
+                line=int(i) + 2 if Path(path).suffix.lower() == ".csv" else None,
+            )
+        out.append(region)
+    return out
