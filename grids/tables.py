@@ -68,9 +68,7 @@ class InputError(ValueError):
         super().__init__(str(self))
 
     def __str__(self) -> str:
-        where = []
-        if self.file:
-            where.append(Path(self.file).name)
+        where: list[str] = [Path(self.file).name if self.file else ""]
         if self.row is not None:
             where.append(f"row {self.row}" + (f" (line {self.line})" if self.line else ""))
         elif self.line is not None:
@@ -79,12 +77,12 @@ class InputError(ValueError):
             where.append(f"column {self.column}")
         if self.key:
             where.append(f"key {self.key}")
-        prefix = ", ".join(where[1:])
-        head = where[0] if where else ""
-        if head and prefix:
-            head = f"{head} {prefix}"
-        elif prefix:
-            head = prefix
+        head = ", ".join(where[1:])
+        if where and where[0] and head:
+            sep = " " if head.startswith(("row", "line")) else ", "
+            head = f"{where[0]}{sep}{head}"
+        elif where:
+            head = where[0] or head
         return f"{head}: {self.message}" if head else self.message
 
 
@@ -255,6 +253,8 @@ def _parse_column(
     values: pd.Series, col: Column, path: str | Path, line_offset: int | None
 ) -> pd.Series:
     def fail(i: int, got: Any, what: str | None = None) -> InputError:
+        if hasattr(got, "item"):  # numpy scalar from Parquet
+            got = got.item()
         if _is_blank(got):
             shown = "blank"
         else:

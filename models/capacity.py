@@ -97,7 +97,7 @@ def crf(rate: float, life_years: int) -> float:
     >>> crf(0.0, 4)
     0.25
     """
-    if rate == 0:
+    if abs(rate) < 1e-9:  # also avoids 0/0 for denormal rates
         return 1.0 / life_years
     q = (1.0 + rate) ** life_years
     return rate * q / (q - 1.0)

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-import yaml
 from rich.console import Console
 from rich.table import Table
 
@@ -153,20 +152,18 @@ def init(
             raise InputError("folder exists and is not empty (use --force to overwrite)",
                              file=folder)
         folder.mkdir(parents=True, exist_ok=True)
-        spec = yaml.safe_load(default_scenario_path().read_text(encoding="utf-8"))
+        text = default_scenario_path().read_text(encoding="utf-8").rstrip("\n")
         copies = {
             "regions": (default_regions_path(), "regions.csv"),
             "geometry": (default_geometry_path(), "regions.geojson"),
             "sites": (default_sites_path(), "sites.csv"),
             "chips": (default_chips_path(), "chips.csv"),
         }
+        lines = [text, "", "# tables: editable copies of the bundled defaults"]
         for key, (src, name) in copies.items():
             shutil.copyfile(src, folder / name)
-            spec[key] = name
-        text = default_scenario_path().read_text(encoding="utf-8")
-        header = "".join(line + "\n" for line in text.splitlines() if line.startswith("#"))
-        body = yaml.safe_dump(spec, sort_keys=False, allow_unicode=True)
-        (folder / "scenario.yaml").write_text(header + body, encoding="utf-8")
+            lines.append(f"{key}: {name}")
+        (folder / "scenario.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
         console.print(f"wrote {folder}/scenario.yaml and its tables; run it with:\n"
                       f"  dcplan run {folder}/scenario.yaml")
 
@@ -212,26 +209,16 @@ def _print_summary(result: Any, target: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Console-script entry point; returns the exit code."""
+    """Run the command line with ``argv``; return the exit code (for tests)."""
     try:
-        app(args=argv, standalone_mode=False)
-    except typer.Exit as exc:
-        return int(exc.exit_code or 0)
-    except SystemExit as exc:  # click's own exits
-        return int(exc.code or 0) if isinstance(exc.code, int) else 2
-    except Exception as exc:  # click usage errors and the like
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            return exc.exit_code
-        if isinstance(exc, click.exceptions.Abort):
-            err_console.print("error: interrupted; no output was written")
-            return 130
-        raise
+        app(args=argv, prog_name="dcplan")
+    except SystemExit as exc:
+        if exc.code is None:
+            return 0
+        return exc.code if isinstance(exc.code, int) else 2
     return 0
 
 
 def entry() -> None:
+    """Console-script entry point."""
     sys.exit(main())
-

@@ -7,6 +7,7 @@ the line and the key (``us.yaml line 7, column demand.growth: …``).
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -82,20 +83,22 @@ class Onsite(_Strict):
 class ScenarioFile(_Strict):
     """The scenario YAML schema (see the README for every key)."""
 
-    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.\-]+$")
-    description: str | None = None
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.\-]+$",
+                      description="scenario id (letters, digits, _ . -); names the output")
+    description: str | None = Field(default=None, description="free text")
     years: Years
-    discount_rate: float = Field(ge=0, le=1)
-    utilization: float = Field(gt=0, le=1)
-    facility_life_years: int = Field(ge=1, le=100)
+    discount_rate: float = Field(ge=0, le=1, description="real discount rate ρ (0.08 = 8 %)")
+    utilization: float = Field(gt=0, le=1, description="average IT load ÷ installed IT capacity")
+    facility_life_years: int = Field(ge=1, le=100, description="annuity life of facility and "
+                                     "grid-connection capital, years")
     demand: Demand
     efficiency: Efficiency
     onsite: Onsite
-    regions: str | None = None
-    geometry: str | None = None
-    prices: str | None = None
-    sites: str | None = None
-    chips: str | None = None
+    regions: str | None = Field(default=None, description="regions table (default: bundled)")
+    geometry: str | None = Field(default=None, description="region polygons (default: bundled)")
+    prices: str | None = Field(default=None, description="per-(region, year) price overrides")
+    sites: str | None = Field(default=None, description="sites table (default: bundled)")
+    chips: str | None = Field(default=None, description="chips table (default: bundled)")
 
 
 @dataclass
@@ -238,11 +241,27 @@ def read_scenario_file(path: Path) -> ScenarioFile:
     try:
         return ScenarioFile.model_validate(raw)
     except ValidationError as exc:
-        err = exc.errors()[0]
+        errors = sorted(exc.errors(), key=lambda e: e.get("type") != "extra_forbidden")
+        err = errors[0]
         loc = tuple(str(p) for p in err["loc"])
         key = ".".join(loc) or "(top level)"
         msg = _pydantic_message(err)
+        if err.get("type") == "extra_forbidden":
+            msg += _did_you_mean(loc)
         raise InputError(msg, file=path, key=key, line=_yaml_line(path, loc)) from None
+
+
+def _did_you_mean(loc: tuple[str, ...]) -> str:
+    """' (did you mean X?)' for a misspelt key, else ''."""
+    model: Any = ScenarioFile
+    for part in loc[:-1]:
+        field = model.model_fields.get(part)
+        ann = getattr(field, "annotation", None)
+        if not (isinstance(ann, type) and issubclass(ann, BaseModel)):
+            return ""
+        model = ann
+    close = difflib.get_close_matches(loc[-1], list(model.model_fields), n=1)
+    return f" (did you mean '{close[0]}'?)" if close else ""
 
 
 def _pydantic_message(err: dict[str, Any]) -> str:
