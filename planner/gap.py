@@ -64,6 +64,7 @@ def gap_table(ds: xr.Dataset) -> pd.DataFrame:
     with np.errstate(invalid="ignore", divide="ignore"):
         needed = demand / eff_for_need * pue_for_need
         gap = needed - load
+        gap = np.where(np.abs(gap) <= 1e-6 * np.maximum(np.abs(needed), 1.0), 0.0, gap)
         gap_pct = np.where(needed > 0, gap / needed * 100.0, 0.0)
 
     def yoy(a: np.ndarray) -> np.ndarray:
