@@ -14,10 +14,17 @@ build[s,y]    ``Build``           always
 grid[s,y]     ``Grid``            y ≥ y0 + interconnect_lead_years(r(s))
 onsite[s,y]   ``Onsite``          onsite_allowed(s) and y ≥ y0 + onsite lead
 it[s,g,y]     ``IT``              first_year(g) ≤ y ≤ last_year(g)
+U[s,g,y]      ``Fleet``           some vintage of g is within its life in y
 gridload      ``GridLoad``        always
 onsiteload    ``OnsiteLoad``      always
-unserved[y]   ``Unserved``        always
+unserved      ``Unserved``        always (one block per year, or the
+                                  blocks of an elastic demand curve)
 ============  ==================  ==========================================
+
+The operating fleet U is a variable bounded by what is installed
+(``Fleet_Installed``: U[s,g,y] ≤ Σ it[s,g,τ] over y − life_g < τ ≤ y): chips may
+be idled or retired early and then draw no power. ``allow_idle=False`` makes it
+an equality, DESIGN.md's original definition (every installed chip runs).
 
 Internal scaling (so HiGHS sees well-conditioned numbers): the objective is in
 millions of USD (:data:`USD_SCALE`) and compute in thousands of H100e
@@ -50,7 +57,11 @@ class CapacityInputs:
     sites : indexed by site; columns of ``sites.sites.SITES`` (region filled).
     chips : indexed by chip; columns of ``models.chips.CHIPS`` plus
         ``pi_h100e_per_mw`` and ``kappa_usd_per_mw`` (see ``with_frontier``).
-    demand_h100e : compute demand by year, H100e.
+    demand_h100e : reference compute demand by year, H100e.
+    demand_blocks : optional elastic demand curve (see
+        ``models.demand.elastic_blocks``): columns ``year, block, size_h100e,
+        value_usd_per_h100e_year``. ``None`` = inelastic: one block per year of
+        size ``demand_h100e`` valued at ``value_of_unserved_usd_per_h100e_year``.
     energy_price_usd_per_mwh : site × year energy price (already resolved).
     capacity_price_usd_per_mw_year : region × year capacity price.
     """
@@ -70,6 +81,19 @@ class CapacityInputs:
     onsite_life_years: int
     onsite_fuel_usd_per_mwh: float
     value_of_unserved_usd_per_h100e_year: float
+    demand_blocks: pd.DataFrame | None = None
+    allow_idle: bool = True
+
+    def blocks(self) -> pd.DataFrame:
+        """The demand blocks per year (one block per year when inelastic)."""
+        if self.demand_blocks is not None:
+            return self.demand_blocks
+        return pd.DataFrame({
+            "year": list(self.years),
+            "block": 0,
+            "size_h100e": self.demand_h100e.loc[list(self.years)].to_numpy(dtype=float),
+            "value_usd_per_h100e_year": self.value_of_unserved_usd_per_h100e_year,
+        })
 
 
 # --------------------------------------------------------------------------
@@ -200,10 +224,15 @@ class IndexSets:
     it_sgy: list[tuple[str, str, int]]
     chip_years: dict[str, list[int]]  # years chip g can be bought
     operating: dict[int, list[tuple[str, int]]]  # y -> (g, t) vintages operating in y
+    fleet_sgy: list[tuple[str, str, int]]  # (s, g, y) with some vintage of g in service
+    chips_in: dict[int, list[str]]  # y -> chips with a vintage within its life
+    vintages: dict[tuple[str, int], list[int]]  # (g, y) -> vintages t within life in y
     grid_years: dict[str, list[int]]  # s -> years with a Grid variable
     onsite_years: dict[str, list[int]]
     headroom_ry: list[tuple[str, int]]
     grid_sites_in: dict[tuple[str, int], list[str]]  # (r, y) -> sites with Grid[s, y]
+    unserved_yb: list[tuple[int, int]]  # (y, block) of the demand curve
+    blocks_of: dict[int, list[int]]  # y -> blocks
 
 
 def index_sets(d: CapacityInputs) -> IndexSets:
@@ -237,6 +266,13 @@ def index_sets(d: CapacityInputs) -> IndexSets:
             for y in range(t, min(t + life - 1, yn) + 1):
                 operating[y].append((g, t))
 
+    vintages: dict[tuple[str, int], list[int]] = {}
+    for y, pairs in operating.items():
+        for g, t in pairs:
+            vintages.setdefault((g, y), []).append(t)
+    chips_in = {y: [g for g in chips if (g, y) in vintages] for y in years}
+    fleet_sgy = [(s, g, y) for s in sites for y in years for g in chips_in[y]]
+
     limits = d.regions["new_load_limit_mw_per_year"]
     grid_sites_in: dict[tuple[str, int], list[str]] = {}
     for s in sites:
@@ -246,14 +282,21 @@ def index_sets(d: CapacityInputs) -> IndexSets:
         (r, y) for r in regions for y in years
         if not np.isnan(limits[r]) and (r, y) in grid_sites_in
     ]
+    blocks = d.blocks()
+    unserved_yb = [(int(y), int(b)) for y, b in zip(blocks["year"], blocks["block"])]
+    blocks_of: dict[int, list[int]] = {y: [] for y in years}
+    for y, b in unserved_yb:
+        blocks_of[y].append(b)
     return IndexSets(
         years=years, sites=sites, regions=regions, chips=chips,
         grid_sy=[(s, y) for s in sites for y in grid_years[s]],
         onsite_sy=[(s, y) for s in sites for y in onsite_years[s]],
         it_sgy=[(s, g, t) for s in sites for g in chips for t in chip_years[g]],
         chip_years=chip_years, operating=operating,
+        fleet_sgy=fleet_sgy, chips_in=chips_in, vintages=vintages,
         grid_years=grid_years, onsite_years=onsite_years,
         headroom_ry=headroom_ry, grid_sites_in=grid_sites_in,
+        unserved_yb=unserved_yb, blocks_of=blocks_of,
     )
 
 
@@ -270,7 +313,7 @@ class Coefficients:
     it: dict[tuple[str, str, int], float]
     gridload: dict[tuple[str, int], float]
     onsiteload: dict[tuple[str, int], float]
-    unserved: dict[int, float]  # USD per H100e
+    unserved: dict[tuple[int, int], float]  # (y, block) -> USD per H100e
 
 
 def coefficients(d: CapacityInputs, ix: IndexSets) -> Coefficients:
@@ -295,6 +338,7 @@ def coefficients(d: CapacityInputs, ix: IndexSets) -> Coefficients:
 
     energy = d.energy_price_usd_per_mwh
     cap = d.capacity_price_usd_per_mw_year
+    blocks = d.blocks()
     return Coefficients(
         build={(s, t): float(build_capex[s]) * ann_fac[t] for s in ix.sites for t in years},
         grid={(s, t): float(grid_capex[site_region[s]]) * ann_fac[t] for s, t in ix.grid_sy},
@@ -309,7 +353,10 @@ def coefficients(d: CapacityInputs, ix: IndexSets) -> Coefficients:
             (s, y): float(delta[y]) * uh * d.onsite_fuel_usd_per_mwh
             for s in ix.sites for y in years
         },
-        unserved={y: float(delta[y]) * d.value_of_unserved_usd_per_h100e_year for y in years},
+        unserved={
+            (int(y), int(b)): float(delta[int(y)]) * float(v)
+            for y, b, v in zip(blocks["year"], blocks["block"], blocks["value_usd_per_h100e_year"])
+        },
     )
 
 
@@ -334,16 +381,30 @@ def build_model(d: CapacityInputs) -> pyo.ConcreteModel:
     m.GRID_SY = pyo.Set(dimen=2, initialize=ix.grid_sy, ordered=True)
     m.ONSITE_SY = pyo.Set(dimen=2, initialize=ix.onsite_sy, ordered=True)
     m.IT_SGY = pyo.Set(dimen=3, initialize=ix.it_sgy, ordered=True)
+    m.FLEET_SGY = pyo.Set(dimen=3, initialize=ix.fleet_sgy, ordered=True)
     m.HEADROOM_RY = pyo.Set(dimen=2, initialize=ix.headroom_ry, ordered=True)
+    m.UNSERVED_YB = pyo.Set(dimen=2, initialize=ix.unserved_yb, ordered=True)
 
     nn = pyo.NonNegativeReals
     m.Build = pyo.Var(m.SITES, m.YEARS, domain=nn, doc="facility MW completed at s in y")
     m.Grid = pyo.Var(m.GRID_SY, domain=nn, doc="new grid connection MW energized at s in y")
     m.Onsite = pyo.Var(m.ONSITE_SY, domain=nn, doc="on-site generation MW completed at s in y")
     m.IT = pyo.Var(m.IT_SGY, domain=nn, doc="IT MW of chip g installed at s in y")
+    m.Fleet = pyo.Var(m.FLEET_SGY, domain=nn, doc="IT MW of chip g in service at s in y")
     m.GridLoad = pyo.Var(m.SITES, m.YEARS, domain=nn, doc="facility load served by grid, MW")
     m.OnsiteLoad = pyo.Var(m.SITES, m.YEARS, domain=nn, doc="facility load served on site, MW")
-    m.Unserved = pyo.Var(m.YEARS, domain=nn, doc="compute demand not served, thousand H100e")
+    blocks = d.blocks()
+    block_size_k = {
+        (int(y), int(b)): float(q) / COMPUTE_SCALE
+        for y, b, q in zip(blocks["year"], blocks["block"], blocks["size_h100e"])
+    }
+    elastic = d.demand_blocks is not None
+
+    def unserved_bounds(m: Any, y: int, b: int) -> tuple[float, float | None]:
+        return (0.0, block_size_k[y, b] if elastic else None)
+
+    m.Unserved = pyo.Var(m.UNSERVED_YB, domain=nn, bounds=unserved_bounds,
+                         doc="compute demand not served per demand block, thousand H100e")
 
     sites, regions = d.sites, d.regions
     pue = sites["pue"].astype(float).to_dict()
@@ -353,7 +414,7 @@ def build_model(d: CapacityInputs) -> pyo.ConcreteModel:
     queue_year = sites["queue_year"].to_dict()
     pi_k = (d.chips["pi_h100e_per_mw"] / COMPUTE_SCALE).to_dict()
     limit = regions["new_load_limit_mw_per_year"].to_dict()
-    demand_k = (d.demand_h100e / COMPUTE_SCALE).to_dict()
+    demand_k = {y: sum(block_size_k[y, b] for b in ix.blocks_of[y]) for y in ix.years}
     years_upto = {y: [t for t in ix.years if t <= y] for y in ix.years}
     onsite_life = d.onsite_life_years
     onsite_window = {
@@ -364,8 +425,15 @@ def build_model(d: CapacityInputs) -> pyo.ConcreteModel:
                  for s in ix.sites for y in ix.years}
 
     def fleet_mw(m: Any, s: str, y: int) -> Any:
-        """Σ_g U[s,g,y]: IT MW of every vintage still in service in y."""
-        return sum(m.IT[s, g, t] for g, t in ix.operating[y])
+        """Σ_g U[s,g,y]: IT MW in service at s in y."""
+        return sum(m.Fleet[s, g, y] for g in ix.chips_in[y])
+
+    def fleet_installed_rule(m: Any, s: str, g: str, y: int) -> Any:
+        """(0) U[s,g,y] ≤ Σ it[s,g,τ] over y − life_g < τ ≤ y  (= with allow_idle off)."""
+        installed = sum(m.IT[s, g, t] for t in ix.vintages[g, y])
+        if d.allow_idle:
+            return m.Fleet[s, g, y] - installed <= 0
+        return m.Fleet[s, g, y] - installed == 0
 
     def facility_load_rule(m: Any, s: str, y: int) -> Any:
         """(1a) PUE_s · Σ_g U[s,g,y] ≤ existing_mw_s + Σ_{τ≤y} build[s,τ]."""
@@ -397,10 +465,16 @@ def build_model(d: CapacityInputs) -> pyo.ConcreteModel:
         return sum(m.Grid[s, y] for s in ix.grid_sites_in[r, y]) <= limit[r]
 
     def compute_rule(m: Any, y: int) -> Any:
-        """(6) Σ_{s,g} π_g · U[s,g,y] + unserved[y] ≥ demand[y]  (thousand H100e)."""
-        served = sum(pi_k[g] * m.IT[s, g, t] for s in ix.sites for g, t in ix.operating[y])
-        return served + m.Unserved[y] >= demand_k[y]
+        """(6) Σ_{s,g} π_g · U[s,g,y] + Σ_b unserved[y,b] ≥ Σ_b demand[y,b]  (thousand H100e).
 
+        Inelastic demand has one block, demand[y]; elastic demand has the
+        blocks of its demand curve, each unserved block priced at its
+        willingness to pay."""
+        served = sum(pi_k[g] * m.Fleet[s, g, y] for s in ix.sites for g in ix.chips_in[y])
+        return served + sum(m.Unserved[y, b] for b in ix.blocks_of[y]) >= demand_k[y]
+
+    m.Fleet_Installed = pyo.Constraint(m.FLEET_SGY, rule=fleet_installed_rule,
+                                       doc=fleet_installed_rule.__doc__)
     m.Facility_Load = pyo.Constraint(m.SITES, m.YEARS, rule=facility_load_rule,
                                      doc=facility_load_rule.__doc__)
     m.Facility_Limit = pyo.Constraint(m.SITES, m.YEARS, rule=facility_limit_rule,
@@ -426,7 +500,7 @@ def build_model(d: CapacityInputs) -> pyo.ConcreteModel:
             + sum(k * c * m.IT[i] for i, c in cost.it.items())
             + sum(k * c * m.GridLoad[i] for i, c in cost.gridload.items())
             + sum(k * c * m.OnsiteLoad[i] for i, c in cost.onsiteload.items())
-            + sum(uk * c * m.Unserved[y] for y, c in cost.unserved.items())
+            + sum(uk * c * m.Unserved[i] for i, c in cost.unserved.items())
         )
 
     m.Total_Cost = pyo.Objective(rule=objective_rule, sense=pyo.minimize,

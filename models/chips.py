@@ -153,3 +153,37 @@ def with_frontier(
     synth["synthetic"] = True
     keep = [c for c in base.columns if c in synth.columns]
     return pd.concat([base[keep], synth[keep]])
+
+
+def plot_frontier(chips: pd.DataFrame, years: list[int], path: str | Path, title: str = "") -> None:
+    """Efficiency (H100e per IT-MW, log scale) of every generation by first year,
+    with the frontier (best on sale each year) as a step line."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 4.5), dpi=110)
+    real = chips[~chips.get("synthetic", False)]
+    synth = chips[chips.get("synthetic", False)]
+    for vendor, grp in real.groupby("vendor"):
+        ax.scatter(grp["first_year"], grp["pi_h100e_per_mw"], label=str(vendor), zorder=3)
+        for g, row in grp.iterrows():
+            ax.annotate(str(g), (row["first_year"], row["pi_h100e_per_mw"]), fontsize=7,
+                        xytext=(3, 3), textcoords="offset points")
+    if len(synth):
+        ax.scatter(synth["first_year"], synth["pi_h100e_per_mw"], marker="x", color="grey",
+                   label="synthetic frontier", zorder=3)
+    span = range(int(chips["first_year"].min()), max(years) + 1)
+    best = [chips.loc[(chips["first_year"] <= y) & (chips["last_year"] >= y),
+                      "pi_h100e_per_mw"].max() for y in span]
+    ax.step(list(span), best, where="post", color="black", lw=1, label="frontier on sale")
+    ax.set_yscale("log")
+    ax.set_xlabel("first year on sale")
+    ax.set_ylabel("H100e per IT-MW")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=8)
+    ax.set_title(title or "accelerator efficiency")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)

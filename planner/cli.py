@@ -29,7 +29,8 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-console = Console()
+# Wide tables stay readable when the output is piped or logged (rich assumes 80 columns).
+console = Console(width=None if sys.stdout.isatty() else 160)
 err_console = Console(stderr=True)
 
 
@@ -89,6 +90,9 @@ def run(
     scenario: ScenarioArg = None,
     out: Annotated[Path | None, typer.Option("-o", "--out", help="output folder "
                                              "(default: runs/<scenario name>)")] = None,
+    demand: Annotated[str | None, typer.Option(
+        "--demand", help="demand preset instead of the scenario's path: base, jevons, "
+        "deflation, capex-retrenchment")] = None,
     verbose: Annotated[bool, typer.Option(help="show the HiGHS log")] = False,
 ) -> None:
     """Solve a scenario and write results.nc, summary.json, gap.csv/png and CSVs."""
@@ -101,6 +105,8 @@ def run(
         with _stages(labels) as step:
             step("load")
             sc = planner.load_scenario(scenario)
+            if demand is not None:
+                sc = sc.with_demand_preset(demand)
             target = out if out is not None else Path("runs") / sc.name
             result = planner.solve(sc, progress=step, verbose=verbose)
             step("results.nc")
@@ -166,6 +172,74 @@ def init(
         (folder / "scenario.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
         console.print(f"wrote {folder}/scenario.yaml and its tables; run it with:\n"
                       f"  dcplan run {folder}/scenario.yaml")
+
+
+@app.command()
+def gap(
+    results_dir: Annotated[Path, typer.Argument(help="a folder written by dcplan run")],
+) -> None:
+    """Print the demand-versus-efficiency gap of a run and rewrite gap.csv and gap.png."""
+    from planner.gap import gap_from_run
+
+    with _guard():
+        table = gap_from_run(results_dir)
+        _print_gap(table)
+        console.print(f"wrote {results_dir}/gap.csv and gap.png")
+
+
+@app.command()
+def chips(
+    scenario: ScenarioArg = None,
+    plot: Annotated[bool, typer.Option("--plot", help="also draw the efficiency frontier")] = False,
+    out: Annotated[Path, typer.Option("-o", "--out", help="PNG file for --plot")] = Path(
+        "chips.png"),
+) -> None:
+    """List chip generations (announced and synthetic frontier) and their efficiency."""
+    import planner
+    from models.chips import plot_frontier
+
+    with _guard():
+        sc = planner.load_scenario(scenario)
+        c = sc.chips
+        t = Table(title=f"chip generations in {sc.name} (frontier growth "
+                  f"{sc.spec.efficiency.frontier_growth or 'none'} per year)")
+        for col in ("chip", "vendor", "on sale", "kW/unit", "H100e/unit", "H100e per IT-MW",
+                    "USD per H100e", "M USD per IT-MW", "life y"):
+            t.add_column(col, justify="left" if col in ("chip", "vendor", "on sale") else "right")
+        for g, row in c.sort_values(["first_year", "pi_h100e_per_mw"]).iterrows():
+            t.add_row(str(g), str(row["vendor"]), f"{row['first_year']}–{row['last_year']}",
+                      f"{row['it_kw_per_unit']:.2f}", f"{row['h100e_per_unit']:.2f}",
+                      f"{row['pi_h100e_per_mw']:,.0f}",
+                      f"{row['capex_usd_per_unit'] / row['h100e_per_unit']:,.0f}",
+                      f"{row['kappa_usd_per_mw'] / 1e6:,.1f}", str(row["life_years"]))
+        console.print(t)
+        if plot:
+            plot_frontier(c, sc.years, out, title=f"{sc.name}: accelerator efficiency")
+            console.print(f"wrote {out}")
+
+
+def _print_gap(df: Any) -> None:
+    t = Table(title="demand versus efficiency")
+    cols = [("year", "year", "{:.0f}"), ("demand M H100e", "demand_h100e", "{:,.2f}"),
+            ("served M", "served_h100e", "{:,.2f}"), ("demand ×", "demand_growth", "{:.2f}"),
+            ("efficiency ×", "efficiency_growth", "{:.2f}"),
+            ("net power ×", "net_power_growth", "{:.2f}"),
+            ("fleet H100e/MW", "fleet_h100e_per_mw", "{:,.0f}"),
+            ("needed GW", "power_needed_mw", "{:,.1f}"),
+            ("energized GW", "power_energized_mw", "{:,.1f}"), ("gap %", "gap_pct", "{:.1f}"),
+            ("TWh", "energy_twh", "{:,.0f}"),
+            ("USD/H100e-yr", "compute_price_usd_per_h100e_year", "{:,.0f}")]
+    for label, _, _ in cols:
+        t.add_column(label, justify="right")
+    scale = {"demand_h100e": 1e-6, "served_h100e": 1e-6, "power_needed_mw": 1e-3,
+             "power_energized_mw": 1e-3}
+    for _, row in df.iterrows():
+        cells = []
+        for _, key, fmt in cols:
+            v = row[key]
+            cells.append("–" if v != v else fmt.format(v * scale.get(key, 1.0)))
+        t.add_row(*cells)
+    console.print(t)
 
 
 def _print_summary(result: Any, target: Path) -> None:

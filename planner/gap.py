@@ -22,6 +22,9 @@ Definitions (every column carries its unit in its name):
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import xarray as xr
@@ -131,3 +134,31 @@ def plot_gap(df: pd.DataFrame, path: str, title: str = "") -> None:
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
+
+
+def gap_from_run(results_dir: str | Path) -> pd.DataFrame:
+    """Recompute the gap table from a run folder; rewrite gap.csv and gap.png.
+
+    Files are replaced atomically (written beside, then renamed).
+    """
+    from grids.tables import InputError
+
+    folder = Path(results_dir)
+    nc = folder / "results.nc"
+    if not nc.is_file():
+        raise InputError("no results.nc here (expected a folder written by dcplan run)",
+                         file=folder)
+    with xr.open_dataset(nc) as ds:
+        table = gap_table(ds.load())
+        title = f"{ds.attrs.get('scenario', folder.name)}: demand vs efficiency"
+    tmp_csv = folder / ".gap.csv.tmp"
+    tmp_png = folder / ".gap.tmp.png"
+    try:
+        table.to_csv(tmp_csv, index=False, float_format="%.6g")
+        plot_gap(table, str(tmp_png), title=title)
+        os.replace(tmp_csv, folder / "gap.csv")
+        os.replace(tmp_png, folder / "gap.png")
+    finally:
+        tmp_csv.unlink(missing_ok=True)
+        tmp_png.unlink(missing_ok=True)
+    return table

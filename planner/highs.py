@@ -121,6 +121,8 @@ def solve_lp(
     sol = h.getSolution()
     x = np.asarray(sol.col_value, dtype=float)
     y = np.asarray(sol.row_dual, dtype=float)
+    x[np.abs(x) < 1e-9] = 0.0  # solver noise (-1e-13 MW) would print as "-0"
+    y[np.abs(y) < 1e-12] = 0.0
     info = h.getInfo()
     col_pos = {id(v): i for i, v in enumerate(columns)}
     row_pos = {id(r[0]): i for i, r in enumerate(rows)}

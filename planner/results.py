@@ -88,7 +88,18 @@ class Result:
             out[si[s], gi[g], yi[y]] = v
         return out
 
-    def _fleet(self, it: np.ndarray) -> np.ndarray:
+    def _in_service(self) -> np.ndarray:
+        """U[s,g,y]: IT MW in service (the ``Fleet`` variable)."""
+        ix = self.ix
+        out = np.zeros((len(ix.sites), len(ix.chips), len(ix.years)))
+        si = {s: i for i, s in enumerate(ix.sites)}
+        gi = {g: i for i, g in enumerate(ix.chips)}
+        yi = {y: j for j, y in enumerate(ix.years)}
+        for (s, g, y), v in self.lp.values["Fleet"].items():
+            out[si[s], gi[g], yi[y]] = v
+        return out
+
+    def _installed(self, it: np.ndarray) -> np.ndarray:
         """U[s,g,y] = Σ it[s,g,τ] over y − life_g < τ ≤ y."""
         ix = self.ix
         fleet = np.zeros_like(it)
@@ -121,9 +132,16 @@ class Result:
         gridload = self._site_year("GridLoad")
         onsiteload = self._site_year("OnsiteLoad")
         it = self._it()
-        fleet = self._fleet(it)
-        unserved = np.array([self.lp.values["Unserved"][y] for y in years]) * COMPUTE_SCALE
+        installed = self._installed(it)
+        fleet = self._in_service()
+        blocks = d.blocks()
+        unserved_by_year = pd.Series(0.0, index=years)
+        for (y, _b), v in self.lp.values["Unserved"].items():
+            unserved_by_year[y] += v * COMPUTE_SCALE
+        curve_total = blocks.groupby("year")["size_h100e"].sum().reindex(years).to_numpy()
+        served = curve_total - unserved_by_year.to_numpy()
         demand = d.demand_h100e.loc[years].to_numpy(dtype=float)
+        unserved = np.maximum(demand - served, 0.0)
         pi = d.chips.loc[chips, "pi_h100e_per_mw"].to_numpy(dtype=float)
         served_by_site = np.einsum("sgy,g->sy", fleet, pi)
 
@@ -179,6 +197,11 @@ class Result:
                 "fleet_it_mw": xr.DataArray(fleet, dims=("site", "chip", "year"),
                                             attrs={"units": "MW", "long_name":
                                                    "IT MW of chip in service"}),
+                "idle_it_mw": xr.DataArray(np.maximum(installed - fleet, 0.0),
+                                           dims=("site", "chip", "year"),
+                                           attrs={"units": "MW", "long_name":
+                                                  "IT MW installed, within its life, but idle "
+                                                  "or retired early"}),
                 "facility_mw": sy(facility_cap, "MW", "facility capacity in service"),
                 "grid_capacity_mw": sy(grid_cap, "MW",
                                        "grid connection energized (existing, queued, new)"),
@@ -201,8 +224,12 @@ class Result:
                     "value of one more MW of new grid connection in the year (dual of 5); "
                     "NaN where no limit"),
                 "demand_h100e": yv(demand, "H100e", "compute demand"),
-                "served_h100e": yv(demand - unserved, "H100e", "compute demand served"),
-                "unserved_h100e": yv(unserved, "H100e", "compute demand not served"),
+                "served_h100e": yv(served, "H100e", "compute demand served"),
+                "unserved_h100e": yv(unserved, "H100e",
+                                     "reference compute demand not served"),
+                "demand_curve_h100e": yv(curve_total, "H100e",
+                                         "all demand on the demand curve (= demand when "
+                                         "inelastic)"),
                 "compute_price_usd_per_h100e_year": yv(
                     compute_price, "USD/(H100e·year)",
                     "marginal cost of compute in the year (dual of 6, undiscounted)"),
@@ -303,9 +330,12 @@ class Result:
         out.loc["energy"] = (gl * energy).sum() * uh * delta
         out.loc["capacity"] = (gl * capacity).sum() * delta
         out.loc["fuel"] = ol.sum() * uh * d.onsite_fuel_usd_per_mwh * delta
-        unserved = pd.Series(self.lp.values["Unserved"]) * COMPUTE_SCALE
-        out.loc["unserved"] = unserved.loc[years].to_numpy() * \
-            d.value_of_unserved_usd_per_h100e_year * delta.to_numpy()
+        value = {
+            (int(y), int(b)): float(v) for y, b, v in
+            zip(*(d.blocks()[c] for c in ("year", "block", "value_usd_per_h100e_year")))
+        }
+        for (y, b), v in self.lp.values["Unserved"].items():
+            out.loc["unserved", y] += v * COMPUTE_SCALE * value[y, b] * delta[y]
         out.index.name, out.columns.name = "component", "year"
         return out
 

@@ -8,7 +8,7 @@ the line and the key (``us.yaml line 7, column demand.growth: …``).
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -22,7 +22,7 @@ from grids.regions import load_geometry, load_prices, load_regions
 from grids.tables import InputError
 from models.capacity import CapacityInputs, resolve_prices
 from models.chips import load_chips, with_frontier
-from models.demand import growth_path, load_demand_path
+from models.demand import PRESETS, elastic_blocks, growth_path, load_demand_path, preset_path
 from sites.sites import load_sites
 
 
@@ -50,19 +50,46 @@ class Demand(_Strict):
     path: str | None = Field(
         default=None, description="a CSV/Parquet table with year, demand_h100e (instead of "
         "base_h100e and growth)")
+    preset: str | None = Field(
+        default=None, description="a named demand path: " + ", ".join(PRESETS)
+        + " (instead of base_h100e and growth)")
     value_of_unserved_usd_per_h100e_year: float = Field(
-        gt=0, description="cost of leaving one H100e of demand unserved for a year, USD")
-    elasticity: None = Field(
-        default=None, description="elastic (Jevons) demand; must be null in this version")
+        gt=0, description="cost of leaving one H100e of demand unserved for a year, USD; the "
+        "top of the demand curve when elastic")
+    elasticity: float | None = Field(
+        default=None, ge=0, le=5, description="price elasticity ε of a constant-elasticity "
+        "demand curve around the path (Jevons: ε > 1); null = inelastic")
+    reference_price_usd_per_h100e_year: float | None = Field(
+        default=None, gt=0, description="price at which the path's demand is demanded "
+        "(required with elasticity)")
+    min_price_usd_per_h100e_year: float | None = Field(
+        default=None, gt=0, description="lowest willingness to pay on the curve "
+        "(default: reference price / 10)")
+    blocks: int = Field(default=8, ge=2, le=50, description="demand-curve blocks per year")
 
     @model_validator(mode="after")
     def _one_source(self) -> Demand:
-        if self.path is None and (self.base_h100e is None or self.growth is None):
-            raise ValueError("give either path, or both base_h100e and growth")
-        if self.path is not None and (self.base_h100e is not None or self.growth is not None):
-            raise ValueError("give either path, or base_h100e and growth, not both")
+        given = [self.path is not None, self.preset is not None,
+                 self.base_h100e is not None or self.growth is not None]
+        if sum(given) != 1:
+            raise ValueError("give exactly one of: path, preset, or base_h100e with growth")
+        if given[2] and (self.base_h100e is None or self.growth is None):
+            raise ValueError("give both base_h100e and growth")
+        if self.preset is not None and self.preset not in PRESETS:
+            raise ValueError(f"unknown preset '{self.preset}' (known: {', '.join(PRESETS)})")
         if self.growth is not None and any(g <= 0 for g in self.growth):
             raise ValueError("every growth multiplier must be > 0")
+        if self.elasticity:
+            p_ref = self.reference_price_usd_per_h100e_year
+            if p_ref is None:
+                raise ValueError("elasticity needs reference_price_usd_per_h100e_year")
+            if p_ref >= self.value_of_unserved_usd_per_h100e_year:
+                raise ValueError("reference_price_usd_per_h100e_year must be below "
+                                 "value_of_unserved_usd_per_h100e_year")
+            p_lo = self.min_price_usd_per_h100e_year
+            if p_lo is not None and p_lo >= p_ref:
+                raise ValueError("min_price_usd_per_h100e_year must be below the reference "
+                                 "price")
         return self
 
 
@@ -91,6 +118,9 @@ class ScenarioFile(_Strict):
     utilization: float = Field(gt=0, le=1, description="average IT load ÷ installed IT capacity")
     facility_life_years: int = Field(ge=1, le=100, description="annuity life of facility and "
                                      "grid-connection capital, years")
+    allow_idle_chips: bool = Field(
+        default=True, description="chips may be idled or retired before the end of their "
+        "life (then they draw no power); false = every installed chip runs (DESIGN.md)")
     demand: Demand
     efficiency: Efficiency
     onsite: Onsite
@@ -144,7 +174,29 @@ class Scenario:
             onsite_life_years=s.onsite.life_years,
             onsite_fuel_usd_per_mwh=s.onsite.fuel_usd_per_mwh,
             value_of_unserved_usd_per_h100e_year=s.demand.value_of_unserved_usd_per_h100e_year,
+            demand_blocks=self.demand_blocks(),
+            allow_idle=s.allow_idle_chips,
         )
+
+    def demand_blocks(self) -> pd.DataFrame | None:
+        """The elastic demand curve's blocks, or ``None`` when demand is inelastic."""
+        d = self.spec.demand
+        if not d.elasticity:
+            return None
+        p_ref = float(d.reference_price_usd_per_h100e_year)
+        return elastic_blocks(
+            self.demand_h100e, d.elasticity, p_ref, d.value_of_unserved_usd_per_h100e_year,
+            d.min_price_usd_per_h100e_year or p_ref / 10.0, d.blocks)
+
+    def with_demand_preset(self, preset: str) -> Scenario:
+        """A copy of this scenario on a named demand path (name gets ``-preset``)."""
+        if preset not in PRESETS:
+            raise InputError(f"unknown demand preset '{preset}' (known: {', '.join(PRESETS)})")
+        demand = self.spec.demand.model_copy(
+            update={"preset": preset, "base_h100e": None, "growth": None, "path": None})
+        spec = self.spec.model_copy(update={"name": f"{self.spec.name}-{preset}",
+                                            "demand": demand})
+        return replace(self, spec=spec, demand_h100e=preset_path(preset, self.years))
 
 
 def default_scenario_path() -> Path:
@@ -207,6 +259,8 @@ def load_scenario(path: str | Path | None = None) -> Scenario:
             raise InputError(f"file not found: {d.path}", file=path, key="demand.path",
                              line=_yaml_line(path, ("demand", "path")))
         demand = load_demand_path(demand_path, years)
+    elif d.preset is not None:
+        demand = preset_path(d.preset, years)
     else:
         demand = growth_path(float(d.base_h100e), d.growth, years)
 

@@ -69,6 +69,8 @@ def tiny(
     onsite_life_years: int = 50,
     onsite_fuel_usd_per_mwh: float = 0.0,
     value_of_unserved_usd_per_h100e_year: float = 1e9,
+    allow_idle: bool = True,
+    demand_blocks: pd.DataFrame | None = None,
 ) -> CapacityInputs:
     """A model instance from dicts of overrides (defaults: free, lossless, no delay)."""
     regions_df = _frame(regions or {"R": {}}, REGION_DEFAULTS, "region")
@@ -91,6 +93,8 @@ def tiny(
         onsite_life_years=onsite_life_years,
         onsite_fuel_usd_per_mwh=onsite_fuel_usd_per_mwh,
         value_of_unserved_usd_per_h100e_year=value_of_unserved_usd_per_h100e_year,
+        allow_idle=allow_idle,
+        demand_blocks=demand_blocks,
     )
 
 

@@ -38,6 +38,16 @@ def assert_constraints_hold(r: Result, tol: float = 1e-6) -> None:
     for reg, lim in limits.items():
         if not np.isnan(lim):
             assert np.all(ds["region_grid_mw"].sel(region=reg).values <= lim + t), "headroom (5)"
+    it = ds["it_mw"].values
+    life = d.chips.loc[list(ds.chip.values), "life_years"].to_numpy(int)
+    for j, y in enumerate(years):
+        for k, _g in enumerate(ds.chip.values):
+            window = (years > y - life[k]) & (years <= y)
+            installed = it[:, k, window].sum(axis=1)
+            in_service = ds["fleet_it_mw"].values[:, k, j]
+            assert np.all(in_service <= installed + t), "fleet within installed (0)"
+            if not d.allow_idle:
+                assert np.allclose(in_service, installed, atol=t), "must-run fleet (0)"
     pi = ds["pi_h100e_per_mw"].values
     served = np.einsum("sgy,g->y", ds["fleet_it_mw"].values, pi)
     demand = ds["demand_h100e"].values

@@ -113,6 +113,17 @@ def _invalid_polygon(d: Path) -> None:
     (d / "regions.geojson").write_text(json.dumps(gj), encoding="utf-8")
 
 
+def _elastic_without_reference(d: Path) -> None:
+    replace_text(d / "scenario.yaml", "elasticity: null", "elasticity: 1.3")
+
+
+def _unknown_preset(d: Path) -> None:
+    text = (d / "scenario.yaml").read_text(encoding="utf-8")
+    start, end = text.index("  base_h100e:"), text.index("  value_of_unserved")
+    (d / "scenario.yaml").write_text(text[:start] + "  preset: boom\n" + text[end:],
+                                     encoding="utf-8")
+
+
 def _unknown_column(d: Path) -> None:
     text = (d / "chips.csv").read_text(encoding="utf-8")
     (d / "chips.csv").write_text(text.replace("life_years", "lifetime_years", 1),
@@ -155,6 +166,10 @@ CASES: list[tuple[str, Callable[[Path], None], str]] = [
     ("invalid polygon", _invalid_polygon,
      r"regions\.geojson row 4, column geometry: region '[\w-]+' has an invalid polygon"),
     ("unknown column", _unknown_column, r"chips\.csv, column lifetime_years: unknown column"),
+    ("elastic without reference price", _elastic_without_reference,
+     r"scenario\.yaml line \d+, key demand: elasticity needs reference_price_usd_per_h100e_year"),
+    ("unknown preset", _unknown_preset,
+     r"scenario\.yaml line \d+, key demand: unknown preset 'boom' \(known: base, jevons"),
 ]
 
 

@@ -69,6 +69,7 @@ def instances(draw: st.DrawFn) -> dict:
         onsite_life_years=draw(st.integers(5, 25)),
         onsite_fuel_usd_per_mwh=draw(st.floats(20, 120)),
         value_of_unserved_usd_per_h100e_year=draw(st.floats(1_000, 100_000)),
+        allow_idle=draw(st.booleans()),
     )
 
 
