@@ -20,6 +20,7 @@ from rich.table import Table
 from grids.regions import default_geometry_path, default_regions_path
 from grids.tables import InputError
 from models.chips import default_chips_path
+from planner.map_cli import register as register_map_commands
 from sites.sites import default_sites_path
 
 app = typer.Typer(
@@ -93,6 +94,10 @@ def run(
     demand: Annotated[str | None, typer.Option(
         "--demand", help="demand preset instead of the scenario's path: base, jevons, "
         "deflation, capex-retrenchment")] = None,
+    route: Annotated[str, typer.Option(
+        help="model build route: pyomo, matrix (NumPy, for thousands of sites) or auto")] = "auto",
+    cluster: Annotated[int | None, typer.Option(
+        help="merge similar sites within each region into at most K representatives")] = None,
     verbose: Annotated[bool, typer.Option(help="show the HiGHS log")] = False,
 ) -> None:
     """Solve a scenario and write results.nc, summary.json, gap.csv/png and CSVs."""
@@ -107,8 +112,14 @@ def run(
             sc = planner.load_scenario(scenario)
             if demand is not None:
                 sc = sc.with_demand_preset(demand)
+            if cluster is not None:
+                from planner.cluster import cluster_sites
+
+                sc = cluster_sites(sc, cluster)
+            if route not in ("auto", "pyomo", "matrix"):
+                raise InputError(f"--route must be auto, pyomo or matrix, got '{route}'")
             target = out if out is not None else Path("runs") / sc.name
-            result = planner.solve(sc, progress=step, verbose=verbose)
+            result = planner.solve(sc, progress=step, verbose=verbose, route=route)
             step("results.nc")
             write_run(result, sc, target)
         _print_summary(result, target)
@@ -172,6 +183,25 @@ def init(
         (folder / "scenario.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
         console.print(f"wrote {folder}/scenario.yaml and its tables; run it with:\n"
                       f"  dcplan run {folder}/scenario.yaml")
+
+
+@app.command()
+def synth(
+    sites: Annotated[int, typer.Option("--sites", help="number of candidate sites")],
+    out: Annotated[Path, typer.Option("-o", "--out", help="new scenario folder")],
+    years: Annotated[int, typer.Option(help="model years")] = 15,
+    chips: Annotated[int, typer.Option(help="chip generations")] = 12,
+    seed: Annotated[int, typer.Option(help="random seed")] = 0,
+) -> None:
+    """Write a synthetic scenario folder (sites scattered in the bundled regions)."""
+    from planner.synth import write_synth
+
+    with _guard():
+        if sites < 1 or years < 1 or chips < 1:
+            raise InputError("--sites, --years and --chips must be at least 1")
+        path = write_synth(out, sites, years, chips, seed)
+        console.print(f"wrote {path} ({sites} sites, {years} years, {chips} chips, "
+                      f"seed {seed}); solve it with:\n  dcplan run {path}")
 
 
 @app.command()
@@ -279,7 +309,11 @@ def _print_summary(result: Any, target: Path) -> None:
                   f"{float(sel['energy_twh']):,.0f}",
                   f"{float(sel['compute_price_usd_per_h100e_year']):,.0f}")
     console.print(y)
-    console.print(f"wrote {target}/ (results.nc, summary.json, gap.csv, gap.png, CSVs)")
+    console.print(f"wrote {target}/ (results.nc, summary.json, gap.csv, gap.png, "
+                  "capacity_map.gpkg, report.html, CSVs)")
+
+
+register_map_commands(app)
 
 
 def main(argv: list[str] | None = None) -> int:

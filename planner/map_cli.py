@@ -1,7 +1,9 @@
 """The ``dcplan map`` and ``dcplan report`` commands.
 
-``planner.cli`` calls :func:`register` to add them to the ``dcplan`` app.
-Errors follow the CLI's conventions: one line on stderr, exit code 2.
+``planner.cli`` calls :func:`register` to add them to the ``dcplan`` app (the
+commands import ``planner.cli`` only when they run, so either module may be
+imported first). Errors follow the CLI's conventions: one line on stderr, exit
+code 2.
 """
 
 from __future__ import annotations
@@ -13,7 +15,6 @@ from typing import Annotated
 import typer
 
 from grids.tables import InputError
-from planner.cli import _guard, _stages, console
 
 RunDirArg = Annotated[Path, typer.Argument(help="a run folder written by dcplan run",
                                            show_default=False)]
@@ -31,12 +32,10 @@ def parse_years(text: str) -> list[int]:
     for part in (p.strip() for p in text.split(",")):
         m = re.fullmatch(r"(\d{4})(?:\s*-\s*(\d{4}))?", part)
         if not m:
-            raise InputError(f"expected years like 2030,2035 or 2030-2040, got '{text}'",
-                             key="--years")
+            raise InputError(f"--years: expected years like 2030,2035 or 2030-2040, got '{text}'")
         lo, hi = int(m.group(1)), int(m.group(2) or m.group(1))
         if hi < lo:
-            raise InputError(f"expected a rising range like 2030-2040, got '{part}'",
-                             key="--years")
+            raise InputError(f"--years: expected a rising range like 2030-2040, got '{part}'")
         out.extend(y for y in range(lo, hi + 1) if y not in out)
     return out
 
@@ -61,11 +60,12 @@ def map_command(
                                              show_default=False)] = None,
 ) -> None:
     """Export a run's regional capacity map (regions as polygons, sites as points)."""
+    from planner.cli import _guard, _stages, console
     from planner.maps import SUFFIX, export
 
     with _guard():
         if year is not None and years is not None:
-            raise InputError("give either --year or --years, not both", key="--years")
+            raise InputError("--years: give either --year or --years, not both")
         chosen = [year] if year is not None else (parse_years(years) if years else None)
         if fmt is None:
             by_suffix = {v: k for k, v in SUFFIX.items()}
@@ -83,6 +83,7 @@ def report_command(
                                              show_default=False)] = None,
 ) -> None:
     """Write report.html: headline numbers, gap chart, capacity by region, interactive map."""
+    from planner.cli import _guard, _stages, console
     from planner.report import write_report
 
     with _guard():

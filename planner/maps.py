@@ -20,6 +20,7 @@ import json
 import math
 import os
 import uuid
+import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -87,7 +88,7 @@ REGION_METRICS: dict[str, Metric] = {m.name: m for m in (
            True),
     Metric("onsite_load_mw", "facility load served on site", "MW", "level", "onsite_load_mw",
            True),
-    Metric("load_mw", "facility load (grid + on-site)", "MW", "level", "region_load_mw"),
+    Metric("load_mw", "facility load, grid + on-site", "MW", "level", "region_load_mw"),
     Metric("energy_twh", "facility energy use", "TWh", "flow", "region_energy_twh"),
     Metric("headroom_value_usd_per_mw", "value of one more MW of grid access", "USD/MW",
            "price", "headroom_value_usd_per_mw"),
@@ -106,7 +107,7 @@ SITE_METRICS: dict[str, Metric] = {m.name: m for m in (
            "onsite_capacity_mw"),
     Metric("grid_load_mw", "facility load served by the grid", "MW", "level", "grid_load_mw"),
     Metric("onsite_load_mw", "facility load served on site", "MW", "level", "onsite_load_mw"),
-    Metric("load_mw", "facility load (grid + on-site)", "MW", "level", "load_mw"),
+    Metric("load_mw", "facility load, grid + on-site", "MW", "level", "load_mw"),
     Metric("served_h100e", "compute served", "H100e", "level", "served_h100e_by_site"),
     Metric("facility_value_usd_per_mw_year", "value of one more MW of facility for a year",
            "USD/(MW·year)", "price", "facility_value_usd_per_mw_year"),
@@ -223,7 +224,7 @@ def read_region_polygons(path: str | Path, regions: Sequence[str] | None = None,
                          row=i + 1, column="region")
     if regions is not None:
         _require_polygons(gdf, regions, path)
-        gdf = gdf[gdf["region"].isin(list(regions))]
+        gdf = gdf[gdf["region"].isin(list(regions))].copy()
     if "name" not in gdf.columns:
         gdf["name"] = gdf["region"]
     gdf["name"] = gdf["name"].fillna(gdf["region"]).astype(str)
@@ -321,8 +322,7 @@ def check_metric(metric: str, table: dict[str, Metric] | None = None) -> Metric:
     """The :class:`Metric` called ``metric``, or a one-line error listing the known ones."""
     table = REGION_METRICS if table is None else table
     if metric not in table:
-        raise InputError(f"unknown metric '{metric}' (known: {', '.join(table)})",
-                         key="--metric")
+        raise InputError(f"--metric: unknown metric '{metric}' (known: {', '.join(table)})")
     return table[metric]
 
 
@@ -483,9 +483,26 @@ def write_vector(cmap: CapacityMap, path: str | Path, fmt: str) -> list[Path]:
             elif fmt == "parquet":
                 gdf.to_parquet(tmp, index=False)
             else:
-                raise InputError(f"unknown vector format '{fmt}' (known: gpkg, geojson, parquet)",
-                                 key="--format")
+                raise InputError(f"--format: unknown vector format '{fmt}' "
+                                 "(known: gpkg, geojson, parquet)")
     return [path, sites_path]
+
+
+def display_geometry(geometry: gpd.GeoSeries) -> gpd.GeoSeries:
+    """Polygons for drawing: slivers narrower than 1/1000 of the extent closed.
+
+    Region files built from counties or balancing areas often have hairline gaps
+    between the parts of one region, which would show as stray lines on a map.
+    Exports keep the original geometry; only maps draw this one.
+    """
+    minx, miny, maxx, maxy = geometry.total_bounds
+    d = max(maxx - minx, maxy - miny) / 2000.0
+    if not d > 0:
+        return geometry
+    with warnings.catch_warnings():  # display only: degrees are fine as a distance here
+        warnings.filterwarnings("ignore", "Geometry is in a geographic CRS", UserWarning)
+        closed = geometry.buffer(d).buffer(-d)
+    return closed.where(~closed.is_empty, geometry)
 
 
 def _nice(x: float) -> float:
@@ -524,6 +541,7 @@ def plot_map(cmap: CapacityMap, metric: str, years: Sequence[int], path: str | P
     years = [int(y) for y in years]
     crs = cmap.equal_area_crs
     regions = cmap.regions.to_crs(crs)
+    regions = regions.set_geometry(display_geometry(regions.geometry))
     sites = cmap.sites.to_crs(crs)
     values = np.array([regions[f"{metric}_{y}"].to_numpy(dtype=float) for y in years])
     size = np.array([sites[f"{SITE_SIZE_METRIC}_{y}"].to_numpy(dtype=float) for y in years])
@@ -538,7 +556,7 @@ def plot_map(cmap: CapacityMap, metric: str, years: Sequence[int], path: str | P
         return 6.0 + 420.0 * mw / size_max
 
     n = len(years)
-    ncols = min(n, 3)
+    ncols = {1: 1, 2: 2, 4: 2}.get(n, 3)
     nrows = math.ceil(n / ncols)
     panel = (10.0, 6.0) if n == 1 else (5.2, 3.4)
     fig, axes = plt.subplots(nrows, ncols, figsize=(panel[0] * ncols, panel[1] * nrows + 1.4),
@@ -622,7 +640,7 @@ def export(
     """
     fmt = fmt.lower().lstrip(".")
     if fmt not in FORMATS:
-        raise InputError(f"unknown format '{fmt}' (known: {', '.join(FORMATS)})", key="--format")
+        raise InputError(f"--format: unknown format '{fmt}' (known: {', '.join(FORMATS)})")
     if metric is not None:
         check_metric(metric)
     ds = read_results(folder)

@@ -21,6 +21,7 @@ from typing import Any
 import pandas as pd
 
 from planner.gap import plot_gap
+from planner.maps import write_map_outputs
 from planner.results import Result
 from planner.scenario import Scenario
 
@@ -132,6 +133,8 @@ def write_run(
         it.to_csv(tmp / "chips_installed.csv", index=False, float_format="%.6g")
         say("gap.png")
         plot_gap(gap, str(tmp / "gap.png"), title=f"{scenario.name}: demand vs efficiency")
+        say("maps")
+        write_map_outputs(result, scenario, tmp)
         summary = result.summary()
         summary["inputs_sha256"] = hashes
         summary["inputs"] = scenario.table_paths

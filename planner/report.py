@@ -32,6 +32,7 @@ from planner.maps import (
     CapacityMap,
     atomic_file,
     check_metric,
+    display_geometry,
     load_capacity_map,
 )
 
@@ -90,6 +91,14 @@ def _fmt(v: Any, digits: int = 0, scale: float = 1.0) -> str:
 
 def _json_values(values: np.ndarray) -> list[float | None]:
     return [None if not math.isfinite(float(v)) else float(f"{float(v):.6g}") for v in values]
+
+
+def _rows(values: np.ndarray, decimals: int) -> list[list[float | None]]:
+    """Rows of a 2-D array rounded to ``decimals``, NaN as ``None`` (fast for many sites)."""
+    out = np.round(values, decimals).tolist()
+    if not np.isfinite(values).all():
+        out = [[v if math.isfinite(v) else None for v in row] for row in out]
+    return out
 
 
 def _round_coords(obj: Any) -> Any:
@@ -162,7 +171,7 @@ def capacity_stack_svg(cmap: CapacityMap) -> str:
         a.set_xlabel("year")
         a.set_ylabel("GW")
         a.grid(True, alpha=0.3)
-        a.legend(loc="upper left", fontsize=8, ncols=2, frameon=False)
+        a.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8, frameon=False)
         b.stackplot(years, grid / 1e3, onsite / 1e3, labels=["grid", "on-site generation"],
                     colors=["#3b75af", "#ef8636"], alpha=0.9)
         b.set_title("Facility load served, grid vs on-site (GW)")
@@ -182,12 +191,12 @@ def map_payload(cmap: CapacityMap, metric: str = "load_mw", year: int | None = N
     """The data the page's map script reads (regions GeoJSON, sites, metrics)."""
     check_metric(metric)
     if metric not in cmap.metrics:
-        raise InputError(f"metric '{metric}' has no columns in this map", key="--metric")
+        raise InputError(f"--metric: metric '{metric}' has no columns in this map")
     years = cmap.years
     reg = cmap.regions
     minx, miny, maxx, maxy = reg.total_bounds
     tolerance = max(maxx - minx, maxy - miny) / 3000.0
-    shapes = reg.geometry.simplify(tolerance, preserve_topology=True)
+    shapes = display_geometry(reg.geometry).simplify(tolerance, preserve_topology=True)
     features = []
     for i, (_, row) in enumerate(reg.iterrows()):
         geom = mapping(shapes.iloc[i])
@@ -199,15 +208,17 @@ def map_payload(cmap: CapacityMap, metric: str = "load_mw", year: int | None = N
             "properties": {"region": str(row["region"]), "name": str(row["name"]),
                            "area_km2": _num(row["area_km2"]), "values": values},
         })
-    sites = []
-    for _, row in cmap.sites.iterrows():
-        sites.append({
-            "site": str(row["site"]), "region": str(row["region"]),
-            "lon": round(float(row["lon"]), 5), "lat": round(float(row["lat"]), 5),
-            "values": {m: _json_values(row[[f"{m}_{y}" for y in years]].to_numpy(float))
-                       for m in MAP_SITE_METRICS},
-            "build_mw_total": _num(row.get("build_mw_total")),
-        })
+    st = cmap.sites
+    site_values = {m: _rows(st[[f"{m}_{y}" for y in years]].to_numpy(float), 1)
+                   for m in MAP_SITE_METRICS}
+    totals = _rows(st[["build_mw_total"]].to_numpy(float), 1)
+    sites = [
+        {"site": site, "region": region, "lon": round(float(lon), 5), "lat": round(float(lat), 5),
+         "values": {m: site_values[m][i] for m in MAP_SITE_METRICS},
+         "build_mw_total": totals[i][0]}
+        for i, (site, region, lon, lat) in enumerate(zip(
+            st["site"].astype(str), st["region"].astype(str), st["lon"], st["lat"]))
+    ]
     default_year = years.index(year) if year in years else len(years) - 1
     return {
         "scenario": cmap.scenario,
@@ -280,18 +291,22 @@ MAP_JS = r"""
   }
   var sizeMax = 0;
   D.sites.forEach(function (s) {
-    s.values[D.size_metric].forEach(function (v) { if (v !== null) { sizeMax = Math.max(sizeMax, v); } });
+    s.values[D.size_metric].forEach(function (v) {
+      if (v !== null) { sizeMax = Math.max(sizeMax, v); }
+    });
   });
   function radius(mw) { return mw > 0 && sizeMax > 0 ? 3 + 17 * Math.sqrt(mw / sizeMax) : 2.5; }
 
   var current = range(state.metric);
   function regionStyle(f) {
-    return {className: "dc-region", fillColor: colour(f.properties.values[state.metric][state.yi], current),
-            fillOpacity: 0.85, color: "#5a5a5a", weight: 1};
+    var v = f.properties.values[state.metric][state.yi];
+    return {className: "dc-region", fillColor: colour(v, current), fillOpacity: 0.85,
+            color: "#5a5a5a", weight: 1};
   }
   function regionTip(p) {
     var y = D.years[state.yi], m = META[state.metric], v = p.values;
-    var rows = ["<b>" + esc(p.name) + "</b> (" + esc(p.region) + "), " + y,
+    var id = p.name.indexOf(p.region) < 0 ? " (" + esc(p.region) + ")" : "";
+    var rows = ["<b>" + esc(p.name) + "</b>" + id + ", " + y,
                 esc(m.label) + ": <b>" + fmt(v[state.metric][state.yi], m.units) + "</b>"];
     if (v.facility_mw) { rows.push("facility in service: " + fmt(v.facility_mw[state.yi], "MW")); }
     if (v.load_mw) {
@@ -299,7 +314,9 @@ MAP_JS = r"""
                 (v.grid_load_mw ? " (grid " + fmt(v.grid_load_mw[state.yi], "MW") + ", on-site " +
                  fmt(v.onsite_load_mw[state.yi], "MW") + ")" : ""));
     }
-    if (v.load_share_pct) { rows.push("share of total load: " + fmt(v.load_share_pct[state.yi], "%")); }
+    if (v.load_share_pct) {
+      rows.push("share of total load: " + fmt(v.load_share_pct[state.yi], "%"));
+    }
     if (v.build_mw) { rows.push("built this year: " + fmt(v.build_mw[state.yi], "MW")); }
     rows.push("area: " + fmt(p.area_km2, "km²"));
     return rows.join("<br>");
@@ -310,7 +327,8 @@ MAP_JS = r"""
             "facility in service: <b>" + fmt(v.facility_mw[state.yi], "MW") + "</b>",
             "built this year: " + fmt(v.build_mw[state.yi], "MW") +
               " (all years: " + fmt(s.build_mw_total, "MW") + ")",
-            "load: " + fmt(v.load_mw[state.yi], "MW") + " (grid " + fmt(v.grid_load_mw[state.yi], "MW") +
+            "load: " + fmt(v.load_mw[state.yi], "MW") +
+              " (grid " + fmt(v.grid_load_mw[state.yi], "MW") +
               ", on-site " + fmt(v.onsite_load_mw[state.yi], "MW") + ")"].join("<br>");
   }
 
@@ -323,9 +341,12 @@ MAP_JS = r"""
       layer.on("mouseout", function () { regions.resetStyle(layer); });
     }
   }).addTo(map);
+  // many sites: draw them on a canvas (SVG slows down past a few thousand markers)
+  var siteRenderer = D.sites.length > 2000 ? L.canvas({padding: 0.5}) : undefined;
   var sites = L.layerGroup(D.sites.map(function (s) {
     var c = L.circleMarker([s.lat, s.lon], {className: "dc-site", color: "#1f4e9c", weight: 1,
-                                            fillColor: "#1f4e9c", fillOpacity: 0.55});
+                                            fillColor: "#1f4e9c", fillOpacity: 0.55,
+                                            renderer: siteRenderer});
     c.bindTooltip(function () { return siteTip(s); });
     c.dcSite = s;
     return c;
@@ -386,7 +407,7 @@ figure.chart { margin: 0; background: #fff; border: 1px solid #e2e2e2; border-ra
                padding: 0.4rem; }
 table { border-collapse: collapse; font-size: 0.85rem; background: #fff; }
 th, td { border: 1px solid #e2e2e2; padding: 0.2rem 0.5rem; text-align: right; }
-th:first-child, td:first-child { text-align: left; }
+th:first-child, td:first-child, td.t { text-align: left; }
 details { margin: 0.6rem 0; }
 .controls { display: flex; gap: 1.2rem; margin-bottom: 0.5rem; flex-wrap: wrap; }
 #map { height: 560px; background: #eef2f5; border: 1px solid #d0d0d0; border-radius: 6px; }
@@ -472,7 +493,7 @@ def _table(df: pd.DataFrame, formats: dict[str, tuple[int, float]]) -> str:
                 digits, scale = formats[c]
                 cells.append(f"<td>{_fmt(row[c], digits, scale)}</td>")
             else:
-                cells.append(f"<td>{html.escape(str(row[c]))}</td>")
+                cells.append(f'<td class="t">{html.escape(str(row[c]))}</td>')
         rows.append("<tr>" + "".join(cells) + "</tr>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
 

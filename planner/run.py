@@ -5,10 +5,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from models.capacity import build_model
-from planner.highs import solve_lp
+from models.capacity import build_model, index_sets
+from models.capacity_matrix import build_matrix
+from planner.highs import solve_lp, solve_standard_form
 from planner.results import Result
 from planner.scenario import Scenario
+
+#: Above this many sites ``route="auto"`` assembles the LP with NumPy instead of Pyomo.
+PYOMO_MAX_SITES = 500
 
 
 def solve(
@@ -17,6 +21,8 @@ def solve(
     progress: Callable[[str], None] | None = None,
     verbose: bool = False,
     time_limit_seconds: float | None = None,
+    route: str = "auto",
+    options: dict | None = None,
 ) -> Result:
     """Build the capacity model for ``scenario`` and solve it with HiGHS.
 
@@ -27,6 +33,12 @@ def solve(
     verbose : show the HiGHS log.
     time_limit_seconds : HiGHS time limit; a plan that is not optimal raises
         :class:`planner.highs.SolveError`.
+    route : ``"pyomo"`` (the readable Pyomo model, compiled by Pyomo's
+        standard-form compiler), ``"matrix"`` (the same LP assembled with
+        vectorized NumPy, for thousands of sites) or ``"auto"`` (Pyomo up to
+        :data:`PYOMO_MAX_SITES` sites, else matrix). Both give the same optimum
+        (tested); ``docs/benchmarks.md`` has the measurements.
+    options : extra HiGHS options, e.g. ``{"solver": "ipm"}``.
 
     Examples
     --------
@@ -36,19 +48,34 @@ def solve(
     'Optimal'
     """
     step = progress or (lambda _label: None)
+    if route not in ("auto", "pyomo", "matrix"):
+        raise ValueError(f"route must be auto, pyomo or matrix, got {route!r}")
+    if route == "auto":
+        route = "pyomo" if len(scenario.sites) <= PYOMO_MAX_SITES else "matrix"
     step("build")
     t0 = time.perf_counter()
     inputs = scenario.capacity_inputs()
-    model = build_model(inputs)
-    build_seconds = time.perf_counter() - t0
-    step("solve")
-    lp = solve_lp(model, verbose=verbose, time_limit_seconds=time_limit_seconds)
+    if route == "pyomo":
+        model = build_model(inputs)
+        ix = model.ix
+        build_seconds = time.perf_counter() - t0
+        step("solve")
+        lp = solve_lp(model, verbose=verbose, time_limit_seconds=time_limit_seconds,
+                      options=options)
+    else:
+        ix = index_sets(inputs)
+        matrix = build_matrix(inputs)
+        build_seconds = time.perf_counter() - t0
+        step("solve")
+        lp = solve_standard_form(matrix, verbose=verbose,
+                                 time_limit_seconds=time_limit_seconds, options=options)
     return Result(
         scenario_name=scenario.name,
         inputs=inputs,
-        ix=model.ix,
+        ix=ix,
         lp=lp,
         build_seconds=build_seconds,
         attrs={"frontier_growth": scenario.spec.efficiency.frontier_growth
-               if scenario.spec.efficiency.frontier_growth is not None else "none"},
+               if scenario.spec.efficiency.frontier_growth is not None else "none",
+               "build_route": route},
     )

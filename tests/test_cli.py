@@ -38,7 +38,8 @@ def default_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_run_writes_every_output(default_run: Path) -> None:
     for name in ("results.nc", "summary.json", "gap.csv", "gap.png", "capacity_by_region.csv",
-                 "sites.csv", "cost_by_component.csv", "chips_installed.csv"):
+                 "sites.csv", "cost_by_component.csv", "chips_installed.csv",
+                 "capacity_map.gpkg", "report.html"):
         assert (default_run / name).is_file(), name
         assert (default_run / name).stat().st_size > 0, name
     assert not list(default_run.parent.glob(".us-base.*"))
