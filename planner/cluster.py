@@ -28,6 +28,10 @@ def _weighted(x: pd.Series, w: pd.Series) -> float:
 def cluster_sites(scenario: Scenario, k: int, seed: int = 0) -> Scenario:
     """A copy of ``scenario`` with at most ``k`` representative sites per region.
 
+    Sites that allow on-site generation are never merged with sites that do
+    not, so a region holding both keeps at least two representatives
+    (``max(k, 2)``); ``k`` is split between the two classes by site count.
+
     Examples
     --------
     >>> import planner
@@ -46,9 +50,14 @@ def cluster_sites(scenario: Scenario, k: int, seed: int = 0) -> Scenario:
     sites["_qyear"] = sites["queue_year"].fillna(scenario.years[-1] + 1)
     reps = []
     for region, grp in sites.groupby("region", sort=False):
-        for onsite, sub in grp.groupby("onsite_allowed", sort=False):
-            n_groups = max(1, min(len(sub), round(k * len(sub) / len(grp))))
-            n_groups = min(n_groups, k)
+        classes = list(grp.groupby("onsite_allowed", sort=False))
+        share = {flag: len(sub) / len(grp) for flag, sub in classes}
+        alloc = {flag: max(1, round(k * share[flag])) for flag, _ in classes}
+        if len(classes) == 2 and sum(alloc.values()) > max(k, 2):
+            big = max(alloc, key=lambda f: alloc[f])
+            alloc[big] = max(k, 2) - alloc[not big]
+        for onsite, sub in classes:
+            n_groups = min(alloc[onsite], len(sub))
             if n_groups >= len(sub):
                 labels = np.arange(len(sub))
             else:

@@ -1,0 +1,101 @@
+"""Scale features: the matrix route, synthetic instances, site clustering.
+
+Any speed change must leave the optimum unchanged (1e-6 relative): both build
+routes and both HiGHS algorithms are compared on the same instances here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+
+import planner
+from models.capacity import build_model
+from models.capacity_matrix import build_matrix
+from models.demand import elastic_blocks
+from planner.cli import main
+from planner.cluster import cluster_sites
+from planner.highs import solve_lp, solve_standard_form
+from planner.synth import synth_tables, write_synth
+
+
+@pytest.fixture(scope="module")
+def synth60(tmp_path_factory: pytest.TempPathFactory) -> planner.Scenario:
+    path = write_synth(tmp_path_factory.mktemp("s") / "synth60", 60, n_years=8, n_chips=5,
+                       seed=3)
+    return planner.load_scenario(path)
+
+
+def _both_routes(d) -> tuple:
+    m = build_model(d)
+    a = solve_lp(m, write_back=False)
+    b = solve_standard_form(build_matrix(d))
+    return a, b
+
+
+@pytest.mark.parametrize("variant", ["default", "elastic", "must_run"])
+def test_matrix_route_equals_pyomo_route(variant: str) -> None:
+    sc = planner.load_scenario()
+    d = sc.capacity_inputs()
+    if variant == "elastic":
+        d.demand_blocks = elastic_blocks(d.demand_h100e, 1.3, 8000.0, 20586.0, 800.0, 6)
+    if variant == "must_run":
+        d.allow_idle = False
+    a, b = _both_routes(d)
+    assert (a.num_cols, a.num_rows, a.num_nonzeros) == (b.num_cols, b.num_rows, b.num_nonzeros)
+    assert b.objective == pytest.approx(a.objective, rel=1e-9)
+    # duals of the compute constraint are unique here and must agree
+    ya = np.array(list(a.duals["Compute_Demand"].values()))
+    yb = np.array(list(b.duals["Compute_Demand"].values()))
+    np.testing.assert_allclose(ya, yb, rtol=1e-6)
+
+
+def test_routes_and_solvers_agree_on_a_synthetic_instance(synth60: planner.Scenario) -> None:
+    results = {
+        (route, solver): planner.solve(synth60, route=route,
+                                       options={"solver": solver})
+        for route in ("pyomo", "matrix") for solver in ("simplex", "ipm")
+    }
+    ref = results["pyomo", "simplex"].objective_usd
+    for key, r in results.items():
+        assert r.objective_usd == pytest.approx(ref, rel=1e-6), key
+        ds = r.to_xarray()
+        assert float(r.cost_breakdown().to_numpy().sum()) == pytest.approx(r.objective_usd,
+                                                                          rel=1e-6)
+        assert float(ds["served_h100e"].sum()) == pytest.approx(
+            float(results["pyomo", "simplex"].to_xarray()["served_h100e"].sum()), rel=1e-6)
+    assert results["matrix", "ipm"].attrs["build_route"] == "matrix"
+
+
+def test_synth_is_valid_deterministic_and_inside_regions(tmp_path: Path) -> None:
+    a = synth_tables(300, seed=7)
+    b = synth_tables(300, seed=7)
+    pd.testing.assert_frame_equal(a["sites"], b["sites"])
+    assert not a["sites"].equals(synth_tables(300, seed=8)["sites"])
+    assert len(a["sites"]) == 300 and len(a["chips"]) == 12
+    assert main(["synth", "--sites", "40", "--years", "6", "--chips", "4", "-o",
+                 str(tmp_path / "s")]) == 0
+    sc = planner.load_scenario(tmp_path / "s" / "scenario.yaml")
+    assert len(sc.sites) == 40 and len(sc.years) == 6
+    pts = gpd.GeoSeries(gpd.points_from_xy(sc.sites["lon"], sc.sites["lat"]), crs=4326)
+    polys = sc.geometry.loc[sc.sites["region"].to_numpy()].geometry.reset_index(drop=True)
+    assert pts.within(polys).all()
+    assert main(["synth", "--sites", "0", "-o", str(tmp_path / "z")]) == 2
+
+
+def test_clustering_keeps_mw_and_bounds_the_cost_error(synth60: planner.Scenario) -> None:
+    full = planner.solve(synth60)
+    k = cluster_sites(synth60, 3)
+    assert k.sites.groupby("region").size().max() <= 3
+    assert cluster_sites(synth60, 1).sites.groupby("region").size().max() <= 2
+    for col in ("max_mw", "existing_mw", "queued_mw"):
+        assert float(k.sites[col].sum()) == pytest.approx(float(synth60.sites[col].sum()))
+    assert int(k.sites["members"].sum()) == len(synth60.sites)
+    clustered = planner.solve(k)
+    error = abs(clustered.objective_usd - full.objective_usd) / full.objective_usd
+    assert error < 0.05, f"clustered cost error {error:.2%}"
+    assert main(["validate"]) == 0
