@@ -15,6 +15,7 @@ from grids.regions import PRICES, REGIONS
 from models.chips import CHIPS
 from models.demand import DEMAND
 from planner.scenario import ScenarioFile
+from sites.portfolio import CONTRACTS, CUSTOMERS, OPERATORS
 from sites.sites import SITES
 
 
@@ -55,6 +56,9 @@ def render() -> str:
         "## Tables",
     ]
     for schema in (REGIONS, PRICES, SITES, CHIPS, DEMAND):
+        parts += ["", schema.markdown()]
+    parts += ["", "## Stress-test portfolio tables (`dcplan stress`, see docs/stress.md)"]
+    for schema in (OPERATORS, CONTRACTS, CUSTOMERS):
         parts += ["", schema.markdown()]
     parts += [
         "",

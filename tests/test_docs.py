@@ -23,7 +23,9 @@ def test_installed_distribution_carries_the_bundled_data() -> None:
     except metadata.PackageNotFoundError:
         pytest.fail("dcplan is not installed: pip install '.[test]'")
     for name in ("planner/data/us-base.yaml", "grids/data/regions.csv",
-                 "grids/data/regions.geojson", "sites/data/sites.csv", "models/data/chips.csv"):
+                 "grids/data/regions.geojson", "sites/data/sites.csv", "models/data/chips.csv",
+                 "sites/data/portfolio/portfolio.yaml", "sites/data/portfolio/contracts.csv",
+                 "planner/data/leaflet/leaflet.js"):
         assert any(f.endswith(name) for f in files) or _editable(files), name
 
 

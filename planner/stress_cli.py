@@ -1,0 +1,125 @@
+"""``dcplan stress``: operator exposure stress tests on the command line.
+
+Registered on the main app by :func:`register` (``planner.cli`` calls it; the command
+imports ``planner.cli`` only when it runs, so either module may be imported first). Bad input
+ends with one line on stderr and exit code 2, before anything is solved or written.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from sites.portfolio import SHOCK_KINDS
+
+SHOCK_HELP = (
+    "a shock KIND:MAGNITUDE@YEAR, repeatable; kinds: "
+    + "; ".join(f"{k}" for k in SHOCK_KINDS)
+    + ". Examples: lease_rate:-0.3@2027, power_price:+50%@2027, interconnect:2@2026, "
+    "obsolescence:0.2@2027, demand:-0.25@2027, default:microsoft@2028 "
+    "(default:TARGET:LGD@YEAR for a partial loss). See docs/stress.md."
+)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``stress`` command to the dcplan Typer ``app`` (once; later calls do nothing)."""
+    if "stress" not in {info.name for info in app.registered_commands}:
+        app.command("stress")(stress_command)
+
+
+def stress_command(
+    portfolio: Annotated[Path | None, typer.Argument(
+        help="portfolio YAML (default: the bundled illustrative ai-chains-2026)",
+        show_default=False)] = None,
+    shock: Annotated[list[str] | None, typer.Option(
+        "--shock", "-s", help=SHOCK_HELP, show_default=False)] = None,
+    scenario: Annotated[Path | None, typer.Option(
+        "--scenario", help="capacity scenario whose duals value re-let MW "
+        "(default: the bundled us-base)", show_default=False)] = None,
+    out: Annotated[Path | None, typer.Option(
+        "-o", "--out", help="output folder (default: runs/stress-<portfolio name>)",
+        show_default=False)] = None,
+) -> None:
+    """Stress-test datacenter operators: covenants, defaults, contract chains."""
+    from planner.cli import _guard, _stages
+    from planner.stress import stress, write_stress
+    from sites.portfolio import parse_shock
+
+    with _guard():
+        extra = [parse_shock(s) for s in (shock or [])]
+        labels = {"load": "loading and validating the portfolio and scenario",
+                  "capacity": "solving the capacity scenario for the value of capacity",
+                  "simulate": "clearing payments year by year",
+                  "write": "writing results"}
+        with _stages(labels) as step:
+            result = stress(portfolio, extra, scenario=scenario, progress=step)
+            name = result.portfolio.name
+            target = out if out is not None else Path("runs") / f"stress-{name}"
+            step("write")
+            write_stress(result, target)
+        print_stress(result, target)
+
+
+def _fmt(v: float, spec: str = ",.2f", blank: str = "–") -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return blank
+    return format(int(v), spec) if spec == "d" else format(v, spec)
+
+
+def print_stress(result: object, target: Path) -> None:
+    """Rich tables: one row per operator, DSCR by year, end-customer exposure."""
+    from planner.cli import console
+    from planner.stress import StressResult
+
+    assert isinstance(result, StressResult)
+    pf = result.portfolio
+    ds = result.metrics
+    shocks = ", ".join(s.text() for s in result.shocks) or "none"
+    tag = " (ILLUSTRATIVE figures)" if pf.spec.illustrative else ""
+    summary = result.summary()
+    t = Table(title=f"{pf.name}{tag} — shocks: {shocks}; value of capacity from "
+              f"'{result.market.scenario}'")
+    for c in ("operator", "kind", "covenant", "min tested DSCR (year)", "first breach", "default",
+              "revenue at risk, B USD", "top customer", "HHI", "top end customer"):
+        t.add_column(c, justify="left" if c in ("operator", "kind", "top end customer")
+                     else "right")
+    for _, r in summary.iterrows():
+        breach = _fmt(r["first_breach_year"], "d")
+        dflt = _fmt(r["default_year"], "d")
+        style = "red" if dflt != "–" else ("yellow" if breach != "–" else "green")
+        t.add_row(
+            f"[{style}]{r['name']}[/]", r["kind"], f"{r['covenant_min_dscr']:.2f}",
+            f"{_fmt(r['min_dscr'])} ({_fmt(r['min_dscr_year'], 'd')})", breach, dflt,
+            _fmt(r["revenue_at_risk_usd"] / 1e9), _fmt(r["top_customer_share_first_year"], ".0%"),
+            _fmt(r["hhi_first_year"], ".2f"),
+            f"{r['top_end_customer']} {_fmt(r['top_end_customer_share'], '.0%', '')}".strip())
+    console.print(t)
+
+    years = [int(y) for y in ds.year.values]
+    pick = sorted({years[0], *years[1:5], *years[5::2], years[-1]})
+    d = Table(title="DSCR by year (EBITDA ÷ debt service; – = no debt service or in default)")
+    d.add_column("operator")
+    for y in pick:
+        d.add_column(str(y), justify="right")
+    for o in ds.operator.values:
+        cov = float(ds["covenant_min_dscr"].sel(operator=o))
+        cells = []
+        for y in pick:
+            v = float(ds["dscr"].sel(operator=o, year=y))
+            dflt = float(ds["default_year"].sel(operator=o))
+            if y > dflt or (y == dflt and math.isnan(v)):
+                cells.append("[red]default[/]")
+            elif y == dflt:
+                cells.append(f"[red]{v:.2f}[/]")
+            elif math.isnan(v):
+                cells.append("–")
+            else:
+                cells.append(f"[{'yellow' if v < cov else 'default'}]{v:.2f}[/]")
+        d.add_row(str(ds["operator_name"].sel(operator=o).values), *cells)
+    console.print(d)
+    console.print(f"wrote {target}/ (stress.nc, summary.csv, operators_by_year.csv, "
+                  "contracts_by_year.csv, exposure.csv, dscr.png, contract_graph.png)")
