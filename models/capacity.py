@@ -26,6 +26,12 @@ The operating fleet U is a variable bounded by what is installed
 be idled or retired early and then draw no power. ``allow_idle=False`` makes it
 an equality, DESIGN.md's original definition (every installed chip runs).
 
+The planner's levers (:mod:`models.levers`, docs/levers.md) are optional: with
+``CapacityInputs.levers`` set, :func:`build_model` adds their components
+(integer ``NBuild``/``NGrid`` make it a MILP), a moratorium removes Grid[s,y]
+from ``GRID_SY`` and an existing fleet enters ``Fleet_Installed``'s right-hand
+side; without levers the model is exactly the LP above.
+
 Internal scaling (so HiGHS sees well-conditioned numbers): the objective is in
 millions of USD (:data:`USD_SCALE`) and compute in thousands of H100e
 (:data:`COMPUTE_SCALE`); the planner converts results and duals back to USD
@@ -34,12 +40,15 @@ and H100e.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
+
+if TYPE_CHECKING:
+    from models.levers import Levers
 
 HOURS_PER_YEAR = 8760.0
 USD_SCALE = 1e6  # objective unit: million USD
@@ -64,6 +73,8 @@ class CapacityInputs:
         size ``demand_h100e`` valued at ``value_of_unserved_usd_per_h100e_year``.
     energy_price_usd_per_mwh : site × year energy price (already resolved).
     capacity_price_usd_per_mw_year : region × year capacity price.
+    levers : optional planner's levers (:class:`models.levers.Levers`); ``None``
+        = none, the plain capacity model.
     """
 
     years: list[int]
@@ -83,6 +94,7 @@ class CapacityInputs:
     value_of_unserved_usd_per_h100e_year: float
     demand_blocks: pd.DataFrame | None = None
     allow_idle: bool = True
+    levers: Levers | None = None
 
     def blocks(self) -> pd.DataFrame:
         """The demand blocks per year (one block per year when inelastic)."""
@@ -233,9 +245,26 @@ class IndexSets:
     grid_sites_in: dict[tuple[str, int], list[str]]  # (r, y) -> sites with Grid[s, y]
     unserved_yb: list[tuple[int, int]]  # (y, block) of the demand curve
     blocks_of: dict[int, list[int]]  # y -> blocks
+    # lever "fleet": IT MW already installed (s, g, y) and chips in service at (s, y)
+    # only through that fleet (not in chips_in[y])
+    existing_fleet: dict[tuple[str, str, int], float] = field(default_factory=dict)
+    fleet_extra: dict[tuple[str, int], list[str]] = field(default_factory=dict)
+
+    def chips_at(self, s: str, y: int) -> list[str]:
+        """Chips with IT MW in service (a U variable) at s in y."""
+        extra = self.fleet_extra.get((s, y))
+        return self.chips_in[y] + extra if extra else self.chips_in[y]
 
 
 def index_sets(d: CapacityInputs) -> IndexSets:
+    """The sparse index sets of ``d``.
+
+    Two levers change them (``models.levers``): a moratorium drops Grid[s,y] for
+    the region's sites from its first year, and an existing fleet adds U[s,g,y]
+    where those chips are in service.
+    """
+    from models.levers import existing_fleet_mw, moratorium_from
+
     years = list(d.years)
     y0, yn = years[0], years[-1]
     sites = list(d.sites.index)
@@ -243,10 +272,12 @@ def index_sets(d: CapacityInputs) -> IndexSets:
     chips = list(d.chips.index)
     site_region = d.sites["region"]
 
+    moratoria = moratorium_from(d)
     grid_years: dict[str, list[int]] = {}
     for s in sites:
         first = y0 + int(d.regions.at[site_region[s], "interconnect_lead_years"])
-        grid_years[s] = [y for y in years if y >= first]
+        stop = moratoria.get(site_region[s], yn + 1)  # lever: no new connections from here
+        grid_years[s] = [y for y in years if first <= y < stop]
     onsite_years = {
         s: ([y for y in years if y >= y0 + d.onsite_lead_years]
             if bool(d.sites.at[s, "onsite_allowed"]) else [])
@@ -258,11 +289,13 @@ def index_sets(d: CapacityInputs) -> IndexSets:
         for g in chips
     }
     chip_years = {g: ys for g, ys in chip_years.items() if ys}
-    chips = [g for g in chips if g in chip_years]
+    existing = existing_fleet_mw(d, years)
+    in_fleet = {g for _, g, _ in existing}
+    chips = [g for g in chips if g in chip_years or g in in_fleet]
     operating: dict[int, list[tuple[str, int]]] = {y: [] for y in years}
     for g in chips:
         life = int(d.chips.at[g, "life_years"])
-        for t in chip_years[g]:
+        for t in chip_years.get(g, []):
             for y in range(t, min(t + life - 1, yn) + 1):
                 operating[y].append((g, t))
 
@@ -271,7 +304,12 @@ def index_sets(d: CapacityInputs) -> IndexSets:
         for g, t in pairs:
             vintages.setdefault((g, y), []).append(t)
     chips_in = {y: [g for g in chips if (g, y) in vintages] for y in years}
-    fleet_sgy = [(s, g, y) for s in sites for y in years for g in chips_in[y]]
+    fleet_extra: dict[tuple[str, int], list[str]] = {}
+    for s, g, y in existing:
+        if g not in chips_in[y] and g not in fleet_extra.get((s, y), []):
+            fleet_extra.setdefault((s, y), []).append(g)
+    fleet_sgy = [(s, g, y) for s in sites for y in years
+                 for g in chips_in[y] + fleet_extra.get((s, y), [])]
 
     limits = d.regions["new_load_limit_mw_per_year"]
     grid_sites_in: dict[tuple[str, int], list[str]] = {}
@@ -291,12 +329,13 @@ def index_sets(d: CapacityInputs) -> IndexSets:
         years=years, sites=sites, regions=regions, chips=chips,
         grid_sy=[(s, y) for s in sites for y in grid_years[s]],
         onsite_sy=[(s, y) for s in sites for y in onsite_years[s]],
-        it_sgy=[(s, g, t) for s in sites for g in chips for t in chip_years[g]],
+        it_sgy=[(s, g, t) for s in sites for g in chips for t in chip_years.get(g, [])],
         chip_years=chip_years, operating=operating,
         fleet_sgy=fleet_sgy, chips_in=chips_in, vintages=vintages,
         grid_years=grid_years, onsite_years=onsite_years,
         headroom_ry=headroom_ry, grid_sites_in=grid_sites_in,
         unserved_yb=unserved_yb, blocks_of=blocks_of,
+        existing_fleet=existing, fleet_extra=fleet_extra,
     )
 
 
@@ -368,7 +407,12 @@ def build_model(d: CapacityInputs) -> pyo.ConcreteModel:
 
     The returned model carries ``m.inputs`` (the :class:`CapacityInputs`),
     ``m.ix`` (:class:`IndexSets`) and ``m.cost`` (:class:`Coefficients`).
+    With levers set (``d.levers``) it also has their components
+    (:func:`models.levers.add_levers`, a MILP with lumpy builds) and
+    ``m.describe_row(name, index)``, a constraint in plain words.
     """
+    from models.levers import add_levers, describe_row, related_rows
+
     ix = index_sets(d)
     cost = coefficients(d, ix)
     m = pyo.ConcreteModel(name="dcplan capacity")
@@ -424,16 +468,21 @@ def build_model(d: CapacityInputs) -> pyo.ConcreteModel:
     grid_upto = {(s, y): [t for t in ix.grid_years[s] if t <= y]
                  for s in ix.sites for y in ix.years}
 
+    existing_fleet = ix.existing_fleet
+    no_vintage: list[int] = []
+
     def fleet_mw(m: Any, s: str, y: int) -> Any:
         """Σ_g U[s,g,y]: IT MW in service at s in y."""
-        return sum(m.Fleet[s, g, y] for g in ix.chips_in[y])
+        return sum(m.Fleet[s, g, y] for g in ix.chips_at(s, y))
 
     def fleet_installed_rule(m: Any, s: str, g: str, y: int) -> Any:
-        """(0) U[s,g,y] ≤ Σ it[s,g,τ] over y − life_g < τ ≤ y  (= with allow_idle off)."""
-        installed = sum(m.IT[s, g, t] for t in ix.vintages[g, y])
+        """(0) U[s,g,y] ≤ Σ it[s,g,τ] over y − life_g < τ ≤ y  + F[s,g,y]
+        (= with allow_idle off; F = the existing fleet still in its life, lever "fleet")."""
+        installed = sum(m.IT[s, g, t] for t in ix.vintages.get((g, y), no_vintage))
+        rhs = existing_fleet.get((s, g, y), 0.0)
         if d.allow_idle:
-            return m.Fleet[s, g, y] - installed <= 0
-        return m.Fleet[s, g, y] - installed == 0
+            return m.Fleet[s, g, y] - installed <= rhs
+        return m.Fleet[s, g, y] - installed == rhs
 
     def facility_load_rule(m: Any, s: str, y: int) -> Any:
         """(1a) PUE_s · Σ_g U[s,g,y] ≤ existing_mw_s + Σ_{τ≤y} build[s,τ]."""
@@ -470,7 +519,7 @@ def build_model(d: CapacityInputs) -> pyo.ConcreteModel:
         Inelastic demand has one block, demand[y]; elastic demand has the
         blocks of its demand curve, each unserved block priced at its
         willingness to pay."""
-        served = sum(pi_k[g] * m.Fleet[s, g, y] for s in ix.sites for g in ix.chips_in[y])
+        served = sum(pi_k[g] * m.Fleet[s, g, y] for s in ix.sites for g in ix.chips_at(s, y))
         return served + sum(m.Unserved[y, b] for b in ix.blocks_of[y]) >= demand_k[y]
 
     m.Fleet_Installed = pyo.Constraint(m.FLEET_SGY, rule=fleet_installed_rule,
@@ -487,13 +536,20 @@ def build_model(d: CapacityInputs) -> pyo.ConcreteModel:
                                      doc=headroom_rule.__doc__)
     m.Compute_Demand = pyo.Constraint(m.YEARS, rule=compute_rule, doc=compute_rule.__doc__)
 
+    lever_cost: Any = 0
+    if d.levers is not None:
+        lever_cost = add_levers(m, fleet_mw)
+        m.describe_row = lambda name, index: describe_row(d, name, index)
+        m.related_rows = lambda rows: related_rows(m, rows)
+
     k = 1.0 / USD_SCALE
     uk = COMPUTE_SCALE / USD_SCALE
 
     def objective_rule(m: Any) -> Any:
         """min PV = Σ annuitized capex (facility, grid, on-site, chips)
-        + Σ_y δ_y (energy + capacity + fuel + unserved)   [million USD]."""
-        return (
+        + Σ_y δ_y (energy + capacity + fuel + unserved)
+        + Σ_y δ_y · carbon_price[y] · emissions[y] (lever "carbon")   [million USD]."""
+        return lever_cost + (
             sum(k * c * m.Build[i] for i, c in cost.build.items())
             + sum(k * c * m.Grid[i] for i, c in cost.grid.items())
             + sum(k * c * m.Onsite[i] for i, c in cost.onsite.items())

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from grids.tables import InputError
 from models.capacity import (
     COMPUTE_SCALE,
     HOURS_PER_YEAR,
@@ -33,6 +34,7 @@ from models.capacity import (
     annuity_pv_factor,
     discount_factors,
 )
+from models.levers import active_levers
 
 
 @dataclass
@@ -85,7 +87,18 @@ class _Rows:
 
 
 def build_matrix(d: CapacityInputs) -> StandardFormLP:
-    """Assemble the capacity LP of ``d`` as a :class:`StandardFormLP`."""
+    """Assemble the capacity LP of ``d`` as a :class:`StandardFormLP`.
+
+    Raises
+    ------
+    InputError
+        When ``d`` sets any of the planner's levers (``models.levers``): this
+        route does not express them; route ``pyomo`` does.
+    """
+    levers = active_levers(d)
+    if levers:
+        raise InputError(f"lever {', '.join(levers)} needs route pyomo (the matrix route does "
+                         "not express the planner's levers; use --route pyomo or auto)")
     years = np.array(d.years, dtype=np.int64)
     Y = len(years)
     y0 = int(years[0])

@@ -44,11 +44,13 @@ def _fail(message: str, code: int = 2) -> None:
 @contextmanager
 def _guard() -> Any:
     """Turn expected failures into one-line messages and exit codes."""
-    from planner.highs import SolveError
+    from planner.highs import ConflictError, SolveError
 
     try:
         yield
     except InputError as exc:
+        _fail(str(exc), 2)
+    except ConflictError as exc:  # the scenario's own constraints contradict each other
         _fail(str(exc), 2)
     except SolveError as exc:
         _fail(str(exc), 1)

@@ -4,6 +4,21 @@ Route (measured in ``../shared/notes/performance.md``): Pyomo's
 ``LinearStandardFormCompiler(mixed_form=True)`` → SciPy CSC → ``highspy``
 ``Highs.passModel``. About 9× faster than Pyomo's own HiGHS interfaces; no
 LP file is written.
+
+Integer variables (Pyomo domains ``Integers``, ``NonNegativeIntegers``,
+``Binary``) are passed to HiGHS as integer columns (``HighsLp.integrality_``)
+and the model is solved as a MILP (:func:`solve_lp`). A MILP has no duals, so
+the integer columns are then fixed at their optimum and the LP that remains is
+re-solved: its duals are the prices reported (the value of one more unit of a
+constraint *with the discrete choices held fixed*). The LP relaxation is solved
+as well and reported as the bound that lumpiness is measured against.
+
+When the model is infeasible — only the planner's levers can make it so —
+:func:`solve_lp` asks HiGHS for an irreducible infeasible subset (IIS,
+``iis_strategy`` 6) and raises :class:`ConflictError` naming its constraints in
+plain words; if HiGHS finds no IIS it falls back to a feasibility relaxation in
+which only the user's constraints may be violated (penalised slacks), and names
+those it had to violate.
 """
 
 from __future__ import annotations
@@ -20,6 +35,35 @@ from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 
 class SolveError(RuntimeError):
     """HiGHS did not return an optimal solution; never reported as a result."""
+
+
+class ConflictError(SolveError):
+    """The scenario's own constraints contradict each other: no plan satisfies them all.
+
+    The message is one line naming the constraints in plain words (the CLI
+    shows it with exit code 2). ``conflicts`` lists them; ``method`` says how
+    they were found: ``"iis"`` (HiGHS's irreducible infeasible subset) or
+    ``"relaxation"`` (the user constraints a penalised relaxation violates).
+    """
+
+    def __init__(self, conflicts: list[str], method: str, context: list[str] | None = None):
+        self.conflicts = conflicts
+        self.method = method
+        self.context = context or []
+        if method == "iis":
+            msg = ("no plan satisfies all the scenario's constraints; these contradict each "
+                   "other: " + "; ".join(conflicts))
+            if self.context:
+                msg += " (linked through: " + "; ".join(self.context) + ")"
+            msg += " — relax or remove one of them (found by HiGHS's IIS)"
+        else:
+            msg = ("no plan satisfies all the scenario's constraints; the smallest relaxation "
+                   "that allows one violates: " + "; ".join(conflicts))
+            if self.context:
+                msg += " (together with: " + "; ".join(self.context) + ")"
+            msg += (" — relax or remove one of them (found by a feasibility relaxation with "
+                    "penalised slacks; HiGHS found no IIS)")
+        super().__init__(msg)
 
 
 @dataclass
@@ -54,9 +98,12 @@ def _highs_with(
     cost: np.ndarray, A: Any, col_lower: np.ndarray, col_upper: np.ndarray,
     row_lower: np.ndarray, row_upper: np.ndarray, offset: float, *,
     time_limit_seconds: float | None, threads: int | None, verbose: bool,
-    options: dict[str, Any] | None = None,
+    options: dict[str, Any] | None = None, integrality: np.ndarray | None = None,
 ) -> highspy.Highs:
-    """A Highs object holding the LP (column-wise CSC), options set."""
+    """A Highs object holding the LP (column-wise CSC), options set.
+
+    ``integrality``: boolean per column, True = integer (a MILP).
+    """
     h = highspy.Highs()
     h.setOptionValue("output_flag", bool(verbose))
     if time_limit_seconds is not None:
@@ -81,15 +128,26 @@ def _highs_with(
     lp.a_matrix_.value_ = A.data.astype(float)
     lp.a_matrix_.num_col_ = n_cols
     lp.a_matrix_.num_row_ = n_rows
+    if integrality is not None and integrality.any():
+        lp.integrality_ = [highspy.HighsVarType.kInteger if i else highspy.HighsVarType.kContinuous
+                           for i in integrality]
     h.passModel(lp)
     return h
 
 
-def _run(h: highspy.Highs) -> str:
-    """Solve; return the status text or raise :class:`SolveError` if not optimal."""
+def _run(h: highspy.Highs, on_infeasible: Any = None) -> str:
+    """Solve; return the status text or raise :class:`SolveError` if not optimal.
+
+    ``on_infeasible(h)``, when given, is called for an infeasible model and
+    should raise a more helpful error (:class:`ConflictError`).
+    """
     h.run()
     status = h.getModelStatus()
     status_text = h.modelStatusToString(status)
+    infeasible = (highspy.HighsModelStatus.kInfeasible,
+                  highspy.HighsModelStatus.kUnboundedOrInfeasible)
+    if status in infeasible and on_infeasible is not None:
+        on_infeasible(h)
     if status != highspy.HighsModelStatus.kOptimal:
         raise SolveError(f"HiGHS did not find an optimal plan: {status_text}")
     return status_text
@@ -120,22 +178,37 @@ def solve_lp(
     verbose: bool = False,
     write_back: bool = True,
     options: dict[str, Any] | None = None,
+    mip_rel_gap: float | None = None,
 ) -> LPSolution:
     """Compile ``m`` to standard form, solve with HiGHS, map the solution back.
 
     Parameters
     ----------
-    m : a linear Pyomo model with one (minimised) objective.
+    m : a linear Pyomo model with one (minimised) objective; integer variables
+        make it a MILP.
     time_limit_seconds : HiGHS time limit.
     threads : HiGHS threads (default: HiGHS's choice).
     verbose : show the HiGHS log.
     write_back : also set Pyomo variable values and a ``dual`` suffix.
     options : further HiGHS options (e.g. ``{"solver": "ipm"}``).
+    mip_rel_gap : relative MIP gap at which a MILP counts as solved (HiGHS
+        ``mip_rel_gap``; default 1e-4).
+
+    With integer columns the result's values and duals are those of the LP
+    with the integers fixed at the MILP optimum (see the module docstring) and
+    ``info["mip"]`` holds: ``mip_rel_gap`` (the option), ``mip_gap`` (the gap
+    achieved, HiGHS ``info.mip_gap``), ``mip_objective`` and ``mip_dual_bound``
+    (HiGHS's best bound, ``info.mip_dual_bound``), ``lp_relaxation_objective``
+    (the LP relaxation solved separately), ``fixed_lp_objective``,
+    ``mip_node_count`` and ``integer_columns`` — objectives in model units.
 
     Raises
     ------
+    ConflictError
+        When the model is infeasible (its message names the contradicting
+        constraints, via ``m.describe_row`` when the model has one).
     SolveError
-        When HiGHS's model status is not optimal.
+        When HiGHS's model status is otherwise not optimal.
     """
     t0 = time.perf_counter()
     repn = LinearStandardFormCompiler().write(m, mixed_form=True)
@@ -144,19 +217,37 @@ def solve_lp(
     n_cols, n_rows = len(columns), len(rows)
     col_lower = np.array([-np.inf if v.lb is None else v.lb for v in columns], dtype=float)
     col_upper = np.array([np.inf if v.ub is None else v.ub for v in columns], dtype=float)
+    integer = np.fromiter((v.is_integer() for v in columns), dtype=bool, count=n_cols)
+    is_mip = bool(integer.any())
     sense = np.fromiter((r[1] for r in rows), dtype=np.int8, count=n_rows)
     rhs = np.asarray(repn.rhs, dtype=float)
     row_lower = np.where(sense >= 0, np.where(sense == 0, rhs, -np.inf), rhs)
     row_upper = np.where(sense <= 0, np.where(sense == 0, rhs, np.inf), rhs)
     cost = np.asarray(repn.c.toarray()).ravel() if n_cols else np.zeros(0)
     offset = float(repn.c_offset[0]) if len(repn.c_offset) else 0.0
+    opts = dict(options or {})
+    if is_mip:
+        opts["mip_rel_gap"] = float(1e-4 if mip_rel_gap is None else mip_rel_gap)
+        if opts.get("solver") == "ipm":  # branch and bound needs simplex
+            opts.pop("solver")
     h = _highs_with(cost, A, col_lower, col_upper, row_lower, row_upper, offset,
                     time_limit_seconds=time_limit_seconds, threads=threads, verbose=verbose,
-                    options=options)
+                    options=opts, integrality=integer if is_mip else None)
     t1 = time.perf_counter()
-    status_text = _run(h)
+
+    def explain(hh: highspy.Highs) -> None:
+        raise _conflict(hh, m, rows, row_lower, row_upper)
+
+    status_text = _run(h, on_infeasible=explain)
+    mip: dict[str, Any] = {}
+    if is_mip:
+        mip = _fix_integers_and_resolve(h, integer, float(opts["mip_rel_gap"]))
     t2 = time.perf_counter()
     x, y, stats, objective = _solution(h)
+    if is_mip:
+        mip["fixed_lp_objective"] = objective
+        mip["lp_relaxation_objective"] = _relaxation_objective(h, integer, col_lower, col_upper)
+        stats["mip"] = mip
 
     col_pos = {id(v): i for i, v in enumerate(columns)}
     row_pos = {id(r[0]): i for i, r in enumerate(rows)}
@@ -186,6 +277,116 @@ def solve_lp(
         handoff_seconds=t1 - t0, solve_seconds=t2 - t1, extract_seconds=t3 - t2,
         highs_version=highs_version(), info=stats,
     )
+
+
+_CONTINUOUS = 0  # HighsVarType.kContinuous as the uint8 changeColsIntegrality expects
+
+
+def _fix_integers_and_resolve(h: highspy.Highs, integer: np.ndarray,
+                              gap_option: float) -> dict[str, Any]:
+    """After a MILP solve: record its statistics, fix the integer columns at their
+    optimum, make them continuous and re-solve the LP (for duals)."""
+    info = h.getInfo()
+    mip = {
+        "mip_rel_gap": gap_option,
+        "mip_gap": float(info.mip_gap),
+        "mip_objective": float(info.objective_function_value),
+        "mip_dual_bound": float(info.mip_dual_bound),
+        "mip_node_count": int(info.mip_node_count),
+        "integer_columns": int(integer.sum()),
+    }
+    x = np.asarray(h.getSolution().col_value, dtype=float)
+    idx = np.flatnonzero(integer).astype(np.int32)
+    fixed = np.round(x[idx])
+    h.changeColsIntegrality(len(idx), idx, np.full(len(idx), _CONTINUOUS, dtype=np.uint8))
+    h.changeColsBounds(len(idx), idx, fixed, fixed)
+    _run(h)
+    return mip
+
+
+def _relaxation_objective(h: highspy.Highs, integer: np.ndarray, col_lower: np.ndarray,
+                          col_upper: np.ndarray) -> float:
+    """Objective of the LP relaxation (integer columns continuous, bounds restored)."""
+    idx = np.flatnonzero(integer).astype(np.int32)
+    h.changeColsBounds(len(idx), idx, col_lower[idx], col_upper[idx])
+    h.run()
+    if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        return float("nan")
+    return float(h.getInfo().objective_function_value)
+
+
+def _conflict(h: highspy.Highs, m: Any, rows: list, row_lower: np.ndarray,
+              row_upper: np.ndarray) -> SolveError:
+    """The error for an infeasible model: its contradicting constraints in plain words."""
+    describe = getattr(m, "describe_row", None)
+
+    def words(i: int) -> tuple[str, bool]:
+        con = rows[i][0]
+        name, index = con.parent_component().local_name, con.index()
+        if describe is not None:
+            return describe(name, index)
+        return f"{name}[{index}]", True
+
+    method = "iis"
+    found: list[int] = []
+    try:
+        h.setOptionValue("iis_strategy", 6)  # strategy 0 returned empty IISs (performance.md)
+        status, iis = h.getIis()
+        if status == highspy.HighsStatus.kOk and iis.valid_:
+            found = [int(i) for i in iis.row_index_]
+    except Exception:  # pragma: no cover - older HiGHS without getIis
+        found = []
+    if not found:
+        method = "relaxation"
+        found = _relaxation_violations(h, rows, row_lower, row_upper, words)
+    if not found:
+        return SolveError("HiGHS found the plan infeasible but could not say which constraints "
+                          "contradict each other")
+    user: list[str] = []
+    context: list[str] = []
+    for i in found:
+        text, is_user = words(i)
+        target = user if is_user else context
+        if text not in target:
+            target.append(text)
+    related = getattr(m, "related_rows", None)
+    if method == "relaxation" and related is not None:
+        # e.g. a MILP whose LP relaxation is feasible: the whole-block rules at the
+        # sites involved are part of the contradiction
+        named = [(rows[i][0].parent_component().local_name, rows[i][0].index()) for i in found]
+        for name, index in related(named):
+            text = describe(name, index)[0] if describe is not None else f"{name}[{index}]"
+            if text not in context:
+                context.append(text)
+    if not user:
+        user, context = context, []
+    return ConflictError(user[:8], method, context[:4])
+
+
+def _relaxation_violations(h: highspy.Highs, rows: list, row_lower: np.ndarray,
+                           row_upper: np.ndarray, words: Any) -> list[int]:
+    """Rows violated by HiGHS's feasibility relaxation in which only user constraints
+    may be violated (penalty 1 per unit, every other row and bound fixed)."""
+    flag: dict[str, bool] = {}  # user or structure is a property of the constraint family
+    for i, (con, _) in enumerate(rows):
+        name = con.parent_component().local_name
+        if name not in flag:
+            flag[name] = words(i)[1]
+    user = np.fromiter((flag[con.parent_component().local_name] for con, _ in rows),
+                       dtype=bool, count=len(rows))
+    penalty = np.where(user, 1.0, -1.0)
+    try:
+        status = h.feasibilityRelaxation(-1.0, -1.0, -1.0, None, None, penalty)
+    except Exception:  # pragma: no cover
+        return []
+    if status == highspy.HighsStatus.kError:
+        return []
+    act = np.asarray(h.getSolution().row_value, dtype=float)
+    if len(act) != len(rows):
+        return []
+    scale = 1.0 + np.abs(np.where(np.isfinite(row_lower), row_lower, 0.0))
+    violation = np.maximum(row_lower - act, act - row_upper)
+    return [int(i) for i in np.flatnonzero(violation > 1e-6 * scale)]
 
 
 def solve_standard_form(

@@ -23,9 +23,12 @@ from models.capacity import (
     annual_capex_share,
     discount_factors,
 )
+from models.levers import EMISSIONS_SCALE, WATER_SCALE, capex_by_year, emissions_t
 from planner.highs import LPSolution
 
 COST_COMPONENTS = ("facility", "grid", "onsite", "chips", "energy", "capacity", "fuel", "unserved")
+#: Added after COST_COMPONENTS when the scenario prices carbon (lever "carbon").
+CARBON_COMPONENT = "carbon"
 
 
 def package_versions() -> dict[str, str]:
@@ -100,7 +103,7 @@ class Result:
         return out
 
     def _installed(self, it: np.ndarray) -> np.ndarray:
-        """U[s,g,y] = Σ it[s,g,τ] over y − life_g < τ ≤ y."""
+        """Σ it[s,g,τ] over y − life_g < τ ≤ y, plus the existing fleet F[s,g,y]."""
         ix = self.ix
         fleet = np.zeros_like(it)
         gi = {g: i for i, g in enumerate(ix.chips)}
@@ -108,7 +111,19 @@ class Result:
         for y, vintages in ix.operating.items():
             for g, t in vintages:
                 fleet[:, gi[g], yi[y]] += it[:, gi[g], yi[t]]
+        fleet += self._existing_fleet()
         return fleet
+
+    def _existing_fleet(self) -> np.ndarray:
+        """F[s,g,y]: IT MW of the existing fleet in its life (lever "fleet"; else zeros)."""
+        ix = self.ix
+        out = np.zeros((len(ix.sites), len(ix.chips), len(ix.years)))
+        si = {s: i for i, s in enumerate(ix.sites)}
+        gi = {g: i for i, g in enumerate(ix.chips)}
+        yi = {y: j for j, y in enumerate(ix.years)}
+        for (s, g, y), v in ix.existing_fleet.items():
+            out[si[s], gi[g], yi[y]] += v
+        return out
 
     # -- labelled results --------------------------------------------------------------
     def to_xarray(self) -> xr.Dataset:
@@ -254,7 +269,7 @@ class Result:
                 "site": ("site", np.array(sites, dtype=object)),
                 "chip": ("chip", np.array(chips, dtype=object)),
                 "region": ("region", np.array(region_of, dtype=object)),
-                "component": ("component", np.array(COST_COMPONENTS, dtype=object)),
+                "component": ("component", np.array(list(costs.index), dtype=object)),
                 "site_region": ("site", site_region.astype(object)),
                 "lon": ("site", d.sites.loc[sites, "lon"].to_numpy(dtype=float),
                         {"units": "degrees_east"}),
@@ -275,7 +290,171 @@ class Result:
                 **self.attrs,
             },
         )
+        if d.levers is not None:
+            ds = self._with_levers(ds, gridload, onsiteload, fleet, delta, onehot)
         self._ds = ds
+        return ds
+
+    def _dual_vector(self, name: str, keys: list, scale: float) -> np.ndarray:
+        """Duals of constraint ``name`` at ``keys`` × scale (NaN where it has no row).
+
+        A negative ``scale`` flips the sign (a binding ≤ limit then has a positive
+        value); zeros are returned as +0.0, never −0.0.
+        """
+        duals = self.lp.duals.get(name, {})
+        out = np.array([duals[k] * scale if k in duals else np.nan for k in keys], dtype=float)
+        return out + 0.0
+
+    def _with_levers(self, ds: xr.Dataset, gridload: np.ndarray, onsiteload: np.ndarray,
+                     fleet: np.ndarray, delta: np.ndarray, onehot: np.ndarray) -> xr.Dataset:
+        """Add the levers' results: quantities they bound and their duals (docs/levers.md).
+
+        Duals are undiscounted (÷ δ_y) like the capacity model's, with signs such
+        that a binding limit has a positive value.
+        """
+        d, ix = self.inputs, self.ix
+        lv = d.levers
+        years, sites, regions = ix.years, ix.sites, ix.regions
+        yi = {y: j for j, y in enumerate(years)}
+        new: dict[str, xr.DataArray] = {}
+        coords: dict[str, Any] = {}
+
+        def attrs(units: str, long: str) -> dict[str, str]:
+            return {"units": units, "long_name": long}
+
+        active = lv.active()
+        if "fleet" in active:
+            new["existing_fleet_it_mw"] = xr.DataArray(
+                self._existing_fleet(), dims=("site", "chip", "year"),
+                attrs=attrs("MW", "IT MW of the existing fleet within its life (no capex)"))
+        if lv.integer:
+            for key, blocks in (("build_block_mw", lv.build_block_mw),
+                                ("grid_block_mw", lv.grid_block_mw)):
+                new[key] = xr.DataArray(
+                    np.array([blocks.get(s, np.nan) for s in sites], dtype=float),
+                    dims=("site",), attrs=attrs("MW", f"{key.split('_')[0]} block size "
+                                                "(NaN = continuous)"))
+        if "budget" in active:
+            capex = capex_by_year(d, self.lp.values, years).loc[sites, years].to_numpy()
+            new["capex_usd"] = xr.DataArray(capex.sum(axis=0), dims=("year",), attrs=attrs(
+                "USD", "overnight capex spent in the year (facility + grid + on-site + chips), "
+                "undiscounted"))
+            new["region_capex_usd"] = xr.DataArray(onehot.T @ capex, dims=("region", "year"),
+                                                   attrs=attrs("USD", "overnight capex spent"))
+            inv = 1.0  # budget rows and the objective are both in million USD: dual in USD/USD
+            new["capital_shadow_price_usd_per_usd"] = xr.DataArray(
+                self._dual_vector("Capital_Budget", years, -inv) / delta, dims=("year",),
+                attrs=attrs("USD/USD", "value of one more USD of capital budget in the year "
+                            "(dual of Capital_Budget, in that year's USD); NaN = no budget"))
+            keys = [(r, y) for r in regions for y in years]
+            new["region_capital_shadow_price_usd_per_usd"] = xr.DataArray(
+                (self._dual_vector("Capital_Budget_Region", keys, -inv)
+                 .reshape(len(regions), len(years)) / delta[None, :]),
+                dims=("region", "year"), attrs=attrs(
+                    "USD/USD", "value of one more USD of the region's capital budget "
+                    "(dual of Capital_Budget_Region); NaN = no budget"))
+            operators = sorted({o for o, _ in lv.budget_operator_usd})
+            if operators:
+                op = d.sites.loc[sites, "operator"].to_numpy()
+                mask = (op[:, None] == np.array(operators, dtype=object)[None, :]).astype(float)
+                keys = [(o, y) for o in operators for y in years]
+                coords["operator"] = ("operator", np.array(operators, dtype=object))
+                new["operator_capex_usd"] = xr.DataArray(
+                    mask.T @ capex, dims=("operator", "year"),
+                    attrs=attrs("USD", "overnight capex spent at the operator's sites"))
+                new["operator_capital_shadow_price_usd_per_usd"] = xr.DataArray(
+                    (self._dual_vector("Capital_Budget_Operator", keys, -inv)
+                     .reshape(len(operators), len(years)) / delta[None, :]),
+                    dims=("operator", "year"), attrs=attrs(
+                        "USD/USD", "value of one more USD of the operator's capital budget "
+                        "(dual of Capital_Budget_Operator); NaN = no budget"))
+        if lv.carbon:
+            em = emissions_t(d, gridload, onsiteload)
+            new["emissions_t"] = xr.DataArray(em.sum(axis=0), dims=("year",), attrs=attrs(
+                "t CO2", "CO2 from grid energy (regional intensity) and on-site fuel"))
+            new["region_emissions_t"] = xr.DataArray(onehot.T @ em, dims=("region", "year"),
+                                                     attrs=attrs("t CO2", "CO2 emitted"))
+            new["carbon_price_usd_per_t"] = xr.DataArray(
+                np.array([lv.carbon_price_usd_per_t.get(y, 0.0) for y in years]),
+                dims=("year",), attrs=attrs("USD/t", "carbon price (input)"))
+            new["carbon_shadow_price_usd_per_t"] = xr.DataArray(
+                self._dual_vector("Carbon_Cap", years, -USD_SCALE / EMISSIONS_SCALE) / delta,
+                dims=("year",), attrs=attrs(
+                    "USD/t", "value of emitting one more t under the cap (dual of Carbon_Cap: "
+                    "the carbon price the cap implies, on top of any carbon price); NaN = no cap"))
+        if lv.water:
+            uh = d.utilization * HOURS_PER_YEAR
+            wue = np.array([lv.water_m3_per_mwh.get(s, 0.0) for s in sites])
+            water = wue[:, None] * uh * fleet.sum(axis=1)
+            new["water_m3"] = xr.DataArray(water, dims=("site", "year"), attrs=attrs(
+                "m3", "cooling water used in the year (m3 per IT-MWh of the cooling type)"))
+            new["region_water_m3"] = xr.DataArray(onehot.T @ water, dims=("region", "year"),
+                                                  attrs=attrs("m3", "cooling water used"))
+            new["water_m3_per_mwh"] = xr.DataArray(wue, dims=("site",), attrs=attrs(
+                "m3/MWh", "cooling water per MWh of IT energy (WUE, L/kWh)"))
+            scale = USD_SCALE / WATER_SCALE
+            keys = [(s, y) for s in sites for y in years]
+            new["water_value_usd_per_m3"] = xr.DataArray(
+                self._dual_vector("Water_Site", keys, -scale).reshape(len(sites), len(years))
+                / delta[None, :], dims=("site", "year"), attrs=attrs(
+                    "USD/m3", "value of one more m3 of the site's water limit (dual of "
+                    "Water_Site); NaN = no limit"))
+            keys = [(r, y) for r in regions for y in years]
+            new["region_water_value_usd_per_m3"] = xr.DataArray(
+                self._dual_vector("Water_Region", keys, -scale).reshape(len(regions), len(years))
+                / delta[None, :], dims=("region", "year"), attrs=attrs(
+                    "USD/m3", "value of one more m3 of the region's water limit (dual of "
+                    "Water_Region); NaN = no limit"))
+        if lv.moratoria:
+            new["moratorium_from_year"] = xr.DataArray(
+                np.array([lv.moratoria.get(r, np.nan) for r in regions], dtype=float),
+                dims=("region",), attrs=attrs("year", "first year without new grid "
+                                              "connections (NaN = none)"))
+        if lv.regional_demand:
+            names = [q.name for q in lv.regional_demand]
+            coords["requirement"] = ("requirement", np.array(names, dtype=object))
+            pi = d.chips.loc[ix.chips, "pi_h100e_per_mw"].to_numpy(dtype=float)
+            served_sy = np.einsum("sgy,g->sy", fleet, pi)
+            region_of_site = d.sites.loc[sites, "region"].to_numpy()
+            served = np.zeros((len(names), len(years)))
+            required = np.full((len(names), len(years)), np.nan)
+            demand = d.demand_h100e.loc[years].to_numpy(dtype=float)
+            for i, q in enumerate(lv.regional_demand):
+                served[i] = served_sy[np.isin(region_of_site, q.regions)].sum(axis=0)
+                for y in q.years:
+                    required[i, yi[y]] = q.share * demand[yi[y]]
+            keys = [(n, y) for n in names for y in years]
+            new["regional_served_h100e"] = xr.DataArray(served, dims=("requirement", "year"),
+                                                        attrs=attrs("H100e", "compute served "
+                                                                    "inside the regions"))
+            new["regional_required_h100e"] = xr.DataArray(
+                required, dims=("requirement", "year"),
+                attrs=attrs("H100e", "share × demand that must be served inside them"))
+            new["regional_demand_value_usd_per_h100e_year"] = xr.DataArray(
+                self._dual_vector("Regional_Demand", keys, USD_SCALE / COMPUTE_SCALE)
+                .reshape(len(names), len(years)) / delta[None, :],
+                dims=("requirement", "year"), attrs=attrs(
+                    "USD/(H100e·year)", "cost of one more H100e required inside the regions "
+                    "(dual of Regional_Demand); NaN = not required that year"))
+        if lv.forced_builds:
+            fb = lv.forced_builds
+            coords["forced_build"] = ("forced_build", np.arange(1, len(fb) + 1))
+            coords["forced_build_site"] = ("forced_build", np.array([f.site for f in fb],
+                                                                    dtype=object))
+            coords["forced_build_year"] = ("forced_build", np.array([f.year for f in fb]))
+            new["forced_build_mw"] = xr.DataArray(
+                np.array([f.build_mw for f in fb]), dims=("forced_build",),
+                attrs=attrs("MW", "forced facility MW (at least, or exactly when exact)"))
+            new["forced_build_exact"] = xr.DataArray(
+                np.array([int(f.exact) for f in fb], dtype=np.int8), dims=("forced_build",),
+                attrs=attrs("1", "1 = exactly build_mw, 0 = at least"))
+            dual = self._dual_vector("Forced_Build", list(range(len(fb))), USD_SCALE)
+            new["forced_build_cost_usd_per_mw"] = xr.DataArray(
+                dual / np.array([delta[yi[f.year]] for f in fb]), dims=("forced_build",),
+                attrs=attrs("USD/MW", "cost of forcing one more MW (dual of Forced_Build, in "
+                            "the build year's USD); 0 = the plan would build it anyway"))
+        ds = ds.assign_coords(coords).assign(new)
+        ds.attrs["levers"] = ", ".join(active)
         return ds
 
     def _dual_site_year(self, name: str) -> np.ndarray:
@@ -297,7 +476,10 @@ class Result:
         years = ix.years
         rate = d.discount_rate
         delta = discount_factors(years, rate)
-        out = pd.DataFrame(0.0, index=list(COST_COMPONENTS), columns=years)
+        lv = d.levers
+        priced = lv is not None and lv.carbon and any(lv.carbon_price_usd_per_t.values())
+        components = list(COST_COMPONENTS) + ([CARBON_COMPONENT] if priced else [])
+        out = pd.DataFrame(0.0, index=components, columns=years)
         shares: dict[tuple[int, int], pd.Series] = {}
 
         def share(t: int, life: int) -> pd.Series:
@@ -336,6 +518,11 @@ class Result:
         }
         for (y, b), v in self.lp.values["Unserved"].items():
             out.loc["unserved", y] += v * COMPUTE_SCALE * value[y, b] * delta[y]
+        if priced:
+            em = emissions_t(d, gl.loc[list(d.sites.index)].to_numpy(),
+                             ol.loc[list(d.sites.index)].to_numpy()).sum(axis=0)
+            price = np.array([lv.carbon_price_usd_per_t.get(y, 0.0) for y in years])
+            out.loc[CARBON_COMPONENT] = em * price * delta.to_numpy()
         out.index.name, out.columns.name = "component", "year"
         return out
 
@@ -382,4 +569,40 @@ class Result:
                 ds["compute_price_usd_per_h100e_year"].to_series().items()},
             "highs": self.lp.info,
             **self.attrs,
+            **self._lever_summary(ds),
         }
+
+    def _lever_summary(self, ds: xr.Dataset) -> dict[str, Any]:
+        """Lever totals for ``summary.json`` (empty without levers)."""
+        lv = self.inputs.levers
+        if lv is None:
+            return {}
+        out: dict[str, Any] = {"levers": lv.active()}
+        mip = self.lp.info.get("mip")
+        if mip:
+            out["mip"] = {
+                "mip_rel_gap_option": mip["mip_rel_gap"],
+                "mip_gap": mip["mip_gap"],
+                "mip_objective_usd": mip["mip_objective"] * USD_SCALE,
+                "mip_dual_bound_usd": mip["mip_dual_bound"] * USD_SCALE,
+                "lp_relaxation_usd": mip["lp_relaxation_objective"] * USD_SCALE,
+                "lumpiness_cost_usd": (mip["mip_objective"] - mip["lp_relaxation_objective"])
+                * USD_SCALE,
+                "mip_node_count": mip["mip_node_count"],
+                "integer_columns": mip["integer_columns"],
+                "note": "mip_dual_bound_usd is HiGHS's branch-and-bound bound "
+                        "(info.mip_dual_bound); lp_relaxation_usd is the LP relaxation solved "
+                        "separately; values and duals are from the LP with the integers fixed",
+            }
+
+        def by_year(name: str) -> dict[int, float]:
+            return {int(y): float(v) for y, v in ds[name].to_series().items()}
+
+        for name in ("capex_usd", "capital_shadow_price_usd_per_usd", "emissions_t",
+                     "carbon_shadow_price_usd_per_t"):
+            if name in ds:
+                out[f"{name}_by_year"] = by_year(name)
+        if "water_m3" in ds:
+            out["water_m3_by_year"] = {int(y): float(v) for y, v in
+                                       ds["water_m3"].sum("site").to_series().items()}
+        return out

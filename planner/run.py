@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from models.capacity import build_model, index_sets
 from models.capacity_matrix import build_matrix
+from models.levers import active_levers
 from planner.highs import solve_lp, solve_standard_form
 from planner.results import Result
 from planner.scenario import Scenario
@@ -40,8 +41,11 @@ def solve(
     route : ``"pyomo"`` (the readable Pyomo model, compiled by Pyomo's
         standard-form compiler), ``"matrix"`` (the same LP assembled with
         vectorized NumPy, for thousands of sites) or ``"auto"`` (Pyomo up to
-        :data:`PYOMO_MAX_SITES` sites, else matrix). Both give the same optimum
-        (tested); ``docs/benchmarks.md`` has the measurements.
+        :data:`PYOMO_MAX_SITES` sites, else matrix — and always Pyomo when
+        the scenario sets a lever, docs/levers.md). Both give the same optimum
+        (tested); ``docs/benchmarks.md`` has the measurements. The matrix
+        route does not express the levers: forcing it with a lever set raises
+        :class:`grids.tables.InputError` ("lever X needs route pyomo").
     options : HiGHS options, e.g. ``{"solver": "ipm"}``; by default dual
         simplex below :data:`IPM_MIN_SITES` sites and interior point above.
 
@@ -55,23 +59,25 @@ def solve(
     step = progress or (lambda _label: None)
     if route not in ("auto", "pyomo", "matrix"):
         raise ValueError(f"route must be auto, pyomo or matrix, got {route!r}")
-    if route == "auto":
-        route = "pyomo" if len(scenario.sites) <= PYOMO_MAX_SITES else "matrix"
-    if options is None and len(scenario.sites) >= IPM_MIN_SITES:
-        options = {"solver": "ipm"}
     step("build")
     t0 = time.perf_counter()
     inputs = scenario.capacity_inputs()
+    levers = active_levers(inputs)
+    if route == "auto":
+        route = "pyomo" if levers or len(scenario.sites) <= PYOMO_MAX_SITES else "matrix"
+    mip = inputs.levers is not None and inputs.levers.integer
+    if options is None and len(scenario.sites) >= IPM_MIN_SITES and not mip:
+        options = {"solver": "ipm"}
     if route == "pyomo":
         model = build_model(inputs)
         ix = model.ix
         build_seconds = time.perf_counter() - t0
         step("solve")
         lp = solve_lp(model, verbose=verbose, time_limit_seconds=time_limit_seconds,
-                      options=options)
+                      options=options, mip_rel_gap=scenario.spec.mip_rel_gap)
     else:
+        matrix = build_matrix(inputs)  # raises InputError when a lever is set
         ix = index_sets(inputs)
-        matrix = build_matrix(inputs)
         build_seconds = time.perf_counter() - t0
         step("solve")
         lp = solve_standard_form(matrix, verbose=verbose,
@@ -84,5 +90,6 @@ def solve(
         build_seconds=build_seconds,
         attrs={"frontier_growth": scenario.spec.efficiency.frontier_growth
                if scenario.spec.efficiency.frontier_growth is not None else "none",
-               "build_route": route},
+               "build_route": route,
+               **({"levers": ", ".join(levers)} if levers else {})},
     )

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -23,6 +24,16 @@ from grids.tables import InputError
 from models.capacity import CapacityInputs, resolve_prices
 from models.chips import load_chips, with_frontier
 from models.demand import PRESETS, elastic_blocks, growth_path, load_demand_path, preset_path
+from models.levers import (
+    COOLING_WATER,
+    ONSITE_GAS_T_PER_MWH,
+    ForcedBuild,
+    Levers,
+    RegionalRequirement,
+    per_year,
+    water_per_mwh,
+)
+from sites.fleet import load_fleet
 from sites.sites import load_sites
 
 
@@ -105,6 +116,70 @@ class Onsite(_Strict):
     capex_usd_per_mw: float = Field(ge=0, description="capital cost, USD/MW")
     life_years: int = Field(ge=1, le=80, description="service life, years")
     fuel_usd_per_mwh: float = Field(ge=0, description="fuel and variable O&M, USD/MWh")
+    emission_t_per_mwh: float = Field(
+        default=ONSITE_GAS_T_PER_MWH, ge=0, le=5,
+        description="CO2 per MWh generated on site, t/MWh (used by the carbon lever); default: "
+        "natural gas 53.06 kg CO2/MMBtu (EPA GHG Emission Factors Hub) × heat rate 9.447 "
+        "MMBtu/MWh (EIA AEO2026, docs/data-sources.md)")
+
+
+#: A value for every model year, or ``{year: value}`` for the listed years only.
+PerYear = float | dict[int, float]
+
+
+class Budget(_Strict):
+    total_usd_per_year: PerYear | None = Field(
+        default=None, description="cap on overnight capex spent in a year (facility + grid + "
+        "on-site + chips, undiscounted USD); one number for every year or {year: USD}")
+    by_region_usd_per_year: dict[str, PerYear] | None = Field(
+        default=None, description="the same cap per region: {region: USD or {year: USD}}")
+    by_operator_usd_per_year: dict[str, PerYear] | None = Field(
+        default=None, description="the same cap per operator (the sites table's operator "
+        "column): {operator: USD or {year: USD}}")
+
+
+class Carbon(_Strict):
+    price_usd_per_t: PerYear | None = Field(
+        default=None, description="carbon price on grid and on-site emissions, USD/t "
+        "CO2 (the cost component 'carbon'); one number or {year: USD/t}")
+    cap_t_per_year: PerYear | None = Field(
+        default=None, description="cap on CO2 emitted in a year, t; one number or {year: t}")
+
+
+class Water(_Strict):
+    cooling_m3_per_mwh: dict[str, float] | None = Field(
+        default=None, description="cooling water per MWh of IT energy (= L/kWh, WUE) by "
+        "cooling type, added to or replacing the bundled ones: " + ", ".join(
+            f"{k} {v[0]:g}" for k, v in COOLING_WATER.items()))
+    default_cooling: str = Field(
+        default="average", description="cooling type of sites whose cooling column is blank")
+    site_limits_m3_per_year: dict[str, float] | None = Field(
+        default=None, description="most cooling water a site may use in a year: {site: m3}")
+    region_limits_m3_per_year: dict[str, float] | None = Field(
+        default=None, description="most cooling water the sites of a region may use in a "
+        "year: {region: m3}")
+
+
+class Moratorium(_Strict):
+    region: str = Field(description="region with a moratorium")
+    from_year: int = Field(ge=1900, le=2300, description="first year with no new grid "
+                           "connections in the region (Grid[s,y] is not a variable)")
+
+
+class RegionalShare(_Strict):
+    name: str = Field(min_length=1, description="name of the requirement (unique)")
+    regions: list[str] = Field(min_length=1, description="regions that must serve the share")
+    share: float = Field(gt=0, le=1, description="share of the year's compute demand served "
+                         "inside the regions")
+    from_year: int | None = Field(default=None, description="first year (default: y0)")
+    to_year: int | None = Field(default=None, description="last year (default: yN)")
+
+
+class ForcedBuildSpec(_Strict):
+    site: str = Field(description="site id")
+    year: int = Field(ge=1900, le=2300, description="model year the MW are completed")
+    build_mw: float = Field(ge=0, description="facility MW built at the site in that year")
+    exact: bool = Field(default=False, description="exactly build_mw (default: at least)")
 
 
 class ScenarioFile(_Strict):
@@ -129,6 +204,29 @@ class ScenarioFile(_Strict):
     prices: str | None = Field(default=None, description="per-(region, year) price overrides")
     sites: str | None = Field(default=None, description="sites table (default: bundled)")
     chips: str | None = Field(default=None, description="chips table (default: bundled)")
+    # ---- the planner's levers (docs/levers.md); each optional, absent = off ----
+    build_block_mw: float | None = Field(
+        default=None, gt=0, description="lever: facility builds in whole blocks of this many "
+        "MW at every site (a MILP; the sites column build_block_mw overrides per site)")
+    grid_block_mw: float | None = Field(
+        default=None, gt=0, description="lever: new grid connections in whole blocks of this "
+        "many MW (the sites column grid_block_mw overrides per site)")
+    mip_rel_gap: float = Field(
+        default=1e-4, ge=0, le=1, description="relative optimality gap at which a MILP "
+        "(lumpy builds) counts as solved")
+    fleet: str | None = Field(
+        default=None, description="lever: table of accelerators already installed (site, "
+        "chip, year_installed, it_mw): no capex, retired at the end of their life")
+    budget: Budget | None = Field(default=None, description="lever: capital budgets")
+    carbon: Carbon | None = Field(
+        default=None, description="lever: carbon price and/or cap; {} only reports emissions")
+    water: Water | None = Field(default=None, description="lever: cooling water limits")
+    moratoria: list[Moratorium] | None = Field(
+        default=None, description="lever: no new grid connections in a region from a year")
+    regional_demand: list[RegionalShare] | None = Field(
+        default=None, description="lever: shares of demand served inside sets of regions")
+    forced_builds: list[ForcedBuildSpec] | None = Field(
+        default=None, description="lever: builds the user fixes (a signed campus)")
 
 
 @dataclass
@@ -144,6 +242,7 @@ class Scenario:
     chips: pd.DataFrame  # announced + synthetic, with π and κ
     demand_h100e: pd.Series
     table_paths: dict[str, str]
+    fleet: pd.DataFrame | None = None
 
     @property
     def name(self) -> str:
@@ -176,7 +275,25 @@ class Scenario:
             value_of_unserved_usd_per_h100e_year=s.demand.value_of_unserved_usd_per_h100e_year,
             demand_blocks=self.demand_blocks(),
             allow_idle=s.allow_idle_chips,
+            levers=self.levers(),
         )
+
+    def active_levers(self) -> list[str]:
+        """Names of the levers this scenario sets (``[]`` for none)."""
+        lv = self.levers()
+        return lv.active() if lv is not None else []
+
+    def levers(self) -> Levers | None:
+        """The scenario's levers as plain data, checked against its tables; ``None``
+        when no lever is set (then the model is exactly the plain capacity LP).
+
+        Raises
+        ------
+        InputError
+            Naming the scenario key (and its line) of a lever that refers to an
+            unknown region, site, operator, cooling type or year.
+        """
+        return build_levers(self)
 
     def demand_blocks(self) -> pd.DataFrame | None:
         """The elastic demand curve's blocks, or ``None`` when demand is inelastic."""
@@ -264,6 +381,11 @@ def load_scenario(path: str | Path | None = None) -> Scenario:
     else:
         demand = growth_path(float(d.base_h100e), d.growth, years)
 
+    fleet = None
+    fleet_path = table("fleet")
+    if fleet_path is not None:
+        fleet = load_fleet(fleet_path, sites, chips.index, years[-1])
+
     paths = {
         "scenario": str(path),
         "regions": regions.attrs.get("path", ""),
@@ -272,8 +394,176 @@ def load_scenario(path: str | Path | None = None) -> Scenario:
         "geometry": str(table("geometry") or "bundled"),
         "prices": str(prices_path or ""),
     }
-    return Scenario(path=path, spec=spec, regions=regions, geometry=geometry, prices=prices,
-                    sites=sites, chips=chips, demand_h100e=demand, table_paths=paths)
+    if fleet_path is not None:
+        paths["fleet"] = str(fleet_path)
+    sc = Scenario(path=path, spec=spec, regions=regions, geometry=geometry, prices=prices,
+                  sites=sites, chips=chips, demand_h100e=demand, table_paths=paths, fleet=fleet)
+    sc.levers()  # lever references checked now: errors before any solve
+    return sc
+
+
+def build_levers(sc: Scenario) -> Levers | None:
+    """:class:`models.levers.Levers` from a scenario's spec and tables (see
+    :meth:`Scenario.levers`)."""
+    s = sc.spec
+    years = sc.years
+    regions = set(sc.regions.index)
+    sites = sc.sites
+    site_ids = set(sites.index)
+
+    def fail(loc: tuple[str, ...], message: str) -> InputError:
+        key = ".".join(loc)
+        line = _yaml_line(sc.path, loc) if sc.path is not None else None
+        return InputError(message, file=sc.path, key=key, line=line)
+
+    def check_years(values: dict[int, float], loc: tuple[str, ...]) -> dict[int, float]:
+        for y in values:
+            if y not in years:
+                raise fail(loc, f"year {y} is outside the model years {years[0]}–{years[-1]}")
+        return values
+
+    def known(value: str, pool: set[str], what: str, loc: tuple[str, ...]) -> None:
+        if value not in pool:
+            shown = ", ".join(sorted(pool)[:12]) + (", …" if len(pool) > 12 else "")
+            hint = " (were the sites clustered?)" if what == "site" else ""
+            raise fail(loc, f"unknown {what} '{value}'{hint} (known: {shown})")
+
+    lv = Levers(mip_rel_gap=s.mip_rel_gap, onsite_emission_t_per_mwh=s.onsite.emission_t_per_mwh)
+
+    # lumpy builds: the site column overrides the scenario-wide block
+    for col, glob, target in (("build_block_mw", s.build_block_mw, lv.build_block_mw),
+                              ("grid_block_mw", s.grid_block_mw, lv.grid_block_mw)):
+        per_site = sites[col] if col in sites else pd.Series(np.nan, index=sites.index)
+        for site, v in per_site.items():
+            v = float(v) if v is not None and not pd.isna(v) else glob
+            if v is not None:
+                target[site] = float(v)
+
+    if sc.fleet is not None and len(sc.fleet):
+        fleet = sc.fleet[sc.fleet["it_mw"] > 0]
+        missing = sorted(set(fleet["site"]) - site_ids)
+        if missing:
+            raise fail(("fleet",), f"the fleet names site '{missing[0]}', which is not in the "
+                       "sites (were the sites clustered?)")
+        lv.fleet = fleet.reset_index(drop=True)
+        _check_fleet_fits(sc, lv)
+
+    if s.budget is not None:
+        b = s.budget
+        lv.budget_total_usd = check_years(per_year(b.total_usd_per_year, years),
+                                          ("budget", "total_usd_per_year"))
+        for r, v in (b.by_region_usd_per_year or {}).items():
+            loc = ("budget", "by_region_usd_per_year", r)
+            known(r, regions, "region", loc)
+            for y, usd in check_years(per_year(v, years), loc).items():
+                lv.budget_region_usd[r, y] = usd
+        operators = {o for o in sites.get("operator", pd.Series(dtype=object)).dropna()}
+        for o, v in (b.by_operator_usd_per_year or {}).items():
+            loc = ("budget", "by_operator_usd_per_year", o)
+            known(o, operators, "operator", loc)
+            for y, usd in check_years(per_year(v, years), loc).items():
+                lv.budget_operator_usd[o, y] = usd
+        for values, loc in ((lv.budget_total_usd.values(), ("budget",)),
+                            (lv.budget_region_usd.values(), ("budget",)),
+                            (lv.budget_operator_usd.values(), ("budget",))):
+            if any(v < 0 for v in values):
+                raise fail(loc, "a capital budget must be >= 0 USD")
+
+    if s.carbon is not None:
+        lv.carbon = True
+        lv.carbon_price_usd_per_t = check_years(per_year(s.carbon.price_usd_per_t, years),
+                                                ("carbon", "price_usd_per_t"))
+        lv.carbon_cap_t = check_years(per_year(s.carbon.cap_t_per_year, years),
+                                      ("carbon", "cap_t_per_year"))
+        if any(v < 0 for v in lv.carbon_price_usd_per_t.values()):
+            raise fail(("carbon", "price_usd_per_t"), "a carbon price must be >= 0 USD/t")
+        if any(v < 0 for v in lv.carbon_cap_t.values()):
+            raise fail(("carbon", "cap_t_per_year"), "a carbon cap must be >= 0 t")
+
+    if s.water is not None:
+        w = s.water
+        lv.water = True
+        table = {k: v[0] for k, v in COOLING_WATER.items()}
+        for kind, v in (w.cooling_m3_per_mwh or {}).items():
+            if v < 0:
+                raise fail(("water", "cooling_m3_per_mwh", kind), "expected m3/MWh >= 0")
+            table[kind] = float(v)
+        known(w.default_cooling, set(table), "cooling type", ("water", "default_cooling"))
+        cooling = sites["cooling"] if "cooling" in sites else pd.Series(None, sites.index)
+        for site, c in cooling.items():
+            if isinstance(c, str) and c and c not in table:
+                raise InputError(f"unknown cooling type '{c}' at site '{site}' (known: "
+                                 f"{', '.join(sorted(table))}; add it to "
+                                 "water.cooling_m3_per_mwh)",
+                                 file=sites.attrs.get("path"), column="cooling")
+        lv.water_m3_per_mwh = water_per_mwh(cooling, table, w.default_cooling)
+        for site, v in (w.site_limits_m3_per_year or {}).items():
+            loc = ("water", "site_limits_m3_per_year", site)
+            known(site, site_ids, "site", loc)
+            if v < 0:
+                raise fail(loc, "expected m3 >= 0")
+            lv.water_limit_site_m3[site] = float(v)
+        for r, v in (w.region_limits_m3_per_year or {}).items():
+            loc = ("water", "region_limits_m3_per_year", r)
+            known(r, regions, "region", loc)
+            if v < 0:
+                raise fail(loc, "expected m3 >= 0")
+            lv.water_limit_region_m3[r] = float(v)
+
+    for i, mo in enumerate(s.moratoria or []):
+        known(mo.region, regions, "region", ("moratoria", str(i), "region"))
+        lv.moratoria[mo.region] = min(mo.from_year, lv.moratoria.get(mo.region, mo.from_year))
+
+    names: set[str] = set()
+    for i, req in enumerate(s.regional_demand or []):
+        loc = ("regional_demand", str(i))
+        if req.name in names:
+            raise fail((*loc, "name"), f"duplicate requirement name '{req.name}'")
+        names.add(req.name)
+        for r in req.regions:
+            known(r, regions, "region", (*loc, "regions"))
+        lo = req.from_year if req.from_year is not None else years[0]
+        hi = req.to_year if req.to_year is not None else years[-1]
+        span = tuple(y for y in years if lo <= y <= hi)
+        if not span:
+            raise fail(loc, f"from_year/to_year select no model year ({years[0]}–{years[-1]})")
+        if not sites["region"].isin(req.regions).any():
+            raise fail((*loc, "regions"), f"no site lies in {', '.join(req.regions)}, so "
+                       f"'{req.name}' cannot be served there")
+        lv.regional_demand.append(RegionalRequirement(req.name, tuple(req.regions),
+                                                      float(req.share), span))
+
+    seen: set[tuple[str, int]] = set()
+    for i, f in enumerate(s.forced_builds or []):
+        loc = ("forced_builds", str(i))
+        known(f.site, site_ids, "site", (*loc, "site"))
+        if f.year not in years:
+            raise fail((*loc, "year"), f"year {f.year} is outside the model years "
+                       f"{years[0]}–{years[-1]}")
+        if (f.site, f.year) in seen:
+            raise fail(loc, f"site '{f.site}' already has a forced build in {f.year}")
+        seen.add((f.site, f.year))
+        lv.forced_builds.append(ForcedBuild(f.site, f.year, float(f.build_mw), f.exact))
+
+    return lv if lv.active() else None
+
+
+def _check_fleet_fits(sc: Scenario, lv: Levers) -> None:
+    """The existing fleet must fit under each site's ceiling (PUE × IT MW ≤ max_mw)."""
+    fleet = lv.fleet
+    life = sc.chips["life_years"]
+    for site, grp in fleet.groupby("site", sort=False):
+        pue = float(sc.sites.at[site, "pue"])
+        for y in sc.years:
+            alive = (grp["year_installed"] <= y) & (
+                grp["year_installed"] + grp["chip"].map(life).to_numpy() - 1 >= y)
+            need = pue * float(grp.loc[alive, "it_mw"].sum())
+            ceiling = float(sc.sites.at[site, "max_mw"])
+            if need > ceiling + 1e-9:
+                raise InputError(
+                    f"the fleet at site '{site}' needs {need:,.1f} MW at the meter in {y} "
+                    f"(PUE {pue:g} × IT MW), more than the site's max_mw {ceiling:,.1f}",
+                    file=fleet.attrs.get("path") or sc.table_paths.get("fleet"), column="it_mw")
 
 
 def read_scenario_file(path: Path) -> ScenarioFile:

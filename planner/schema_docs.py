@@ -7,16 +7,43 @@ test keeps it in step. Regenerate with ``python -m planner.schema_docs > docs/sc
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, get_args, get_origin
 
 from pydantic import BaseModel
 
 from grids.regions import PRICES, REGIONS
 from models.chips import CHIPS
 from models.demand import DEMAND
+from models.levers import COOLING_WATER
 from planner.scenario import ScenarioFile
+from sites.fleet import FLEET
 from sites.portfolio import CONTRACTS, CUSTOMERS, OPERATORS
 from sites.sites import SITES
+
+
+def _nested(ann: Any) -> tuple[type[BaseModel] | None, bool]:
+    """The model inside ``M``, ``M | None``, ``list[M]`` or ``list[M] | None``, and
+    whether it is a list."""
+    if isinstance(ann, type) and issubclass(ann, BaseModel):
+        return ann, False
+    for arg in get_args(ann):
+        if isinstance(arg, type) and issubclass(arg, BaseModel):
+            return arg, False
+        if get_origin(arg) is list:
+            inner = get_args(arg)[0]
+            if isinstance(inner, type) and issubclass(inner, BaseModel):
+                return inner, True
+    if get_origin(ann) is list:
+        inner = get_args(ann)[0]
+        if isinstance(inner, type) and issubclass(inner, BaseModel):
+            return inner, True
+    return None, False
+
+
+def _type_name(ann: Any) -> str:
+    name = str(ann) if not isinstance(ann, type) else ann.__name__
+    name = name.replace("typing.", "").replace("planner.scenario.", "")
+    return name.replace(" | ", " or ")
 
 
 def _scenario_rows(model: type[BaseModel], prefix: str = "") -> list[str]:
@@ -24,14 +51,19 @@ def _scenario_rows(model: type[BaseModel], prefix: str = "") -> list[str]:
     for name, field in model.model_fields.items():
         ann: Any = field.annotation
         key = f"{prefix}{name}"
-        if isinstance(ann, type) and issubclass(ann, BaseModel):
-            rows.extend(_scenario_rows(ann, key + "."))
-            continue
         required = "yes" if field.is_required() else "no"
         default = "" if field.is_required() else repr(field.default)
-        type_name = str(ann) if not isinstance(ann, type) else ann.__name__
-        type_name = type_name.replace("typing.", "").replace(" | ", " or ")
-        rows.append(f"| `{key}` | {type_name} | {required} | {default} | "
+        inner, is_list = _nested(ann)
+        if inner is not None and ann is inner:
+            rows.extend(_scenario_rows(ann, key + "."))
+            continue
+        if inner is not None:  # an optional section or a list of entries
+            what = f"list of {inner.__name__}" if is_list else f"{inner.__name__} or None"
+            rows.append(f"| `{key}` | {what} | {required} | {default} | "
+                        f"{field.description or ''} |")
+            rows.extend(_scenario_rows(inner, key + ("[]." if is_list else ".")))
+            continue
+        rows.append(f"| `{key}` | {_type_name(ann)} | {required} | {default} | "
                     f"{field.description or ''} |")
     return rows
 
@@ -50,13 +82,24 @@ def render() -> str:
         "| --- | --- | --- | --- | --- |",
         *_scenario_rows(ScenarioFile),
         "",
-        "Table keys (`regions`, `geometry`, `prices`, `sites`, `chips`, `demand.path`) are paths",
-        "relative to the scenario file; an omitted table comes from the bundled default.",
+        "Table keys (`regions`, `geometry`, `prices`, `sites`, `chips`, `demand.path`,",
+        "`fleet`) are paths relative to the scenario file; an omitted table comes from the",
+        "bundled default.",
+        "The levers (`build_block_mw` … `forced_builds`) are explained in docs/levers.md.",
         "",
         "## Tables",
     ]
-    for schema in (REGIONS, PRICES, SITES, CHIPS, DEMAND):
+    for schema in (REGIONS, PRICES, SITES, CHIPS, DEMAND, FLEET):
         parts += ["", schema.markdown()]
+    parts += [
+        "",
+        "**cooling water** (bundled, lever `water`; `water.cooling_m3_per_mwh` adds or replaces",
+        "types) — cooling water consumed per MWh of IT energy (m3/MWh = L/kWh, WUE).",
+        "",
+        "| cooling | m3/MWh | source |",
+        "| --- | --- | --- |",
+        *[f"| `{k}` | {v:g} | {src} |" for k, (v, src) in COOLING_WATER.items()],
+    ]
     parts += ["", "## Stress-test portfolio tables (`dcplan stress`, see docs/stress.md)"]
     for schema in (OPERATORS, CONTRACTS, CUSTOMERS):
         parts += ["", schema.markdown()]

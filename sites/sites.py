@@ -43,7 +43,17 @@ SITES = TableSchema(
                "site energy price override (e.g. a PPA); blank = regional price",
                required=False, minimum=0),
         Column("onsite_allowed", "bool", "-", "on-site generation may be built"),
-        Column("operator", "str", "-", "operator name", required=False),
+        Column("operator", "str", "-", "operator name (lever budget.by_operator_usd_per_year "
+               "matches it exactly)", required=False),
+        Column("build_block_mw", "float", "MW", "facility builds in whole blocks of this size "
+               "(a MILP; blank = the scenario's build_block_mw, or continuous)",
+               required=False, minimum=0, exclusive_minimum=True),
+        Column("grid_block_mw", "float", "MW", "new grid connections in whole blocks of this "
+               "size (blank = the scenario's grid_block_mw, or continuous)",
+               required=False, minimum=0, exclusive_minimum=True),
+        Column("cooling", "str", "-", "cooling type for the water lever: evaporative, average, "
+               "air, closed-loop or one named in water.cooling_m3_per_mwh (blank = "
+               "water.default_cooling)", required=False),
     ),
 )
 
