@@ -22,6 +22,7 @@ from grids.tables import InputError
 from models.chips import default_chips_path
 from planner.map_cli import register as register_map_commands
 from planner.stress_cli import register as register_stress_command
+from planner.sweep_cli import register as register_sweep_command
 from sites.sites import default_sites_path
 
 app = typer.Typer(
@@ -318,6 +319,7 @@ def _print_summary(result: Any, target: Path) -> None:
 
 register_map_commands(app)
 register_stress_command(app)
+register_sweep_command(app)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -158,7 +158,7 @@ def _solution(h: highspy.Highs) -> tuple[np.ndarray, np.ndarray, dict[str, Any],
     sol = h.getSolution()
     x = np.asarray(sol.col_value, dtype=float)
     y = np.asarray(sol.row_dual, dtype=float)
-    x[np.abs(x) < 1e-9] = 0.0  # solver noise (-1e-13 MW) would print as "-0"
+    x[(x < 0) & (x > -1e-9)] = 0.0  # solver noise (-1e-13 MW) would print as "-0"
     y[np.abs(y) < 1e-12] = 0.0
     info = h.getInfo()
     stats = {

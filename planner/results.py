@@ -61,6 +61,7 @@ class Result:
     build_seconds: float
     attrs: dict[str, Any] = field(default_factory=dict)
     _ds: xr.Dataset | None = None
+    _cache: dict[Any, np.ndarray] = field(default_factory=dict, repr=False)
 
     # -- raw values in model units -------------------------------------------------
     @property
@@ -72,35 +73,38 @@ class Result:
     def status(self) -> str:
         return self.lp.status
 
-    def _site_year(self, name: str) -> np.ndarray:
-        ix = self.ix
-        out = np.zeros((len(ix.sites), len(ix.years)))
-        si = {s: i for i, s in enumerate(ix.sites)}
-        yi = {y: j for j, y in enumerate(ix.years)}
-        for (s, y), v in self.lp.values[name].items():
-            out[si[s], yi[y]] = v
+    def _dense(self, name: str, axes: tuple[list, ...], source: str = "values") -> np.ndarray:
+        """A solution (or dual) component as a dense array over ``axes`` (vectorized).
+
+        Keys absent from the component (variables not defined there) are 0.
+        """
+        key = (name, source, tuple(len(a) for a in axes))
+        if key in self._cache:
+            return self._cache[key]
+        comp = (self.lp.values if source == "values" else self.lp.duals).get(name, {})
+        out = np.zeros(tuple(len(a) for a in axes))
+        if comp:
+            keys = list(comp.keys())
+            vals = np.fromiter(comp.values(), dtype=float, count=len(comp))
+            if len(axes) == 1:
+                idx: tuple[np.ndarray, ...] = (pd.Index(axes[0]).get_indexer(keys),)
+            else:
+                idx = tuple(pd.Index(axes[k]).get_indexer([kk[k] for kk in keys])
+                            for k in range(len(axes)))
+            ok = np.logical_and.reduce([i >= 0 for i in idx])
+            out[tuple(i[ok] for i in idx)] = vals[ok]
+        self._cache[key] = out
         return out
 
+    def _site_year(self, name: str) -> np.ndarray:
+        return self._dense(name, (self.ix.sites, self.ix.years))
+
     def _it(self) -> np.ndarray:
-        ix = self.ix
-        out = np.zeros((len(ix.sites), len(ix.chips), len(ix.years)))
-        si = {s: i for i, s in enumerate(ix.sites)}
-        gi = {g: i for i, g in enumerate(ix.chips)}
-        yi = {y: j for j, y in enumerate(ix.years)}
-        for (s, g, y), v in self.lp.values["IT"].items():
-            out[si[s], gi[g], yi[y]] = v
-        return out
+        return self._dense("IT", (self.ix.sites, self.ix.chips, self.ix.years))
 
     def _in_service(self) -> np.ndarray:
         """U[s,g,y]: IT MW in service (the ``Fleet`` variable)."""
-        ix = self.ix
-        out = np.zeros((len(ix.sites), len(ix.chips), len(ix.years)))
-        si = {s: i for i, s in enumerate(ix.sites)}
-        gi = {g: i for i, g in enumerate(ix.chips)}
-        yi = {y: j for j, y in enumerate(ix.years)}
-        for (s, g, y), v in self.lp.values["Fleet"].items():
-            out[si[s], gi[g], yi[y]] = v
-        return out
+        return self._dense("Fleet", (self.ix.sites, self.ix.chips, self.ix.years))
 
     def _installed(self, it: np.ndarray) -> np.ndarray:
         """Σ it[s,g,τ] over y − life_g < τ ≤ y, plus the existing fleet F[s,g,y]."""
@@ -458,13 +462,7 @@ class Result:
         return ds
 
     def _dual_site_year(self, name: str) -> np.ndarray:
-        ix = self.ix
-        out = np.zeros((len(ix.sites), len(ix.years)))
-        si = {s: i for i, s in enumerate(ix.sites)}
-        yi = {y: j for j, y in enumerate(ix.years)}
-        for (s, y), v in self.lp.duals[name].items():
-            out[si[s], yi[y]] = v
-        return out
+        return self._dense(name, (self.ix.sites, self.ix.years), source="duals")
 
     def cost_breakdown(self) -> pd.DataFrame:
         """PV cost in USD by component (rows) and year (columns).
@@ -480,29 +478,29 @@ class Result:
         priced = lv is not None and lv.carbon and any(lv.carbon_price_usd_per_t.values())
         components = list(COST_COMPONENTS) + ([CARBON_COMPONENT] if priced else [])
         out = pd.DataFrame(0.0, index=components, columns=years)
-        shares: dict[tuple[int, int], pd.Series] = {}
 
-        def share(t: int, life: int) -> pd.Series:
-            if (t, life) not in shares:
-                shares[(t, life)] = annual_capex_share(t, life, years, rate)
-            return shares[(t, life)]
+        def share(life: int) -> np.ndarray:
+            """share[t, y]: PV per USD of capex installed in t that falls in y."""
+            return np.array([annual_capex_share(t, life, years, rate).to_numpy()
+                             for t in years])
 
+        sites = ix.sites
         region = d.sites["region"]
-        for (s, t), v in self.lp.values["Build"].items():
-            if v:
-                out.loc["facility"] += v * d.sites.at[s, "build_capex_usd_per_mw"] \
-                    * share(t, d.facility_life_years)
-        for (s, t), v in self.lp.values["Grid"].items():
-            if v:
-                out.loc["grid"] += v * d.regions.at[region[s], "interconnect_capex_usd_per_mw"] \
-                    * share(t, d.facility_life_years)
-        for (_s, t), v in self.lp.values["Onsite"].items():
-            if v:
-                out.loc["onsite"] += v * d.onsite_capex_usd_per_mw * share(t, d.onsite_life_years)
-        for (_s, g, t), v in self.lp.values["IT"].items():
-            if v:
-                out.loc["chips"] += v * d.chips.at[g, "kappa_usd_per_mw"] \
-                    * share(t, int(d.chips.at[g, "life_years"]))
+        capex = d.sites.loc[sites, "build_capex_usd_per_mw"].to_numpy(dtype=float)
+        gcapex = d.regions.loc[region[sites].to_numpy(),
+                               "interconnect_capex_usd_per_mw"].to_numpy(dtype=float)
+        fac_share = share(d.facility_life_years)
+        out.loc["facility"] = (capex @ self._site_year("Build")) @ fac_share
+        out.loc["grid"] = (gcapex @ self._site_year("Grid")) @ fac_share
+        out.loc["onsite"] = (d.onsite_capex_usd_per_mw * self._site_year("Onsite").sum(axis=0)) \
+            @ share(d.onsite_life_years)
+        spend = self._it().sum(axis=0) * d.chips.loc[ix.chips, "kappa_usd_per_mw"].to_numpy(
+            dtype=float)[:, None]  # chip × install year, USD
+        lives = d.chips.loc[ix.chips, "life_years"].to_numpy(dtype=int)
+        chips_pv = np.zeros(len(years))
+        for life in np.unique(lives):
+            chips_pv += spend[lives == life].sum(axis=0) @ share(int(life))
+        out.loc["chips"] = chips_pv
         uh = d.utilization * HOURS_PER_YEAR
         gl = pd.DataFrame(self._site_year("GridLoad"), index=ix.sites, columns=years)
         ol = pd.DataFrame(self._site_year("OnsiteLoad"), index=ix.sites, columns=years)
@@ -512,12 +510,14 @@ class Result:
         out.loc["energy"] = (gl * energy).sum() * uh * delta
         out.loc["capacity"] = (gl * capacity).sum() * delta
         out.loc["fuel"] = ol.sum() * uh * d.onsite_fuel_usd_per_mwh * delta
-        value = {
-            (int(y), int(b)): float(v) for y, b, v in
-            zip(*(d.blocks()[c] for c in ("year", "block", "value_usd_per_h100e_year")))
-        }
-        for (y, b), v in self.lp.values["Unserved"].items():
-            out.loc["unserved", y] += v * COMPUTE_SCALE * value[y, b] * delta[y]
+        blocks = d.blocks()
+        unserved = np.fromiter(
+            (self.lp.values["Unserved"].get((int(y), int(b)), 0.0)
+             for y, b in zip(blocks["year"], blocks["block"])), dtype=float, count=len(blocks))
+        pv = unserved * COMPUTE_SCALE * blocks["value_usd_per_h100e_year"].to_numpy(dtype=float)
+        out.loc["unserved"] = np.bincount(
+            pd.Index(years).get_indexer(blocks["year"]), weights=pv, minlength=len(years)
+        ) * delta.to_numpy()
         if priced:
             em = emissions_t(d, gl.loc[list(d.sites.index)].to_numpy(),
                              ol.loc[list(d.sites.index)].to_numpy()).sum(axis=0)
