@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from grids.regions import load_geometry, load_prices, load_regions
 from grids.tables import InputError
+from grids.yamlfile import yaml_line as _yaml_line
 from models.capacity import CapacityInputs, resolve_prices
 from models.chips import load_chips, with_frontier
 from models.demand import PRESETS, elastic_blocks, growth_path, load_demand_path, preset_path
@@ -621,26 +622,3 @@ def _pydantic_message(err: dict[str, Any]) -> str:
         if not isinstance(got, (dict, list)):
             msg += f", got {got!r}"
     return msg
-
-
-def _yaml_line(path: Path, loc: tuple[str, ...]) -> int | None:
-    """1-based line of the YAML node at ``loc`` (keys and list indices)."""
-    try:
-        node = yaml.compose(path.read_text(encoding="utf-8"))
-    except Exception:
-        return None
-    line = None
-    for part in loc:
-        if isinstance(node, yaml.MappingNode):
-            for k, v in node.value:
-                if k.value == part:
-                    line, node = k.start_mark.line + 1, v
-                    break
-            else:
-                return line
-        elif isinstance(node, yaml.SequenceNode) and part.isdigit() and int(part) < len(node.value):
-            node = node.value[int(part)]
-            line = node.start_mark.line + 1
-        else:
-            return line
-    return line

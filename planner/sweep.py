@@ -48,7 +48,7 @@ import time
 import types
 import typing
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -61,6 +61,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from grids.regions import REGIONS
 from grids.tables import Column, InputError
+from grids.yamlfile import yaml_line as _yaml_line
 from models.capacity import resolve_prices
 from models.chips import with_frontier
 from models.demand import growth_path, load_demand_path, preset_path
@@ -382,30 +383,6 @@ def describe_parameter(key: str, base: Scenario) -> ParamInfo:
 # ==========================================================================
 # Reading the grid file
 # ==========================================================================
-
-
-def _yaml_line(path: Path, loc: Sequence[str]) -> int | None:
-    """1-based line of the YAML node at ``loc`` (mapping keys / list indices)."""
-    try:
-        node = yaml.compose(path.read_text(encoding="utf-8"))
-    except Exception:
-        return None
-    line = None
-    for part in loc:
-        if isinstance(node, yaml.MappingNode):
-            for k, v in node.value:
-                if str(k.value) == str(part):
-                    line, node = k.start_mark.line + 1, v
-                    break
-            else:
-                return line
-        elif isinstance(node, yaml.SequenceNode) and str(part).isdigit() \
-                and int(part) < len(node.value):
-            node = node.value[int(part)]
-            line = node.start_mark.line + 1
-        else:
-            return line
-    return line
 
 
 def read_grid_file(path: str | Path) -> GridFile:

@@ -38,6 +38,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from grids.regions import load_geometry, load_regions
 from grids.tables import Column, InputError, TableSchema, check_references, read_table, row_error
+from grids.yamlfile import yaml_line as _yaml_line
 from sites.sites import load_sites
 
 #: Operator kinds: who owns what.
@@ -580,26 +581,3 @@ def _did_you_mean(loc: tuple[str, ...]) -> str:
             return ""
     close = difflib.get_close_matches(loc[-1], list(model.model_fields), n=1)
     return f" (did you mean '{close[0]}'?)" if close else ""
-
-
-def _yaml_line(path: Path, loc: tuple[str, ...]) -> int | None:
-    """1-based line of the YAML node at ``loc`` (keys and list indices)."""
-    try:
-        node = yaml.compose(path.read_text(encoding="utf-8"))
-    except Exception:
-        return None
-    line = None
-    for part in loc:
-        if isinstance(node, yaml.MappingNode):
-            for k, v in node.value:
-                if k.value == part:
-                    line, node = k.start_mark.line + 1, v
-                    break
-            else:
-                return line
-        elif isinstance(node, yaml.SequenceNode) and part.isdigit() and int(part) < len(node.value):
-            node = node.value[int(part)]
-            line = node.start_mark.line + 1
-        else:
-            return line
-    return line

@@ -1,0 +1,44 @@
+"""Where a key sits in a YAML file, for error messages that name its line."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import yaml
+
+
+def yaml_line(path: Path, loc: Sequence[str | int]) -> int | None:
+    """1-based line of the YAML node at ``loc`` (mapping keys and list indices).
+
+    Returns the line of the deepest part of ``loc`` that exists, or ``None``
+    when the file cannot be parsed.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> p = Path(tempfile.mkdtemp()) / "s.yaml"
+    >>> _ = p.write_text("a: 1\\nb:\\n  c: [1, 2]\\n")
+    >>> yaml_line(p, ("b", "c")), yaml_line(p, ("b", "missing"))
+    (3, 2)
+    """
+    try:
+        node = yaml.compose(Path(path).read_text(encoding="utf-8"))
+    except Exception:
+        return None
+    line = None
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            for k, v in node.value:
+                if str(k.value) == str(part):
+                    line, node = k.start_mark.line + 1, v
+                    break
+            else:
+                return line
+        elif (isinstance(node, yaml.SequenceNode) and str(part).isdigit()
+              and int(part) < len(node.value)):
+            node = node.value[int(part)]
+            line = node.start_mark.line + 1
+        else:
+            return line
+    return line
