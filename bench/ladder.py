@@ -30,7 +30,9 @@ def one(scenario: str, route: str, solver: str, time_limit: float) -> dict:
     t0 = time.perf_counter()
     sc = planner.load_scenario(scenario)
     load_s = time.perf_counter() - t0
-    options = None if solver == "default" else {"solver": solver}
+    # "auto": what planner.solve picks by size; "default": HiGHS's own choice
+    options = None if solver == "auto" else {"solver": "choose" if solver == "default"
+                                             else solver}
     r = planner.solve(sc, route=route, options=options, time_limit_seconds=time_limit)
     t1 = time.perf_counter()
     ds = r.to_xarray()
