@@ -42,3 +42,29 @@ def yaml_line(path: Path, loc: Sequence[str | int]) -> int | None:
         else:
             return line
     return line
+
+
+def read_yaml_mapping(path: Path, what: str, top: str) -> dict:
+    """Safe-load a YAML file whose top level must be a mapping.
+
+    ``what`` names the file in errors ("a scenario YAML"), ``top`` what the
+    mapping holds ("scenario keys"). Every failure is an ``InputError`` with
+    the file and, for syntax errors, the line.
+    """
+    from grids.tables import InputError
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"file not found (expected {what})", file=path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise InputError("not a UTF-8 text file", file=path) from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        problem = getattr(exc, "problem", None) or "invalid YAML"
+        raise InputError(f"invalid YAML: {problem}", file=path,
+                         line=(mark.line + 1) if mark else None) from None
+    if not isinstance(raw, dict):
+        raise InputError(f"expected a mapping of {top} at the top level", file=path)
+    return raw

@@ -16,11 +16,11 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from grids.regions import load_geometry, load_prices, load_regions
 from grids.tables import InputError
+from grids.yamlfile import read_yaml_mapping
 from grids.yamlfile import yaml_line as _yaml_line
 from models.capacity import CapacityInputs, resolve_prices
 from models.chips import load_chips, with_frontier
@@ -569,20 +569,7 @@ def _check_fleet_fits(sc: Scenario, lv: Levers) -> None:
 
 def read_scenario_file(path: Path) -> ScenarioFile:
     """Parse and validate the YAML; errors carry the line of the bad key."""
-    if not path.is_file():
-        raise InputError("file not found (expected a scenario YAML)", file=path)
-    try:
-        text = path.read_text(encoding="utf-8")
-        raw = yaml.safe_load(text)
-    except UnicodeDecodeError:
-        raise InputError("not a UTF-8 text file", file=path) from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        problem = getattr(exc, "problem", None) or "invalid YAML"
-        raise InputError(f"invalid YAML: {problem}", file=path,
-                         line=(mark.line + 1) if mark else None) from None
-    if not isinstance(raw, dict):
-        raise InputError("expected a mapping of scenario keys at the top level", file=path)
+    raw = read_yaml_mapping(path, "a scenario YAML", "scenario keys")
     try:
         return ScenarioFile.model_validate(raw)
     except ValidationError as exc:

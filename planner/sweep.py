@@ -56,11 +56,11 @@ from typing import Annotated, Any, Literal
 import numpy as np
 import pandas as pd
 import xarray as xr
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from grids.regions import REGIONS
 from grids.tables import Column, InputError
+from grids.yamlfile import read_yaml_mapping
 from grids.yamlfile import yaml_line as _yaml_line
 from models.capacity import resolve_prices
 from models.chips import with_frontier
@@ -388,19 +388,7 @@ def describe_parameter(key: str, base: Scenario) -> ParamInfo:
 def read_grid_file(path: str | Path) -> GridFile:
     """Parse and validate the YAML structure (keys are checked by :func:`make_plan`)."""
     path = Path(path)
-    if not path.is_file():
-        raise InputError("file not found (expected a sweep grid YAML)", file=path)
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except UnicodeDecodeError:
-        raise InputError("not a UTF-8 text file", file=path) from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise InputError(f"invalid YAML: {getattr(exc, 'problem', None) or exc}", file=path,
-                         line=(mark.line + 1) if mark else None) from None
-    if not isinstance(raw, dict):
-        raise InputError("expected a mapping with grid: and/or distributions: at the top level",
-                         file=path)
+    raw = read_yaml_mapping(path, "a sweep grid YAML", "grid: and/or distributions:")
     try:
         return GridFile.model_validate(raw)
     except ValidationError as exc:

@@ -33,11 +33,11 @@ from typing import Any, Literal
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from grids.regions import load_geometry, load_regions
 from grids.tables import Column, InputError, TableSchema, check_references, read_table, row_error
+from grids.yamlfile import read_yaml_mapping
 from grids.yamlfile import yaml_line as _yaml_line
 from sites.sites import load_sites
 
@@ -533,19 +533,7 @@ def check_shock_targets(
 
 def read_portfolio_file(path: Path) -> PortfolioFile:
     """Parse and validate the YAML; errors carry the line of the bad key."""
-    if not path.is_file():
-        raise InputError("file not found (expected a portfolio YAML)", file=path)
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except UnicodeDecodeError:
-        raise InputError("not a UTF-8 text file", file=path) from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        problem = getattr(exc, "problem", None) or "invalid YAML"
-        raise InputError(f"invalid YAML: {problem}", file=path,
-                         line=(mark.line + 1) if mark else None) from None
-    if not isinstance(raw, dict):
-        raise InputError("expected a mapping of portfolio keys at the top level", file=path)
+    raw = read_yaml_mapping(path, "a portfolio YAML", "portfolio keys")
     try:
         return PortfolioFile.model_validate(raw)
     except ValidationError as exc:
