@@ -109,7 +109,7 @@ def run(
     from planner.output import write_run
 
     with _guard():
-        labels = {"load": "loading and validating inputs", "build": "building the Pyomo model",
+        labels = {"load": "loading and validating inputs", "build": "building the model",
                   "solve": "solving with HiGHS", "results.nc": "writing results"}
         with _stages(labels) as step:
             step("load")
@@ -127,12 +127,16 @@ def run(
             step("results.nc")
             write_run(result, sc, target)
         _print_summary(result, target)
+        for warning in result.lp.info.get("warnings", []):
+            err_console.print(f"warning: {warning}", markup=False, highlight=False,
+                              soft_wrap=True)
 
 
 @app.command()
 def validate(scenario: ScenarioArg = None) -> None:
     """Check a scenario and its tables; print what a run would use."""
     import planner
+    from planner.run import CROSSOVER_MAX_SITES, IPM_MIN_SITES, PYOMO_MAX_SITES
 
     with _guard():
         sc = planner.load_scenario(scenario)
@@ -157,6 +161,17 @@ def validate(scenario: ScenarioArg = None) -> None:
                   f"USD/MW, {s.onsite.fuel_usd_per_mwh:g} USD/MWh")
         t.add_row("value of unserved",
                   f"{s.demand.value_of_unserved_usd_per_h100e_year:,.0f} USD per H100e-year")
+        t.add_row("idle chips", "allowed" if s.allow_idle_chips else "not allowed (must run)")
+        levers = sc.active_levers()
+        t.add_row("levers", ", ".join(levers) if levers else "none")
+        n = len(sc.sites)
+        route = "pyomo" if levers or n <= PYOMO_MAX_SITES else "matrix (NumPy)"
+        milp = {"build_block_mw", "grid_block_mw"} & set(levers)
+        algo = ("HiGHS MILP (branch and bound)" if milp
+                else "HiGHS dual simplex" if n < IPM_MIN_SITES
+                else "HiGHS interior point" + (" without crossover"
+                                               if n > CROSSOVER_MAX_SITES else ""))
+        t.add_row("a run would use", f"{route} build route, {algo}")
         console.print(t)
 
 

@@ -32,6 +32,8 @@ import numpy as np
 import pyomo.environ as pyo
 from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 
+from planner.numerics import coefficient_ranges, scaling_warnings
+
 
 class SolveError(RuntimeError):
     """HiGHS did not return an optimal solution; never reported as a result."""
@@ -135,13 +137,47 @@ def _highs_with(
     return h
 
 
+def run_interruptibly(h: highspy.Highs, poll_seconds: float = 0.1) -> None:
+    """``h.run()`` in HiGHS's solver thread, so Ctrl-C stops a long solve.
+
+    A plain ``run()`` holds the interpreter until HiGHS returns, so Ctrl-C
+    would only act minutes later. Here the main thread waits in short polls;
+    on ``KeyboardInterrupt`` it asks HiGHS to stop (its interrupt callbacks),
+    waits until the solver thread has ended, and re-raises, so callers leave
+    no half-written output.
+    """
+    h.HandleUserInterrupt = True
+    h.startSolve()
+    try:
+        while not h.wait(poll_seconds)[0]:
+            pass
+    except KeyboardInterrupt:
+        h.cancelSolve()
+        while not h.wait(poll_seconds)[0]:
+            pass
+        raise
+
+
+def _run_checked(h: highspy.Highs, ranges: dict[str, Any], on_infeasible: Any = None) -> str:
+    """:func:`_run`, with scaling warnings recorded on ``h`` and added to a
+    :class:`SolveError`'s message (bad scaling is a common cause of failure)."""
+    warnings = scaling_warnings(ranges)
+    h.dcplan_numerics = {"ranges": ranges, "warnings": warnings}
+    try:
+        return _run(h, on_infeasible=on_infeasible)
+    except SolveError as exc:
+        if warnings and not isinstance(exc, ConflictError):
+            raise SolveError(f"{exc}; {warnings[0]}") from None
+        raise
+
+
 def _run(h: highspy.Highs, on_infeasible: Any = None) -> str:
     """Solve; return the status text or raise :class:`SolveError` if not optimal.
 
     ``on_infeasible(h)``, when given, is called for an infeasible model and
     should raise a more helpful error (:class:`ConflictError`).
     """
-    h.run()
+    run_interruptibly(h)
     status = h.getModelStatus()
     status_text = h.modelStatusToString(status)
     infeasible = (highspy.HighsModelStatus.kInfeasible,
@@ -161,7 +197,8 @@ def _solution(h: highspy.Highs) -> tuple[np.ndarray, np.ndarray, dict[str, Any],
     x[(x < 0) & (x > -1e-9)] = 0.0  # solver noise (-1e-13 MW) would print as "-0"
     y[np.abs(y) < 1e-12] = 0.0
     info = h.getInfo()
-    stats = {
+    stats: dict[str, Any] = {
+        **getattr(h, "dcplan_numerics", {}),
         "simplex_iterations": int(info.simplex_iteration_count),
         "ipm_iterations": int(info.ipm_iteration_count),
         "max_primal_infeasibility": float(info.max_primal_infeasibility),
@@ -230,6 +267,7 @@ def solve_lp(
         opts["mip_rel_gap"] = float(1e-4 if mip_rel_gap is None else mip_rel_gap)
         if opts.get("solver") == "ipm":  # branch and bound needs simplex
             opts.pop("solver")
+    ranges = coefficient_ranges(cost, A, col_lower, col_upper, row_lower, row_upper)
     h = _highs_with(cost, A, col_lower, col_upper, row_lower, row_upper, offset,
                     time_limit_seconds=time_limit_seconds, threads=threads, verbose=verbose,
                     options=opts, integrality=integer if is_mip else None)
@@ -238,7 +276,7 @@ def solve_lp(
     def explain(hh: highspy.Highs) -> None:
         raise _conflict(hh, m, rows, row_lower, row_upper)
 
-    status_text = _run(h, on_infeasible=explain)
+    status_text = _run_checked(h, ranges, on_infeasible=explain)
     mip: dict[str, Any] = {}
     if is_mip:
         mip = _fix_integers_and_resolve(h, integer, float(opts["mip_rel_gap"]))
@@ -399,11 +437,13 @@ def solve_standard_form(
 ) -> LPSolution:
     """Solve a :class:`models.capacity_matrix.StandardFormLP` (the matrix route)."""
     t0 = time.perf_counter()
+    ranges = coefficient_ranges(lp.c, lp.A, lp.col_lower, lp.col_upper, lp.row_lower,
+                                lp.row_upper)
     h = _highs_with(lp.c, lp.A, lp.col_lower, lp.col_upper, lp.row_lower, lp.row_upper,
                     lp.offset, time_limit_seconds=time_limit_seconds, threads=threads,
                     verbose=verbose, options=options)
     t1 = time.perf_counter()
-    status_text = _run(h)
+    status_text = _run_checked(h, ranges)
     t2 = time.perf_counter()
     x, y, stats, objective = _solution(h)
     values = {name: dict(zip(keys, x[lp.col_start[name]:lp.col_start[name] + len(keys)]

@@ -186,7 +186,7 @@ class ForcedBuildSpec(_Strict):
 class ScenarioFile(_Strict):
     """The scenario YAML schema (see the README for every key)."""
 
-    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.\-]+$",
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$",
                       description="scenario id (letters, digits, _ . -); names the output")
     description: str | None = Field(default=None, description="free text")
     years: Years

@@ -301,7 +301,7 @@ class ReLease(_Strict):
 class PortfolioFile(_Strict):
     """The portfolio YAML schema."""
 
-    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.\-]+$",
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$",
                       description="portfolio id (letters, digits, _ . -); names the output")
     description: str | None = Field(default=None, description="free text")
     illustrative: bool = Field(default=False, description="figures are illustrative")

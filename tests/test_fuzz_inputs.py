@@ -100,3 +100,72 @@ def test_arbitrary_yaml_text_never_crashes(tmp_path: Path, text: str) -> None:
     path.write_text(text, encoding="utf-8", errors="surrogatepass")
     with pytest.raises(InputError):
         read_scenario_file(path)
+
+
+@FUZZ
+@given(doc=st.dictionaries(
+    st.sampled_from(["name", "years", "operators", "contracts", "customers", "sites",
+                     "shocks", "bogus", "description"]), yaml_values, max_size=4))
+def test_random_portfolio_documents_never_crash(tmp_path: Path, doc: dict) -> None:
+    from sites.portfolio import read_portfolio_file
+
+    path = tmp_path / "portfolio.yaml"
+    path.write_text(yaml.safe_dump(doc), encoding="utf-8")
+    try:
+        read_portfolio_file(path)
+    except InputError as exc:
+        assert str(exc).startswith("portfolio.yaml") and "\n" not in str(exc)
+
+
+@FUZZ
+@given(grid=st.dictionaries(
+    st.sampled_from(["discount_rate", "efficiency.frontier_growth", "demand.growth",
+                     "demand.preset", "regions.PJM.interconnect_lead_years", "nonsense.key",
+                     "lead_time_multiplier", "years.end"]),
+    yaml_values, max_size=3), section=st.sampled_from(["grid", "distributions", "bogus"]))
+def test_random_sweep_grids_never_crash(tmp_path: Path, grid: dict, section: str) -> None:
+    from planner.scenario import load_scenario
+    from planner.sweep import make_plan, read_grid_file
+
+    path = tmp_path / "grid.yaml"
+    path.write_text(yaml.safe_dump({section: grid}), encoding="utf-8")
+    try:
+        plan = make_plan(read_grid_file(path), path, _base_scenario(load_scenario),
+                         samples=2 if section == "distributions" else None)
+    except InputError as exc:
+        assert str(exc).startswith("grid.yaml") and "\n" not in str(exc)
+        return
+    assert plan is not None
+
+
+_BASE: list = []
+
+
+def _base_scenario(load):  # loading the default once keeps the fuzz test fast
+    if not _BASE:
+        _BASE.append(load())
+    return _BASE[0]
+
+
+@FUZZ
+@given(text=st.one_of(
+    st.text(max_size=300),
+    st.sampled_from([
+        '{"type": "FeatureCollection", "features": []}',
+        '{"type": "FeatureCollection", "features": [{"type": "Feature", "properties": '
+        '{"region": "PJM"}, "geometry": {"type": "Point", "coordinates": [0, 0]}}]}',
+        '{"type": "FeatureCollection", "features": [{"type": "Feature", "properties": '
+        '{"region": "PJM"}, "geometry": {"type": "Polygon", "coordinates": [[[0, 0], [1, 1], '
+        '[1, 0], [0, 1], [0, 0]]]}}]}',
+        '{"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {}, '
+        '"geometry": null}]}',
+        "not json at all",
+    ])))
+def test_random_geometry_files_never_crash(tmp_path: Path, text: str) -> None:
+    from grids.regions import load_geometry, load_regions
+
+    path = tmp_path / "regions.geojson"
+    path.write_text(text, encoding="utf-8", errors="surrogatepass")
+    with pytest.raises(InputError) as info:
+        load_geometry(path, load_regions())
+    assert str(info.value).startswith("regions.geojson") and "\n" not in str(info.value)
