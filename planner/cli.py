@@ -294,8 +294,9 @@ def _print_gap(df: Any) -> None:
 def _print_summary(result: Any, target: Path) -> None:
     ds = result.to_xarray()
     costs = result.cost_breakdown().sum(axis=1)
-    t = Table(title=f"{result.scenario_name}: optimal plan "
-              f"(present value {result.objective_usd / 1e9:,.1f} billion USD)")
+    console.print(f"[bold]{result.scenario_name}: optimal plan, present value "
+                  f"{result.objective_usd / 1e9:,.1f} billion USD[/]")
+    t = Table()
     t.add_column("cost component")
     t.add_column("PV, billion USD", justify="right")
     for k, v in costs.items():
