@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import yaml
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 def yaml_line(path: Path, loc: Sequence[str | int]) -> int | None:
@@ -68,3 +69,22 @@ def read_yaml_mapping(path: Path, what: str, top: str) -> dict:
     if not isinstance(raw, dict):
         raise InputError(f"expected a mapping of {top} at the top level", file=path)
     return raw
+
+
+class StrictModel(BaseModel):
+    """Base of every YAML schema: unknown keys are errors; values are frozen."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class YearSpan(StrictModel):
+    """``{start, end}``: the first and last year simulated, end ≥ start."""
+
+    start: int = Field(ge=1900, le=2300, description="first year (y0)")
+    end: int = Field(ge=1900, le=2300, description="last year (yN)")
+
+    @model_validator(mode="after")
+    def _order(self) -> YearSpan:
+        if self.end < self.start:
+            raise ValueError(f"end ({self.end}) must be >= start ({self.start})")
+        return self

@@ -427,6 +427,15 @@ def _relaxation_violations(h: highspy.Highs, rows: list, row_lower: np.ndarray,
     return [int(i) for i in np.flatnonzero(violation > 1e-6 * scale)]
 
 
+def by_block(lp: Any, x: np.ndarray, y: np.ndarray) -> tuple[dict, dict]:
+    """Column values and row duals of a ``StandardFormLP``, keyed by component and index."""
+    values = {name: dict(zip(keys, x[lp.col_start[name]:lp.col_start[name] + len(keys)]
+                             .tolist())) for name, keys in lp.col_blocks.items()}
+    duals = {name: dict(zip(keys, y[lp.row_start[name]:lp.row_start[name] + len(keys)]
+                            .tolist())) for name, keys in lp.row_blocks.items()}
+    return values, duals
+
+
 def solve_standard_form(
     lp: Any,
     *,
@@ -446,10 +455,7 @@ def solve_standard_form(
     status_text = _run_checked(h, ranges)
     t2 = time.perf_counter()
     x, y, stats, objective = _solution(h)
-    values = {name: dict(zip(keys, x[lp.col_start[name]:lp.col_start[name] + len(keys)]
-                             .tolist())) for name, keys in lp.col_blocks.items()}
-    duals = {name: dict(zip(keys, y[lp.row_start[name]:lp.row_start[name] + len(keys)]
-                            .tolist())) for name, keys in lp.row_blocks.items()}
+    values, duals = by_block(lp, x, y)
     t3 = time.perf_counter()
     return LPSolution(
         status=status_text, objective=objective, values=values, duals=duals,

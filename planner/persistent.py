@@ -31,7 +31,7 @@ import numpy as np
 
 from models.capacity import index_sets
 from models.capacity_matrix import StandardFormLP, build_matrix
-from planner.highs import LPSolution, _highs_with, _run, _solution, highs_version
+from planner.highs import LPSolution, _highs_with, _run, _solution, by_block, highs_version
 from planner.results import Result
 from planner.run import IPM_MIN_SITES
 from planner.scenario import Scenario
@@ -197,10 +197,7 @@ class PersistentSolver:
         t2 = time.perf_counter()
         x, y, info, objective = _solution(loaded.h)
         loaded.uses += 1
-        values = {name: dict(zip(keys, x[lp.col_start[name]:lp.col_start[name] + len(keys)]
-                                 .tolist())) for name, keys in lp.col_blocks.items()}
-        duals = {name: dict(zip(keys, y[lp.row_start[name]:lp.row_start[name] + len(keys)]
-                                .tolist())) for name, keys in lp.row_blocks.items()}
+        values, duals = by_block(lp, x, y)
         t3 = time.perf_counter()
         return LPSolution(
             status=status_text, objective=objective, values=values, duals=duals,

@@ -16,11 +16,11 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, Field, ValidationError, model_validator
 
 from grids.regions import load_geometry, load_prices, load_regions
 from grids.tables import InputError
-from grids.yamlfile import read_yaml_mapping
+from grids.yamlfile import StrictModel, YearSpan, read_yaml_mapping
 from grids.yamlfile import yaml_line as _yaml_line
 from models.capacity import CapacityInputs, resolve_prices
 from models.chips import load_chips, with_frontier
@@ -38,22 +38,7 @@ from sites.fleet import load_fleet
 from sites.sites import load_sites
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Years(_Strict):
-    start: int = Field(ge=1900, le=2300, description="first model year y0")
-    end: int = Field(ge=1900, le=2300, description="last model year yN")
-
-    @model_validator(mode="after")
-    def _order(self) -> Years:
-        if self.end < self.start:
-            raise ValueError(f"end ({self.end}) must be >= start ({self.start})")
-        return self
-
-
-class Demand(_Strict):
+class Demand(StrictModel):
     base_h100e: float | None = Field(
         default=None, ge=0, description="compute demand in the first year, H100e")
     growth: list[float] | None = Field(
@@ -105,13 +90,13 @@ class Demand(_Strict):
         return self
 
 
-class Efficiency(_Strict):
+class Efficiency(StrictModel):
     frontier_growth: float | None = Field(
         gt=0, description="yearly efficiency multiplier of synthetic frontier chips; "
         "null = announced chips only")
 
 
-class Onsite(_Strict):
+class Onsite(StrictModel):
     lead_years: int = Field(ge=0, le=50, description="years from y0 until on-site "
                             "generation can be completed")
     capex_usd_per_mw: float = Field(ge=0, description="capital cost, USD/MW")
@@ -128,7 +113,7 @@ class Onsite(_Strict):
 PerYear = float | dict[int, float]
 
 
-class Budget(_Strict):
+class Budget(StrictModel):
     total_usd_per_year: PerYear | None = Field(
         default=None, description="cap on overnight capex spent in a year (facility + grid + "
         "on-site + chips, undiscounted USD); one number for every year or {year: USD}")
@@ -139,7 +124,7 @@ class Budget(_Strict):
         "column): {operator: USD or {year: USD}}")
 
 
-class Carbon(_Strict):
+class Carbon(StrictModel):
     price_usd_per_t: PerYear | None = Field(
         default=None, description="carbon price on grid and on-site emissions, USD/t "
         "CO2 (the cost component 'carbon'); one number or {year: USD/t}")
@@ -147,7 +132,7 @@ class Carbon(_Strict):
         default=None, description="cap on CO2 emitted in a year, t; one number or {year: t}")
 
 
-class Water(_Strict):
+class Water(StrictModel):
     cooling_m3_per_mwh: dict[str, float] | None = Field(
         default=None, description="cooling water per MWh of IT energy (= L/kWh, WUE) by "
         "cooling type, added to or replacing the bundled ones: " + ", ".join(
@@ -161,13 +146,13 @@ class Water(_Strict):
         "year: {region: m3}")
 
 
-class Moratorium(_Strict):
+class Moratorium(StrictModel):
     region: str = Field(description="region with a moratorium")
     from_year: int = Field(ge=1900, le=2300, description="first year with no new grid "
                            "connections in the region (Grid[s,y] is not a variable)")
 
 
-class RegionalShare(_Strict):
+class RegionalShare(StrictModel):
     name: str = Field(min_length=1, description="name of the requirement (unique)")
     regions: list[str] = Field(min_length=1, description="regions that must serve the share")
     share: float = Field(gt=0, le=1, description="share of the year's compute demand served "
@@ -176,20 +161,20 @@ class RegionalShare(_Strict):
     to_year: int | None = Field(default=None, description="last year (default: yN)")
 
 
-class ForcedBuildSpec(_Strict):
+class ForcedBuildSpec(StrictModel):
     site: str = Field(description="site id")
     year: int = Field(ge=1900, le=2300, description="model year the MW are completed")
     build_mw: float = Field(ge=0, description="facility MW built at the site in that year")
     exact: bool = Field(default=False, description="exactly build_mw (default: at least)")
 
 
-class ScenarioFile(_Strict):
+class ScenarioFile(StrictModel):
     """The scenario YAML schema (see the README for every key)."""
 
     name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$",
                       description="scenario id (letters, digits, _ . -); names the output")
     description: str | None = Field(default=None, description="free text")
-    years: Years
+    years: YearSpan
     discount_rate: float = Field(ge=0, le=1, description="real discount rate ρ (0.08 = 8 %)")
     utilization: float = Field(gt=0, le=1, description="average IT load ÷ installed IT capacity")
     facility_life_years: int = Field(ge=1, le=100, description="annuity life of facility and "

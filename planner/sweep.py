@@ -56,11 +56,11 @@ from typing import Annotated, Any, Literal
 import numpy as np
 import pandas as pd
 import xarray as xr
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, Field, ValidationError, model_validator
 
 from grids.regions import REGIONS
 from grids.tables import Column, InputError
-from grids.yamlfile import read_yaml_mapping
+from grids.yamlfile import StrictModel, read_yaml_mapping
 from grids.yamlfile import yaml_line as _yaml_line
 from models.capacity import resolve_prices
 from models.chips import with_frontier
@@ -81,11 +81,7 @@ PERCENTILES = (5, 25, 50, 75, 95)
 # ==========================================================================
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Uniform(_Strict):
+class Uniform(StrictModel):
     """Uniform on [low, high]."""
 
     dist: Literal["uniform"]
@@ -102,7 +98,7 @@ class Uniform(_Strict):
         return float(rng.uniform(self.low, self.high))
 
 
-class Normal(_Strict):
+class Normal(StrictModel):
     """Normal(mean, sd), clipped to [low, high] when given."""
 
     dist: Literal["normal"]
@@ -115,7 +111,7 @@ class Normal(_Strict):
         return _clip(float(rng.normal(self.mean, self.sd)), self.low, self.high)
 
 
-class LogNormal(_Strict):
+class LogNormal(StrictModel):
     """median · exp(sigma · z), z standard normal; clipped to [low, high] when given."""
 
     dist: Literal["lognormal"]
@@ -129,7 +125,7 @@ class LogNormal(_Strict):
                      self.high)
 
 
-class Triangular(_Strict):
+class Triangular(StrictModel):
     """Triangular on [low, high] with its peak at mode."""
 
     dist: Literal["triangular"]
@@ -147,7 +143,7 @@ class Triangular(_Strict):
         return float(rng.triangular(self.low, self.mode, self.high))
 
 
-class Integers(_Strict):
+class Integers(StrictModel):
     """Whole numbers low … high, both included, equally likely."""
 
     dist: Literal["integers"]
@@ -164,7 +160,7 @@ class Integers(_Strict):
         return int(rng.integers(self.low, self.high + 1))
 
 
-class Choice(_Strict):
+class Choice(StrictModel):
     """One of ``values`` (any YAML value, e.g. a preset name or a list of shocks)."""
 
     dist: Literal["choice"]
@@ -196,7 +192,7 @@ def _clip(v: float, low: float | None, high: float | None) -> float:
     return v
 
 
-class Linspace(_Strict):
+class Linspace(StrictModel):
     """``num`` evenly spaced values from ``start`` to ``stop`` (both included)."""
 
     start: float
@@ -207,13 +203,13 @@ class Linspace(_Strict):
         return [float(v) for v in np.linspace(self.start, self.stop, self.num)]
 
 
-class StressOptions(_Strict):
+class StressOptions(StrictModel):
     portfolio: str | None = Field(
         default=None, description="portfolio YAML for stress.shocks, relative to the grid file "
         "(default: the bundled ai-chains-2026)")
 
 
-class GridFile(_Strict):
+class GridFile(StrictModel):
     """The grid file schema (docs/sweep.md)."""
 
     description: str | None = Field(default=None, description="free text")

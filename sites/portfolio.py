@@ -33,11 +33,11 @@ from typing import Any, Literal
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, Field, ValidationError, model_validator
 
 from grids.regions import load_geometry, load_regions
 from grids.tables import Column, InputError, TableSchema, check_references, read_table, row_error
-from grids.yamlfile import read_yaml_mapping
+from grids.yamlfile import StrictModel, YearSpan, read_yaml_mapping
 from grids.yamlfile import yaml_line as _yaml_line
 from sites.sites import load_sites
 
@@ -154,11 +154,7 @@ _SHOCK_RE = re.compile(
     r"^\s*(?P<kind>[a-z_]+)\s*:\s*(?P<body>[^@]+?)\s*@\s*(?P<year>[0-9]{4})\s*$")
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Shock(_Strict):
+class Shock(StrictModel):
     """One shock: a kind, a magnitude, a start year and (for defaults) a target."""
 
     kind: ShockKind = Field(description="what is shocked (see SHOCK_KINDS)")
@@ -276,18 +272,9 @@ def parse_shock(text: str) -> Shock:
 # --------------------------------------------------------------------------
 # The portfolio file
 # --------------------------------------------------------------------------
-class Years(_Strict):
-    start: int = Field(ge=1900, le=2300, description="first year simulated")
-    end: int = Field(ge=1900, le=2300, description="last year simulated")
-
-    @model_validator(mode="after")
-    def _order(self) -> Years:
-        if self.end < self.start:
-            raise ValueError(f"end ({self.end}) must be >= start ({self.start})")
-        return self
 
 
-class ReLease(_Strict):
+class ReLease(StrictModel):
     """How MW freed by a default or an expiry are let again."""
 
     delay_years: int = Field(default=1, ge=0, le=20, description="years without revenue "
@@ -298,14 +285,14 @@ class ReLease(_Strict):
                               "market value over this many years from the year it is earned")
 
 
-class PortfolioFile(_Strict):
+class PortfolioFile(StrictModel):
     """The portfolio YAML schema."""
 
     name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$",
                       description="portfolio id (letters, digits, _ . -); names the output")
     description: str | None = Field(default=None, description="free text")
     illustrative: bool = Field(default=False, description="figures are illustrative")
-    years: Years
+    years: YearSpan
     operators: str = Field(description="operators table")
     contracts: str = Field(description="contracts table")
     customers: str = Field(description="customers table")
@@ -508,7 +495,7 @@ def check_shock_targets(
     shocks: list[Shock],
     operators: pd.DataFrame,
     customers: pd.DataFrame,
-    years: Years,
+    years: YearSpan,
     *,
     file: str | Path | None = None,
     yaml_path: Path | None = None,

@@ -1,7 +1,9 @@
-"""Tiny hand-checkable model instances, built without files."""
+"""Tiny hand-checkable model instances, built without files; helpers that edit input files."""
 
 from __future__ import annotations
 
+import csv
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -105,3 +107,19 @@ def solve_inputs(inputs: CapacityInputs) -> Result:
     m = build_model(inputs)
     lp = solve_lp(m)
     return Result(scenario_name="test", inputs=inputs, ix=m.ix, lp=lp, build_seconds=0.0)
+
+
+def edit_csv(path: Path, row: int, column: str, value: str) -> None:
+    """Set ``column`` of data row ``row`` (1-based) in a CSV, keeping the rest."""
+    with open(path, newline="", encoding="utf-8") as f:
+        rows = list(csv.reader(f))
+    rows[row][rows[0].index(column)] = value
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        csv.writer(f).writerows(rows)
+
+
+def replace_text(path: Path, old: str, new: str) -> None:
+    """Replace the first ``old`` in a text file (which must contain it)."""
+    text = path.read_text(encoding="utf-8")
+    assert old in text, old
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from planner.cli import main
+from tests.factory import edit_csv, replace_text
 
 
 @pytest.fixture()
@@ -19,24 +20,6 @@ def scenario_dir(tmp_path: Path) -> Path:
     d = tmp_path / "sc"
     assert main(["init", str(d)]) == 0
     return d
-
-
-def edit_csv(path: Path, row: int, column: str, value: str) -> None:
-    """Set ``column`` of data row ``row`` (1-based) in a CSV, keeping the rest."""
-    import csv
-
-    with open(path, newline="", encoding="utf-8") as f:
-        rows = list(csv.reader(f))
-    header = rows[0]
-    rows[row][header.index(column)] = value
-    with open(path, "w", newline="", encoding="utf-8") as f:
-        csv.writer(f).writerows(rows)
-
-
-def replace_text(path: Path, old: str, new: str) -> None:
-    text = path.read_text(encoding="utf-8")
-    assert old in text, old
-    path.write_text(text.replace(old, new, 1), encoding="utf-8")
 
 
 def _negative_mw(d: Path) -> None:

@@ -28,6 +28,7 @@ from sites.portfolio import (
     load_portfolio,
     parse_shock,
 )
+from tests.factory import edit_csv, replace_text
 
 register(app)  # planner.cli adds it itself once the lead wires it in; this is idempotent
 
@@ -456,20 +457,6 @@ def test_demand_shock_resolves_the_capacity_scenario() -> None:
 # ------------------------------------------------------------------------------------
 # Bad input: one line, exit code 2, nothing written
 # ------------------------------------------------------------------------------------
-def edit_csv(path: Path, row: int, column: str, value: str) -> None:
-    with open(path, newline="", encoding="utf-8") as f:
-        rows = list(csv.reader(f))
-    rows[row][rows[0].index(column)] = value
-    with open(path, "w", newline="", encoding="utf-8") as f:
-        csv.writer(f).writerows(rows)
-
-
-def replace_text(path: Path, old: str, new: str) -> None:
-    text = path.read_text(encoding="utf-8")
-    assert old in text, old
-    path.write_text(text.replace(old, new, 1), encoding="utf-8")
-
-
 BAD: list[tuple[str, Callable[[Path], None], list[str], str]] = [
     ("YAML key typo", lambda d: replace_text(d / "portfolio.yaml", "re_lease:", "re_leese:"), [],
      r"portfolio\.yaml line \d+, key re_leese: unknown key .*did you mean 're_lease'"),
