@@ -9,10 +9,29 @@ Python API (mirrors the CLI)::
     gap = result.gap()                              # demand vs efficiency, per year
 """
 
-from grids.tables import InputError
-from planner.highs import SolveError
-from planner.results import Result
-from planner.run import solve
-from planner.scenario import Scenario, load_scenario
+from __future__ import annotations
 
-__all__ = ["InputError", "Result", "Scenario", "SolveError", "load_scenario", "solve"]
+import importlib
+from typing import Any
+
+# Loaded on first use, so that ``dcplan`` starts (and answers Ctrl-C) before pyomo is imported.
+_EXPORTS = {
+    "InputError": "grids.tables",
+    "Result": "planner.results",
+    "Scenario": "planner.scenario",
+    "SolveError": "planner.highs",
+    "load_scenario": "planner.scenario",
+    "solve": "planner.run",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'planner' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_EXPORTS])

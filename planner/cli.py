@@ -20,6 +20,7 @@ from rich.table import Table
 from grids.regions import default_geometry_path, default_regions_path
 from grids.tables import InputError
 from models.chips import default_chips_path
+from planner.interrupts import check, deferred
 from planner.map_cli import register as register_map_commands
 from planner.stress_cli import register as register_stress_command
 from planner.sweep_cli import register as register_sweep_command
@@ -44,11 +45,16 @@ def _fail(message: str, code: int = 2) -> None:
 
 @contextmanager
 def _guard() -> Any:
-    """Turn expected failures into one-line messages and exit codes."""
+    """Turn expected failures into one-line messages and exit codes.
+
+    Ctrl-C is deferred to safe points (:mod:`planner.interrupts`); one pressed after
+    the command's work is done is ignored.
+    """
     from planner.highs import ConflictError, SolveError
 
     try:
-        yield
+        with deferred(at_end=False):
+            yield
     except InputError as exc:
         _fail(str(exc), 2)
     except ConflictError as exc:  # the scenario's own constraints contradict each other
@@ -72,6 +78,7 @@ def _stages(labels: dict[str, str]) -> Any:
         now = time.perf_counter()
         if state["label"] is not None:
             console.print(f"  [green]✓[/] {state['label']} ({now - state['t']:.1f} s)")
+        check()
         state["label"], state["t"] = labels.get(key, key), now
         status.update(f"{state['label']} …")
 
@@ -341,14 +348,11 @@ register_sweep_command(app)
 def main(argv: list[str] | None = None) -> int:
     """Run the command line with ``argv``; return the exit code (for tests)."""
     try:
-        app(args=argv, prog_name="dcplan")
+        with deferred(at_end=False):  # a press after the command's work is done is ignored
+            app(args=argv, prog_name="dcplan")
     except SystemExit as exc:
         if exc.code is None:
             return 0
         return exc.code if isinstance(exc.code, int) else 2
     return 0
 
-
-def entry() -> None:
-    """Console-script entry point."""
-    sys.exit(main())

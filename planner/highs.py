@@ -32,6 +32,7 @@ import numpy as np
 import pyomo.environ as pyo
 from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 
+from planner.interrupts import check, deferred, requested
 from planner.numerics import coefficient_ranges, scaling_warnings
 
 
@@ -141,21 +142,22 @@ def run_interruptibly(h: highspy.Highs, poll_seconds: float = 0.1) -> None:
     """``h.run()`` in HiGHS's solver thread, so Ctrl-C stops a long solve.
 
     A plain ``run()`` holds the interpreter until HiGHS returns, so Ctrl-C
-    would only act minutes later. Here the main thread waits in short polls;
-    on ``KeyboardInterrupt`` it asks HiGHS to stop (its interrupt callbacks),
-    waits until the solver thread has ended, and re-raises, so callers leave
-    no half-written output.
+    would only act minutes later. Here the main thread waits in short polls
+    with Ctrl-C deferred (:mod:`planner.interrupts`: an interrupt landing
+    inside highspy's own lock handling could leave its lock held and the wait
+    endless); once Ctrl-C is pressed it asks HiGHS to stop (its interrupt
+    callbacks), waits until the solver thread has ended and raises
+    ``KeyboardInterrupt``, so callers leave no half-written output.
     """
     h.HandleUserInterrupt = True
-    h.startSolve()
-    try:
+    with deferred():
+        h.startSolve()
         while not h.wait(poll_seconds)[0]:
-            pass
-    except KeyboardInterrupt:
-        h.cancelSolve()
-        while not h.wait(poll_seconds)[0]:
-            pass
-        raise
+            if requested():
+                h.cancelSolve()
+                while not h.wait(poll_seconds)[0]:
+                    pass
+                check()
 
 
 def _run_checked(h: highspy.Highs, ranges: dict[str, Any], on_infeasible: Any = None) -> str:
@@ -347,7 +349,7 @@ def _relaxation_objective(h: highspy.Highs, integer: np.ndarray, col_lower: np.n
     """Objective of the LP relaxation (integer columns continuous, bounds restored)."""
     idx = np.flatnonzero(integer).astype(np.int32)
     h.changeColsBounds(len(idx), idx, col_lower[idx], col_upper[idx])
-    h.run()
+    run_interruptibly(h)
     if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
         return float("nan")
     return float(h.getInfo().objective_function_value)

@@ -21,6 +21,7 @@ from typing import Any
 import pandas as pd
 
 from planner.gap import plot_gap
+from planner.interrupts import check, deferred
 from planner.maps import write_map_outputs
 from planner.results import Result
 from planner.scenario import Scenario
@@ -35,12 +36,16 @@ def atomic_folder(target: str | Path) -> Iterator[Path]:
         raise FileExistsError(f"{target} exists and is not a folder")
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
     try:
-        yield tmp
-        old = None
-        if target.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
-            os.rename(target, old / "previous")
-        os.rename(tmp, target)
+        # Ctrl-C waits until a file is whole (an interrupt inside netCDF's locks can hang
+        # the process); pressed while writing, it drops the temporary folder here.
+        with deferred(at_end=False):
+            yield tmp
+            check()
+            old = None
+            if target.exists():
+                old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
+                os.rename(target, old / "previous")
+            os.rename(tmp, target)
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
     except BaseException:

@@ -65,6 +65,7 @@ from grids.yamlfile import yaml_line as _yaml_line
 from models.capacity import resolve_prices
 from models.chips import with_frontier
 from models.demand import growth_path, load_demand_path, preset_path
+from planner.interrupts import check, deferred
 from planner.output import _clean, atomic_folder, file_sha256, input_hashes
 from planner.persistent import PersistentSolver
 from planner.results import Result, package_versions
@@ -1049,12 +1050,14 @@ def execute(prep: PreparedSweep, *, workers: int | None = None, scheduler: str |
             state["hot_starts"] += 1
         tell(dict(state))
 
-    if todo and workers == 0 and client is None and scheduler is None:
-        solver = PersistentSolver()
-        for sid, p in todo:
-            record(run_scenario(prep.base, sid, p, solver))
-    elif todo:
-        _on_dask(prep, todo, workers, scheduler, client, record)
+    with deferred():  # Ctrl-C stops between scenarios (or cancels a solve), never mid-write
+        if todo and workers == 0 and client is None and scheduler is None:
+            solver = PersistentSolver()
+            for sid, p in todo:
+                record(run_scenario(prep.base, sid, p, solver))
+                check()
+        elif todo:
+            _on_dask(prep, todo, workers, scheduler, client, record)
     return {"total": len(plan), "skipped": len(done), "computed": len(todo),
             "failed": state["failed"], "hot_starts": state["hot_starts"]}
 
@@ -1084,15 +1087,21 @@ def _on_dask(prep: PreparedSweep, todo: list[tuple[str, dict[str, Any]]], worker
             key_to_id[key] = sid
             futures.append(client.submit(run_scenario, base_f, sid, p, key=key, pure=False,
                                          retries=0))
-        for fut in as_completed(futures):
-            sid = key_to_id[fut.key]
-            try:
-                outcome = fut.result()
-            except Exception as exc:  # the worker died, the task was cancelled, …
-                outcome = {"id": sid, "ok": False, "error": _one_line(exc) or repr(exc),
-                           "error_type": type(exc).__name__, "seconds": float("nan")}
-            record(outcome)
-            fut.release()
+        pending = as_completed(futures)
+        while not pending.is_empty():
+            check()
+            if not pending.has_ready():
+                time.sleep(0.1)  # polled, so that Ctrl-C is seen while the workers solve
+                continue
+            for fut in pending.next_batch(block=False):
+                sid = key_to_id[fut.key]
+                try:
+                    outcome = fut.result()
+                except Exception as exc:  # the worker died, the task was cancelled, …
+                    outcome = {"id": sid, "ok": False, "error": _one_line(exc) or repr(exc),
+                               "error_type": type(exc).__name__, "seconds": float("nan")}
+                record(outcome)
+                fut.release()
     except BaseException:
         if futures:
             client.cancel(futures)
@@ -1113,6 +1122,11 @@ def _cores() -> int:
 
 def _write_part(parts: Path, outcome: dict[str, Any], params: dict[str, Any]) -> None:
     """One file per finished scenario, written atomically (temporary file + rename)."""
+    with deferred(at_end=False):  # never interrupted inside netCDF's locks
+        _write_part_now(parts, outcome, params)
+
+
+def _write_part_now(parts: Path, outcome: dict[str, Any], params: dict[str, Any]) -> None:
     sid = outcome["id"]
     if outcome["ok"]:
         target = parts / f"{sid}.nc"

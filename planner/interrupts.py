@@ -1,0 +1,104 @@
+"""Ctrl-C that stops at a safe point, never in the middle of a file write or a lock.
+
+Python raises ``KeyboardInterrupt`` between any two bytecodes. Inside library code
+that pairs lock acquisitions (xarray's netCDF locks, HiGHS's solver-thread locks) an
+interrupt at the wrong moment leaves a lock held, and the next ``close()`` — often the
+one in a ``finally`` on the way out — waits on it forever. A sweep interrupted while it
+wrote a part hung exactly like that.
+
+Inside :func:`deferred`, SIGINT only records that it was pressed. Code checks at
+points where stopping is safe (:func:`check`: between scenarios, between stages, in
+the loop that waits for HiGHS, which cancels the solve first) and leaving the block is
+one such point too. A second Ctrl-C while the first is pending stops the process at
+once, the way an impatient user expects; outputs are written to temporary names and
+renamed, so even that leaves nothing half-written behind.
+
+Only the main thread can own signal handlers: elsewhere (a Dask worker's thread)
+:func:`deferred` does nothing and :func:`check` never raises.
+
+Examples
+--------
+>>> with deferred():
+...     check()          # nothing pressed: returns
+>>> requested()
+False
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+_state = {"depth": 0, "presses": 0, "pending": False}
+
+
+def _on_sigint(_signum: int, _frame: Any) -> None:
+    _state["presses"] += 1
+    if _state["presses"] > 1:
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGINT)
+        return
+    _state["pending"] = True
+    try:
+        sys.stderr.write("\ninterrupt: stopping at the next safe point "
+                         "(Ctrl-C again to stop at once)\n")
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
+
+
+def _main_thread() -> bool:
+    return threading.current_thread() is threading.main_thread()
+
+
+def requested() -> bool:
+    """Whether Ctrl-C was pressed and not yet acted on."""
+    return bool(_state["pending"])
+
+
+def check() -> None:
+    """Raise ``KeyboardInterrupt`` here if Ctrl-C was pressed; call it where stopping is safe."""
+    if _state["pending"]:
+        _state["pending"] = False
+        raise KeyboardInterrupt
+
+
+@contextmanager
+def deferred(at_end: bool = True) -> Iterator[None]:
+    """Within the block, Ctrl-C takes effect only at :func:`check` and at the block's end.
+
+    Blocks nest; the outermost one installs and restores the SIGINT handler.
+    ``at_end=False``: leaving the block is not a stopping point (a press in the
+    block's last moments, after its work is done, is then dropped by the outermost
+    block and left to the next :func:`check` by an inner one).
+    """
+    if not _main_thread():
+        yield
+        return
+    outermost = _state["depth"] == 0
+    previous = None
+    if outermost:
+        try:
+            previous = signal.signal(signal.SIGINT, _on_sigint)
+        except ValueError:  # not the main interpreter's main thread
+            yield
+            return
+        _state["presses"], _state["pending"] = 0, False
+    _state["depth"] += 1
+    try:
+        yield
+    finally:
+        _state["depth"] -= 1
+        pressed = _state["pending"]
+        if outermost:
+            signal.signal(signal.SIGINT,
+                          previous if previous is not None else signal.default_int_handler)
+            _state["presses"], _state["pending"] = 0, False
+    if pressed and at_end:
+        _state["pending"] = False
+        raise KeyboardInterrupt

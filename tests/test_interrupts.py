@@ -1,0 +1,98 @@
+"""Ctrl-C is deferred to safe points: never inside a file write, a lock or HiGHS's wait."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import xarray as xr
+
+from planner.interrupts import check, deferred, requested
+from planner.sweep import execute, prepare_sweep
+
+
+def _press() -> None:
+    os.kill(os.getpid(), signal.SIGINT)
+    time.sleep(0.05)  # the handler runs at the next bytecode boundary
+
+
+def test_a_press_waits_for_check() -> None:
+    before = signal.getsignal(signal.SIGINT)
+    reached = False
+    with pytest.raises(KeyboardInterrupt):
+        with deferred():
+            _press()
+            reached = True
+            assert requested()
+            check()
+    assert reached
+    assert not requested()
+    assert signal.getsignal(signal.SIGINT) is before
+
+
+def test_leaving_the_block_is_a_stopping_point_unless_told_otherwise() -> None:
+    with pytest.raises(KeyboardInterrupt):
+        with deferred():
+            _press()
+    with deferred(at_end=False):
+        _press()
+    assert not requested()
+    with deferred():  # nothing pressed: no interrupt
+        check()
+
+
+def test_nested_blocks_keep_one_handler() -> None:
+    before = signal.getsignal(signal.SIGINT)
+    with pytest.raises(KeyboardInterrupt):
+        with deferred():
+            with deferred(at_end=False):
+                _press()
+            assert requested()  # left for the outer block's next stopping point
+            check()
+    assert signal.getsignal(signal.SIGINT) is before
+
+
+def test_a_second_press_stops_at_once() -> None:
+    code = ("import os, signal, time\n"
+            "from planner.interrupts import deferred\n"
+            "with deferred():\n"
+            "    os.kill(os.getpid(), signal.SIGINT)\n"
+            "    time.sleep(0.2)\n"
+            "    os.kill(os.getpid(), signal.SIGINT)\n"
+            "    time.sleep(30)\n")
+    t0 = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60)
+    assert time.perf_counter() - t0 < 20
+    assert proc.returncode == -signal.SIGINT
+    assert "Ctrl-C again to stop at once" in proc.stderr
+
+
+def test_a_press_while_a_part_is_written_lets_the_file_finish(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The hang CI met: SIGINT inside netCDF's locks. Now the part is whole, then it stops."""
+    grid = tmp_path / "grid.yaml"
+    grid.write_text("grid:\n  efficiency.frontier_growth: [1.3, 1.4, 1.5]\n"
+                    "  years.end: [2030]\n", encoding="utf-8")
+    prep = prepare_sweep(None, grid, tmp_path / "out")
+    original = xr.Dataset.to_netcdf
+
+    def pressed_mid_write(self: xr.Dataset, *args: object, **kwargs: object) -> object:
+        _press()
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(xr.Dataset, "to_netcdf", pressed_mid_write)
+    with pytest.raises(KeyboardInterrupt):
+        execute(prep, workers=0)
+    monkeypatch.undo()
+    parts = sorted(prep.parts.iterdir())
+    assert [p.suffix for p in parts] == [".nc"]  # one whole part, no temporary file
+    with xr.open_dataset(parts[0]) as ds:
+        assert float(ds["objective_usd"]) > 0
+    counts = execute(prep, workers=0)  # resume
+    assert counts["skipped"] == 1 and counts["computed"] == 2
