@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from grids.regions import read_polygons, require_polygons
 from grids.tables import InputError
 
 if TYPE_CHECKING:
@@ -171,7 +172,7 @@ def read_results(folder: str | Path) -> xr.Dataset:
 
 def read_region_polygons(path: str | Path, regions: Sequence[str] | None = None,
                          layer: str = "regions") -> gpd.GeoDataFrame:
-    """Region polygons from a GeoPackage layer (or any file geopandas reads), EPSG:4326.
+    """Region polygons from a GeoPackage layer, GeoJSON or GeoParquet, in EPSG:4326.
 
     Parameters
     ----------
@@ -191,40 +192,7 @@ def read_region_polygons(path: str | Path, regions: Sequence[str] | None = None,
         non-polygon or invalid geometry, a region twice, or a region of
         ``regions`` without a polygon.
     """
-    import pyogrio
-
-    path = Path(path)
-    if not path.is_file():
-        raise InputError("file not found (expected region polygons)", file=path)
-    try:
-        names = [str(n) for n in pyogrio.list_layers(path)[:, 0]]
-        gdf = gpd.read_file(path, layer=layer if layer in names else names[0])
-    except Exception as exc:
-        raise InputError(f"cannot read region polygons: {_first_line(exc)}", file=path) from None
-    if "region" not in gdf.columns:
-        raise InputError("no 'region' attribute", file=path, column="region")
-    if gdf.crs is None:
-        raise InputError("no coordinate reference system", file=path, column="geometry")
-    gdf = gdf.to_crs(EXCHANGE_CRS)
-    gdf["region"] = gdf["region"].astype(str)
-    for i, (region, geom) in enumerate(zip(gdf["region"], gdf.geometry)):
-        where = {"file": path, "row": i + 1, "column": "geometry"}
-        if geom is None or geom.is_empty:
-            raise InputError(f"region '{region}' has an empty geometry", **where)
-        if geom.geom_type not in ("Polygon", "MultiPolygon"):
-            raise InputError(f"region '{region}': expected a Polygon or MultiPolygon, got "
-                             f"{geom.geom_type}", **where)
-        if not geom.is_valid:
-            raise InputError(f"region '{region}' has an invalid polygon (self-intersecting or "
-                             "unclosed ring; repair it, e.g. with shapely.make_valid)", **where)
-    dup = gdf["region"].duplicated().to_numpy()
-    if dup.any():
-        i = int(dup.nonzero()[0][0])
-        raise InputError(f"region '{gdf['region'].iloc[i]}' has two features", file=path,
-                         row=i + 1, column="region")
-    if regions is not None:
-        _require_polygons(gdf, regions, path)
-        gdf = gdf[gdf["region"].isin(list(regions))].copy()
+    gdf = read_polygons(path, regions, layer=layer, of="the results")
     if "name" not in gdf.columns:
         gdf["name"] = gdf["region"]
     gdf["name"] = gdf["name"].fillna(gdf["region"]).astype(str)
@@ -272,13 +240,6 @@ def run_polygons(folder: str | Path, ds: xr.Dataset) -> gpd.GeoDataFrame:
     out = gdf[["region", "name", "geometry"]]
     out.attrs["path"] = str(path)
     return out
-
-
-def _require_polygons(gdf: gpd.GeoDataFrame, regions: Sequence[str], path: Any) -> None:
-    missing = [r for r in regions if r not in set(gdf["region"])]
-    if missing:
-        raise InputError(f"no polygon for region(s) {', '.join(missing)} of the results",
-                         file=path, column="region")
 
 
 # -- building the map tables -----------------------------------------------------------------
@@ -391,7 +352,7 @@ def capacity_map(
                          file=polygons.attrs.get("path"), column="geometry")
     poly = polygons.to_crs(EXCHANGE_CRS)
     poly = poly.assign(region=poly["region"].astype(str))
-    _require_polygons(poly, regions, polygons.attrs.get("path"))
+    require_polygons(poly, regions, polygons.attrs.get("path"), of="the results")
     poly = poly.drop_duplicates("region").set_index("region").loc[regions]
     names = poly["name"].astype(str) if "name" in poly.columns else pd.Series(regions, regions)
     ea_crs = equal_area_crs(poly)

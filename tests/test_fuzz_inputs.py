@@ -169,3 +169,18 @@ def test_random_geometry_files_never_crash(tmp_path: Path, text: str) -> None:
     with pytest.raises(InputError) as info:
         load_geometry(path, load_regions())
     assert str(info.value).startswith("regions.geojson") and "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize(("name", "head"), [
+    ("regions.gpkg", b"SQLite format 3\x00"), ("regions.gpkg", b""),
+    ("regions.parquet", b"PAR1"), ("regions.geojson", b"\xff\xfe"), ("regions.shp", b""),
+])
+def test_binary_geometry_files_are_a_clean_error(tmp_path: Path, name: str, head: bytes) -> None:
+    from grids.regions import load_geometry, load_regions
+
+    path = tmp_path / name
+    path.write_bytes(head + bytes(range(256)) * 8)
+    with pytest.raises(InputError) as info:
+        load_geometry(path, load_regions())
+    message = str(info.value)
+    assert message.startswith(f"{name}: cannot read region geometries") and "\n" not in message

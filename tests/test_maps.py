@@ -271,18 +271,23 @@ def test_png_map_and_small_multiples(run_dir: Path, tmp_path: Path) -> None:
 # -- user geometries ---------------------------------------------------------------------------
 
 
-def test_user_geometry_in_another_crs_is_the_one_mapped(solved: tuple[Any, Any],
-                                                        tmp_path: Path) -> None:
+@pytest.mark.parametrize(("name", "crs"), [("regions.gpkg", 3857), ("regions.parquet", 5070)])
+def test_user_geometry_in_another_crs_is_the_one_mapped(solved: tuple[Any, Any], tmp_path: Path,
+                                                        name: str, crs: int) -> None:
     _, result = solved
     d = tmp_path / "sc"
     assert dcplan("init", d) == 0
     user = gpd.read_file(d / "regions.geojson")
-    # the user's CAISO is a plain box; the file is a GeoPackage in Web Mercator
+    # the user's CAISO is a plain box; the file is a GeoPackage in Web Mercator or a
+    # GeoParquet in CONUS Albers
     caiso = box(-124.0, 32.5, -114.5, 41.5)
     user.loc[user["region"] == "CAISO", "geometry"] = caiso
-    user.to_crs(3857).to_file(d / "regions.gpkg", driver="GPKG")
+    if name.endswith(".parquet"):
+        user.to_crs(crs).to_parquet(d / name)
+    else:
+        user.to_crs(crs).to_file(d / name, driver="GPKG")
     text = (d / "scenario.yaml").read_text().replace("geometry: regions.geojson",
-                                                     "geometry: regions.gpkg")
+                                                     f"geometry: {name}")
     (d / "scenario.yaml").write_text(text)
     scenario = planner.load_scenario(d / "scenario.yaml")
     run = tmp_path / "run"
