@@ -59,3 +59,21 @@ def test_default_energy_is_calibrated(result: planner.Result) -> None:
     assert 80 <= e[2026] <= 176
     assert 150 <= e[2028] <= 350
     assert e[2030] <= 426  # IEA: all US datacenters 426 TWh in 2030
+
+
+def test_the_default_tables_as_parquet_give_the_same_plan(tmp_path) -> None:
+    """Tables may be CSV or Parquet (DESIGN): the same rows give the same optimum."""
+    from planner.cli import main
+
+    d = tmp_path / "sc"
+    assert main(["init", str(d)]) == 0
+    text = (d / "scenario.yaml").read_text(encoding="utf-8")
+    for table in ("regions", "sites", "chips"):
+        pd.read_csv(d / f"{table}.csv").to_parquet(d / f"{table}.parquet")
+        (d / f"{table}.csv").unlink()
+        assert f"{table}: {table}.csv" in text
+        text = text.replace(f"{table}: {table}.csv", f"{table}: {table}.parquet")
+    (d / "scenario.yaml").write_text(text, encoding="utf-8")
+    from_parquet = planner.solve(planner.load_scenario(d / "scenario.yaml"))
+    from_csv = planner.solve(planner.load_scenario())
+    assert from_parquet.objective_usd == pytest.approx(from_csv.objective_usd, rel=1e-9)
