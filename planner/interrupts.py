@@ -102,3 +102,25 @@ def deferred(at_end: bool = True) -> Iterator[None]:
     if pressed and at_end:
         _state["pending"] = False
         raise KeyboardInterrupt
+
+
+@contextmanager
+def ignored_by_new_processes() -> Iterator[None]:
+    """Processes started in the block ignore Ctrl-C; this one still acts on it.
+
+    A terminal sends Ctrl-C to the whole process group: Dask's worker processes
+    would each die with a ``KeyboardInterrupt`` traceback while this process shuts
+    them down in order. An ignored SIGINT is inherited by a child process (a Python
+    handler is not), so for the block SIGINT is ignored here too and a press in
+    those seconds is lost — the price of quiet workers (oq-engine made the same
+    trade for its pool).
+    """
+    if not _main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT,
+                      previous if previous is not None else signal.default_int_handler)

@@ -96,3 +96,30 @@ def test_a_press_while_a_part_is_written_lets_the_file_finish(
         assert float(ds["objective_usd"]) > 0
     counts = execute(prep, workers=0)  # resume
     assert counts["skipped"] == 1 and counts["computed"] == 2
+
+
+def test_ctrl_c_in_a_terminal_stops_a_dask_sweep_quietly(tmp_path: Path) -> None:
+    """A terminal's Ctrl-C reaches the whole process group, Dask's workers included:
+    the sweep stops (exit 130, finished parts kept) without a worker's traceback."""
+    grid = tmp_path / "grid.yaml"
+    growth = [round(1.2 + 0.025 * i, 3) for i in range(12)]
+    grid.write_text(f"grid:\n  efficiency.frontier_growth: {growth}\n  years.end: [2033]\n",
+                    encoding="utf-8")
+    out = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, "-m", "planner", "sweep", "--grid", str(grid),
+                             "--workers", "2", "-o", str(out)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    deadline = time.perf_counter() + 180
+    while time.perf_counter() < deadline and len(list(out.glob("parts/*.nc"))) < 1:
+        time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGINT)
+    try:
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == 130
+    assert "Traceback" not in err
+    assert "KeyboardInterrupt" not in err
+    assert 0 < len(list(out.glob("parts/*.nc"))) < 12
+    assert not (out / "sweep.nc").exists()

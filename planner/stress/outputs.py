@@ -1,0 +1,45 @@
+"""The files of a stress run, written atomically: stress.nc, CSVs, summary.json, charts."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from planner.output import _clean, atomic_folder, file_sha256
+from planner.stress.charts import plot_contract_graph, plot_dscr
+from planner.stress.result import StressResult, operators_by_year
+
+
+def write_stress(result: StressResult, out_dir: str | Path) -> Path:
+    """Write stress.nc, CSVs, summary.json and the two PNGs atomically."""
+    out_dir = Path(out_dir)
+    pf = result.portfolio
+    with atomic_folder(out_dir) as tmp:
+        ds = result.metrics.copy()
+        hashes = {k: file_sha256(p) for k, p in pf.table_paths.items() if p and Path(p).is_file()}
+        ds.attrs.update({f"sha256_{k}": v for k, v in hashes.items()})
+        ds.to_netcdf(tmp / "stress.nc", engine="netcdf4")
+        operators_by_year(result).to_csv(tmp / "operators_by_year.csv", index=False,
+                                         float_format="%.6g")
+        summary = result.summary()
+        summary.to_csv(tmp / "summary.csv", index=False, float_format="%.6g")
+        result.contracts.to_csv(tmp / "contracts_by_year.csv", index=False, float_format="%.6g")
+        result.exposure.to_csv(tmp / "exposure.csv", index=False, float_format="%.6g")
+        result.market.table().to_csv(tmp / "capacity_values.csv", index=False,
+                                     float_format="%.6g")
+        plot_dscr(result, tmp / "dscr.png")
+        plot_contract_graph(result, tmp / "contract_graph.png")
+        info = {
+            "portfolio": pf.name,
+            "illustrative": pf.spec.illustrative,
+            "capacity_scenario": result.market.scenario,
+            "years": [pf.years[0], pf.years[-1]],
+            "shocks": [s.text() for s in result.shocks],
+            "re_lease": pf.spec.re_lease.model_dump(),
+            "operators": summary.set_index("operator").to_dict(orient="index"),
+            "seconds": result.seconds,
+            "inputs": pf.table_paths,
+            "inputs_sha256": hashes,
+        }
+        (tmp / "summary.json").write_text(json.dumps(_clean(info), indent=2) + "\n")
+    return out_dir

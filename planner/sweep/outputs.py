@@ -1,0 +1,97 @@
+"""Writing a sweep's files: the Dataset, plan.csv, failures.csv, summary.json and
+the charts."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from planner.output import _clean, atomic_folder
+from planner.sweep.assembly import assemble, plan_table
+from planner.sweep.charts import PERCENTILES, plot_fans, plot_tornado
+from planner.sweep.parts import _atomic_text
+from planner.sweep.prepare import PreparedSweep
+
+
+@dataclass
+class SweepOutcome:
+    """What a sweep did and wrote."""
+
+    dataset: xr.Dataset
+    failures: pd.DataFrame  # scenario, error_type, error, parameters
+    out_dir: Path
+    files: list[Path]
+    total: int
+    computed: int
+    skipped: int
+    seconds: float
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+def write_outputs(prep: PreparedSweep, counts: dict[str, int] | None = None,
+                  seconds: float = 0.0) -> SweepOutcome:
+    """Assemble and write the Dataset, plan.csv, failures.csv, summary.json and charts.
+
+    Each file is written to a temporary name and renamed into place (a Zarr store through
+    :func:`planner.output.atomic_folder`).
+    """
+    out = prep.out_dir
+    out.mkdir(parents=True, exist_ok=True)
+    ds, failures = assemble(prep)
+    files: list[Path] = []
+    if prep.fmt == "zarr":
+        target = out / "sweep.zarr"
+        with atomic_folder(target) as tmp:
+            shutil.rmtree(tmp)
+            ds.to_zarr(tmp, mode="w")
+    else:
+        target = out / "sweep.nc"
+        tmp = out / f".sweep.nc.{uuid.uuid4().hex[:6]}.tmp"
+        try:
+            ds.to_netcdf(tmp, engine="netcdf4")
+            os.replace(tmp, target)
+        finally:
+            tmp.unlink(missing_ok=True)
+    files.append(target)
+    _atomic_text(out / "plan.csv", plan_table(ds, prep.plan).to_csv(index=False))
+    _atomic_text(out / "failures.csv", failures.to_csv(index=False))
+    files += [out / "plan.csv", out / "failures.csv"]
+    ok = ds.isel(scenario=np.flatnonzero(ds["status"].values == "ok")) \
+        if "objective_usd" in ds else None
+    if ok is not None and ok.sizes["scenario"]:
+        for name, draw in (("fan.png", plot_fans), ("tornado.png", plot_tornado)):
+            tmp = out / f".{name}.{uuid.uuid4().hex[:6]}.png"
+            try:
+                if draw(ok, tmp, prep.plan):
+                    os.replace(tmp, out / name)
+                    files.append(out / name)
+            finally:
+                tmp.unlink(missing_ok=True)
+    counts = dict(counts or {})
+    obj = ok["objective_usd"].values if ok is not None and ok.sizes["scenario"] else np.array([])
+    summary = {
+        "scenario": prep.base.scenario.name,
+        "grid_file": str(prep.grid_path),
+        "scenarios": len(prep.plan),
+        "ok": int((ds["status"] == "ok").sum()),
+        "failed": int((ds["status"] == "failed").sum()),
+        "missing": int((ds["status"] == "missing").sum()),
+        "this_run": counts,
+        "seconds": round(seconds, 3),
+        "parameters": {i.key: {"units": i.units, "kind": i.kind} for i in prep.plan.parameters},
+        "objective_usd_percentiles": {str(p): float(np.percentile(obj, p)) for p in PERCENTILES}
+        if len(obj) else {},
+    }
+    _atomic_text(out / "summary.json", json.dumps(_clean(summary), indent=2) + "\n")
+    files.append(out / "summary.json")
+    return SweepOutcome(dataset=ds, failures=failures, out_dir=out, files=files,
+                        total=len(prep.plan), computed=counts.get("computed", 0),
+                        skipped=counts.get("skipped", 0), seconds=seconds, counts=counts)

@@ -1,0 +1,45 @@
+"""Writing one scenario's part (its result or its failure record) atomically."""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from pathlib import Path
+from typing import Any
+
+from planner.interrupts import deferred
+from planner.output import _clean
+
+
+def _write_part(parts: Path, outcome: dict[str, Any], params: dict[str, Any]) -> None:
+    """One file per finished scenario, written atomically (temporary file + rename)."""
+    with deferred(at_end=False):  # never interrupted inside netCDF's locks
+        _write_part_now(parts, outcome, params)
+
+
+def _write_part_now(parts: Path, outcome: dict[str, Any], params: dict[str, Any]) -> None:
+    sid = outcome["id"]
+    if outcome["ok"]:
+        target = parts / f"{sid}.nc"
+        tmp = parts / f".{sid}.{uuid.uuid4().hex[:6]}.tmp"
+        try:
+            outcome["dataset"].to_netcdf(tmp, engine="netcdf4")
+            os.replace(tmp, target)
+        finally:
+            tmp.unlink(missing_ok=True)
+        (parts / f"{sid}.failed.json").unlink(missing_ok=True)
+    else:
+        record = {"scenario": sid, "error_type": outcome["error_type"],
+                  "error": outcome["error"], "parameters": params}
+        _atomic_text(parts / f"{sid}.failed.json",
+                     json.dumps(_clean(record), indent=2, default=str) + "\n")
+
+
+def _atomic_text(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:6]}.tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
