@@ -150,6 +150,9 @@ def read_polygons(path: str | Path, regions: Sequence[str] | None = None, *,
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise InputError(f"cannot read region geometries (GeoJSON, GeoPackage or GeoParquet "
                          f"expected): {first}", file=path) from None
+    if not isinstance(gdf, gpd.GeoDataFrame):  # GDAL reads e.g. a CSV as attributes only
+        raise InputError("geometry file has no geometries (GeoJSON, GeoPackage or GeoParquet "
+                         "polygons expected)", file=path, column="geometry")
     if "region" not in gdf.columns:
         raise InputError("geometry file has no 'region' attribute", file=path, column="region")
     if gdf.crs is None:

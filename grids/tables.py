@@ -28,6 +28,8 @@ METADATA_COLUMNS = ("source", "notes")
 
 _TRUE = {"true", "1", "yes", "y", "t"}
 _FALSE = {"false", "0", "no", "n", "f"}
+#: Line breaks (as ``str.splitlines`` sees them) escaped so a message stays one line.
+_ONE_LINE = {ord(c): repr(c)[1:-1] for c in "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"}
 
 
 class InputError(ValueError):
@@ -83,7 +85,8 @@ class InputError(ValueError):
             head = f"{where[0]}{sep}{head}"
         elif where:
             head = where[0] or head
-        return f"{head}: {self.message}" if head else self.message
+        text = f"{head}: {self.message}" if head else self.message
+        return text.translate(_ONE_LINE)  # a key or value may hold a line break
 
 
 @dataclass(frozen=True)

@@ -72,9 +72,10 @@ def read_yaml_mapping(path: Path, what: str, top: str) -> dict:
 
 
 class StrictModel(BaseModel):
-    """Base of every YAML schema: unknown keys are errors; values are frozen."""
+    """Base of every YAML schema: unknown keys are errors; values are frozen; every number
+    is finite (``.nan`` and ``.inf`` are errors naming the key, not NaN in the LP)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class YearSpan(StrictModel):

@@ -10,10 +10,13 @@ the newest announced generation's first year, a generation ``frontier-YYYY``
 is added whose efficiency π is the best announced π times
 ``frontier_growth ** (YYYY − reference year)``. Its power per unit, capital
 cost per IT-MW (κ) and life are the reference chip's, so its cost per H100e
-falls at the same rate as efficiency rises — the stated cost curve: the price
-of accelerator *power* (USD per IT-kW) stays flat while throughput per watt
-grows (H100 ≈ 28 k USD/kW vs B200 ≈ 26 k USD/kW in the bundled table). Each
-synthetic generation is sold for as many years as the reference chip.
+falls at the same rate as efficiency rises — the stated cost curve: from the
+reference chip on, the price of accelerator *power* (USD per IT-MW) is held
+flat while throughput per watt grows. (In the announced table κ has risen:
+40.5 M USD per IT-MW for H100, 41.6 M for GB200, 57.7 M for Rubin, 69.3 M for
+Rubin Ultra — 1.7× while π rose 5.4×; holding it at Rubin Ultra's 69.3 M is
+the assumption.) Each synthetic generation is sold for as many years as the
+reference chip.
 """
 
 from __future__ import annotations

@@ -138,8 +138,10 @@ PRESETS: dict[str, Preset] = {
         Preset(
             "base", _BASE_H100E, (2.2, 1.9, 1.7, 1.5, 1.4, 1.35, 1.3, 1.25, 1.2),
             "the us-base path: AI energy 105 TWh (2026), 191 (2028), 251 (2030)",
-            "calibrated to LBNL Dec 2024 (176 TWh in 2023; 325-580 TWh in 2028) and IEA Energy "
-            "and AI 2025 (US 426 TWh in 2030), via shared/data/market_facts.md",
+            "calibrated to LBNL Dec 2024 (176 TWh in 2023; 325-580 TWh in 2028; via "
+            "shared/data/market_facts.md) and IEA Energy and AI 2025 (US 183 TWh in 2024 -> "
+            "426 TWh in 2030, the US figures of IEA's base case as quoted in the planner's "
+            "levers issue; market_facts.md carries IEA's global 415 -> 945 TWh)",
         ),
         Preset(
             "jevons", _BASE_H100E, (4.5, 4.0, 3.0, 2.5, 2.0, 1.7, 1.5, 1.4, 1.3, 1.25),

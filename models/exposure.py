@@ -47,6 +47,8 @@ from dataclasses import dataclass
 import highspy
 import numpy as np
 
+from models.highs_quiet import quiet_highs
+
 #: Relative tolerance (of the largest obligation) for calling a shortfall a default.
 DEFAULT_TOL = 1e-7
 
@@ -169,8 +171,7 @@ def clearing_lp(
     lp.a_matrix_.num_col_ = n
     lp.a_matrix_.num_row_ = n
 
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
+    h = quiet_highs()
     h.setOptionValue("primal_feasibility_tolerance", 1e-10)
     h.setOptionValue("dual_feasibility_tolerance", 1e-10)
     h.passModel(lp)

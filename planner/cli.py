@@ -113,7 +113,7 @@ def run(
 ) -> None:
     """Solve a scenario and write results.nc, summary.json, gap.csv/png and CSVs."""
     import planner
-    from planner.output import write_run
+    from planner.output import check_output_folder, write_run
 
     with _guard():
         labels = {"load": "loading and validating inputs", "build": "building the model",
@@ -130,6 +130,7 @@ def run(
             if route not in ("auto", "pyomo", "matrix"):
                 raise InputError(f"--route must be auto, pyomo or matrix, got '{route}'")
             target = out if out is not None else Path("runs") / sc.name
+            check_output_folder(target)  # a bad -o fails now, not after the solve
             result = planner.solve(sc, progress=step, verbose=verbose, route=route)
             step("results.nc")
             write_run(result, sc, target)
@@ -143,7 +144,7 @@ def run(
 def validate(scenario: ScenarioArg = None) -> None:
     """Check a scenario and its tables; print what a run would use."""
     import planner
-    from planner.run import CROSSOVER_MAX_SITES, IPM_MIN_SITES, PYOMO_MAX_SITES
+    from planner.run import PYOMO_MAX_SITES, algorithm_name
 
     with _guard():
         sc = planner.load_scenario(scenario)
@@ -174,10 +175,7 @@ def validate(scenario: ScenarioArg = None) -> None:
         n = len(sc.sites)
         route = "pyomo" if levers or n <= PYOMO_MAX_SITES else "matrix (NumPy)"
         milp = {"build_block_mw", "grid_block_mw"} & set(levers)
-        algo = ("HiGHS MILP (branch and bound)" if milp
-                else "HiGHS dual simplex" if n < IPM_MIN_SITES
-                else "HiGHS interior point" + (" without crossover"
-                                               if n > CROSSOVER_MAX_SITES else ""))
+        algo = algorithm_name(n, bool(milp))
         t.add_row("a run would use", f"{route} build route, {algo}")
         console.print(t)
 

@@ -2,10 +2,13 @@
 
 Within each region, sites are grouped by k-means (SciPy ``kmeans2``, seeded)
 on standardized features — facility cost, PUE, effective first-year energy
-price, queue year — with on-site permission as a hard split (never merged
-across). Each group becomes one representative site: MW summed (ceiling,
-existing, queued), costs, PUE and price averaged weighted by ``max_mw``, the
-queue year of the largest queued member, the MW-weighted centroid as location.
+price, queue year — with on-site permission and a power contract (the site's
+own ``energy_price_usd_per_mwh``) as hard splits (never merged across). Each
+group becomes one representative site: MW summed (ceiling, existing, queued),
+costs and PUE averaged weighted by ``max_mw``, the queue year of the largest
+queued member, the MW-weighted centroid as location. A group of contract sites
+gets their ``max_mw``-weighted contract price; a group without contracts keeps
+the regional price (its escalation and any prices table).
 The LP shrinks by the ratio of sites; ``docs/benchmarks.md`` reports the cost
 error against the unclustered solve.
 """
@@ -29,8 +32,10 @@ def cluster_sites(scenario: Scenario, k: int, seed: int = 0) -> Scenario:
     """A copy of ``scenario`` with at most ``k`` representative sites per region.
 
     Sites that allow on-site generation are never merged with sites that do
-    not, so a region holding both keeps at least two representatives
-    (``max(k, 2)``); ``k`` is split between the two classes by site count.
+    not, nor sites with a power contract (a price override) with sites
+    without one, so a region holding several of these classes keeps one
+    representative per class at least (``max(k, classes)``, up to 4); ``k`` is
+    split between the classes by site count.
 
     Examples
     --------
@@ -48,16 +53,17 @@ def cluster_sites(scenario: Scenario, k: int, seed: int = 0) -> Scenario:
     sites["_price"] = np.where(sites["energy_price_usd_per_mwh"].isna(), price,
                                sites["energy_price_usd_per_mwh"])
     sites["_qyear"] = sites["queue_year"].fillna(scenario.years[-1] + 1)
+    sites["_ppa"] = sites["energy_price_usd_per_mwh"].notna()
     reps = []
     for region, grp in sites.groupby("region", sort=False):
-        classes = list(grp.groupby("onsite_allowed", sort=False))
-        share = {flag: len(sub) / len(grp) for flag, sub in classes}
-        alloc = {flag: max(1, round(k * share[flag])) for flag, _ in classes}
-        if len(classes) == 2 and sum(alloc.values()) > max(k, 2):
+        classes = list(grp.groupby(["onsite_allowed", "_ppa"], sort=False))
+        share = {flags: len(sub) / len(grp) for flags, sub in classes}
+        alloc = {flags: max(1, round(k * share[flags])) for flags, _ in classes}
+        while sum(alloc.values()) > max(k, len(classes)):
             big = max(alloc, key=lambda f: alloc[f])
-            alloc[big] = max(k, 2) - alloc[not big]
-        for onsite, sub in classes:
-            n_groups = min(alloc[onsite], len(sub))
+            alloc[big] -= 1
+        for (onsite, ppa), sub in classes:
+            n_groups = min(alloc[onsite, ppa], len(sub))
             if n_groups >= len(sub):
                 labels = np.arange(len(sub))
             else:
@@ -69,9 +75,9 @@ def cluster_sites(scenario: Scenario, k: int, seed: int = 0) -> Scenario:
                 members = sub[labels == lab]
                 w = members["max_mw"]
                 queued = members[members["queued_mw"] > 0]
-                override = members["energy_price_usd_per_mwh"]
                 reps.append({
-                    "site": f"{region}-{'onsite' if onsite else 'grid'}-{len(reps):04d}",
+                    "site": f"{region}-{'onsite' if onsite else 'grid'}"
+                            f"{'-ppa' if ppa else ''}-{len(reps):04d}",
                     "region": region,
                     "lon": _weighted(members["lon"], w),
                     "lat": _weighted(members["lat"], w),
@@ -83,7 +89,7 @@ def cluster_sites(scenario: Scenario, k: int, seed: int = 0) -> Scenario:
                     "build_capex_usd_per_mw": _weighted(members["build_capex_usd_per_mw"], w),
                     "pue": _weighted(members["pue"], w),
                     "energy_price_usd_per_mwh": _weighted(members["_price"], w)
-                    if override.notna().any() else np.nan,
+                    if ppa else np.nan,
                     "onsite_allowed": bool(onsite),
                     "operator": None,
                     "members": len(members),

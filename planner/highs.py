@@ -32,6 +32,7 @@ import numpy as np
 import pyomo.environ as pyo
 from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 
+from models.highs_quiet import quiet_highs
 from planner.interrupts import check, deferred, requested
 from planner.numerics import coefficient_ranges, scaling_warnings
 
@@ -92,7 +93,7 @@ class LPSolution:
 
 
 def highs_version() -> str:
-    h = highspy.Highs()
+    h = quiet_highs()
     return f"{h.versionMajor()}.{h.versionMinor()}.{h.versionPatch()}"
 
 
@@ -107,8 +108,7 @@ def _highs_with(
 
     ``integrality``: boolean per column, True = integer (a MILP).
     """
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", bool(verbose))
+    h = quiet_highs(bool(verbose))
     if time_limit_seconds is not None:
         h.setOptionValue("time_limit", float(time_limit_seconds))
     if threads is not None:
@@ -267,7 +267,7 @@ def solve_lp(
     opts = dict(options or {})
     if is_mip:
         opts["mip_rel_gap"] = float(1e-4 if mip_rel_gap is None else mip_rel_gap)
-        if opts.get("solver") == "ipm":  # branch and bound needs simplex
+        if opts.get("solver") in ("ipm", "ipx", "hipo"):  # branch and bound needs simplex
             opts.pop("solver")
     ranges = coefficient_ranges(cost, A, col_lower, col_upper, row_lower, row_upper)
     h = _highs_with(cost, A, col_lower, col_upper, row_lower, row_upper, offset,

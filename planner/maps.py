@@ -91,8 +91,11 @@ REGION_METRICS: dict[str, Metric] = {m.name: m for m in (
            True),
     Metric("load_mw", "facility load, grid + on-site", "MW", "level", "region_load_mw"),
     Metric("energy_twh", "facility energy use", "TWh", "flow", "region_energy_twh"),
-    Metric("headroom_value_usd_per_mw", "value of one more MW of grid access", "USD/MW",
-           "price", "headroom_value_usd_per_mw"),
+    Metric("grid_access_value_usd_per_mw_year", "value of one more MW of grid connection for "
+           "a year (best site)", "USD/(MW·year)", "price",
+           "region_grid_access_value_usd_per_mw_year"),
+    Metric("headroom_value_usd_per_mw", "value of one more MW of the region's yearly "
+           "new-connection limit", "USD/MW", "price", "headroom_value_usd_per_mw"),
     Metric("load_share_pct", "share of the total facility load", "%", "share",
            "region_load_mw"),
 )}
@@ -112,6 +115,8 @@ SITE_METRICS: dict[str, Metric] = {m.name: m for m in (
     Metric("served_h100e", "compute served", "H100e", "level", "served_h100e_by_site"),
     Metric("facility_value_usd_per_mw_year", "value of one more MW of facility for a year",
            "USD/(MW·year)", "price", "facility_value_usd_per_mw_year"),
+    Metric("grid_access_value_usd_per_mw_year", "value of one more MW of grid connection for "
+           "a year", "USD/(MW·year)", "price", "grid_access_value_usd_per_mw_year"),
 )}
 
 #: The site metric that sizes site markers on maps.

@@ -20,17 +20,51 @@ from typing import Any
 
 import pandas as pd
 
+from grids.tables import InputError
 from planner.gap import plot_gap
 from planner.interrupts import check, deferred
 from planner.maps import write_map_outputs
 from planner.results import Result
 from planner.scenario import Scenario
 
+#: Written into every output folder: a folder holding it may be replaced whole by a new run.
+MARKER = ".dcplan-output"
+
+
+def check_output_folder(target: str | Path) -> None:
+    """Raise :class:`InputError` unless ``target`` may be replaced by an output folder.
+
+    Allowed: a path that does not exist, an empty folder, or a folder dcplan wrote
+    (it holds :data:`MARKER`, or ``summary.json`` from versions before the marker).
+    Anything else — a file, a folder of the user's own files — is refused, so a
+    mistyped ``-o`` never deletes data. Called before the work starts (a bad target
+    fails in a second, not after the solve) and again when the folder is swapped in.
+    """
+    target = Path(target)
+    if not target.exists():
+        return
+    if not target.is_dir():
+        raise InputError("the output path exists and is not a folder (expected a folder "
+                         "to write, or a new name)", file=target)
+    if (target / MARKER).is_file() or (target / "summary.json").is_file():
+        return
+    if any(target.iterdir()):
+        raise InputError("the output folder is not empty and was not written by dcplan; "
+                         "refusing to replace it (choose another -o, or empty it)",
+                         file=target)
+
 
 @contextmanager
-def atomic_folder(target: str | Path) -> Iterator[Path]:
-    """Yield a temporary folder that replaces ``target`` on success."""
+def atomic_folder(target: str | Path, *, owned: bool = True) -> Iterator[Path]:
+    """Yield a temporary folder that replaces ``target`` on success.
+
+    ``owned`` (the default): ``target`` must pass :func:`check_output_folder` and
+    the new folder gets :data:`MARKER`. ``owned=False`` is for a store whose
+    name the caller controls inside a folder it already owns (a sweep's Zarr store).
+    """
     target = Path(target).resolve()
+    if owned:
+        check_output_folder(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     if target.exists() and not target.is_dir():
         raise FileExistsError(f"{target} exists and is not a folder")
@@ -41,6 +75,10 @@ def atomic_folder(target: str | Path) -> Iterator[Path]:
         with deferred(at_end=False):
             yield tmp
             check()
+            if owned:
+                (tmp / MARKER).write_text("written by dcplan; the next run into this folder "
+                                          "replaces it whole\n", encoding="utf-8")
+                check_output_folder(target)  # nothing of the user's appeared meanwhile
             old = None
             if target.exists():
                 old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
@@ -91,6 +129,7 @@ def capacity_by_region(result: Result) -> pd.DataFrame:
         "onsite_mw": "region_onsite_mw",
         "load_mw": "region_load_mw",
         "energy_twh": "region_energy_twh",
+        "grid_access_value_usd_per_mw_year": "region_grid_access_value_usd_per_mw_year",
         "headroom_value_usd_per_mw": "headroom_value_usd_per_mw",
     }
     frames = {k: ds[v].to_series() for k, v in cols.items()}
@@ -103,7 +142,8 @@ def site_table(result: Result) -> pd.DataFrame:
     ds = result.to_xarray()
     names = ["build_mw", "grid_mw", "onsite_mw", "facility_mw", "grid_capacity_mw",
              "onsite_capacity_mw", "grid_load_mw", "onsite_load_mw", "load_mw",
-             "served_h100e_by_site", "facility_value_usd_per_mw_year"]
+             "served_h100e_by_site", "facility_value_usd_per_mw_year",
+             "grid_access_value_usd_per_mw_year", "site_ceiling_value_usd_per_mw_year"]
     df = pd.DataFrame({n: ds[n].to_series() for n in names}).reset_index()
     df.insert(1, "region", df["site"].map(ds["site_region"].to_series()))
     return df

@@ -31,7 +31,8 @@ import numpy as np
 
 from models.capacity import index_sets
 from models.capacity_matrix import StandardFormLP, build_matrix
-from planner.highs import LPSolution, _highs_with, _run, _solution, by_block, highs_version
+from planner.highs import LPSolution, _highs_with, _run_checked, _solution, by_block, highs_version
+from planner.numerics import coefficient_ranges
 from planner.results import Result
 from planner.run import IPM_MIN_SITES
 from planner.scenario import Scenario
@@ -52,7 +53,8 @@ class UpdateStats:
     reason : why a model was built (``"first"``, ``"pattern"``, ``"coefficients"``,
         ``"failed"``) or ``""`` for an update.
     costs, col_bounds, row_bounds, coefficients : numbers of changed entries pushed.
-    seconds : diffing and pushing (update) or ``passModel`` (build), s.
+    seconds : diffing and pushing (update) or ``passModel`` (build), with the
+        coefficient-range scan (:func:`planner.numerics.coefficient_ranges`), s.
     """
 
     mode: str
@@ -159,15 +161,22 @@ class PersistentSolver:
         lp : from :func:`models.capacity_matrix.build_matrix`.
         cold_options : HiGHS options for a cold build (default: the solver's ``options``).
 
+        The result's ``info`` holds the LP's coefficient ranges and scaling warnings
+        (``"ranges"``, ``"warnings"``), as :func:`planner.highs.solve_standard_form` records
+        them; the scan takes ~2 ms at 1,000 sites.
+
         Raises
         ------
         planner.highs.SolveError
-            When HiGHS's model status is not optimal (the model is then dropped).
+            When HiGHS's model status is not optimal (the model is then dropped); its
+            message names the first scaling warning, if any.
         """
         A = lp.A
         if not A.has_sorted_indices:
             A.sort_indices()
         t0 = time.perf_counter()
+        ranges = coefficient_ranges(lp.c, A, lp.col_lower, lp.col_upper, lp.row_lower,
+                                    lp.row_upper)
         key = pattern_key(lp)
         loaded = self._models.get(key)
         stats: UpdateStats
@@ -190,7 +199,7 @@ class PersistentSolver:
         self.last = stats
         self.counts[stats.mode] += 1
         try:
-            status_text = _run(loaded.h)
+            status_text = _run_checked(loaded.h, ranges)
         except Exception:
             self._models.pop(key, None)  # its basis may be anything now
             raise
@@ -274,7 +283,7 @@ class PersistentSolver:
         build_seconds = time.perf_counter() - t0
         cold = self.options
         if cold is None and len(scenario.sites) >= IPM_MIN_SITES:
-            cold = {"solver": "ipm"}
+            cold = {"solver": "ipx"}  # with crossover: the basis hot starts need
         sol = self.solve_lp(lp, cold_options=cold)
         growth = scenario.spec.efficiency.frontier_growth
         return Result(

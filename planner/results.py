@@ -33,7 +33,8 @@ CARBON_COMPONENT = "carbon"
 
 def package_versions() -> dict[str, str]:
     out = {}
-    for name in ("dcplan", "pyomo", "highspy", "pandas", "xarray", "numpy", "geopandas"):
+    for name in ("dcplan", "pyomo", "highspy", "numpy", "scipy", "pandas", "xarray", "netCDF4",
+                 "geopandas", "pydantic", "dask", "distributed"):
         try:
             out[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
@@ -182,6 +183,13 @@ class Result:
         compute_price = np.array([dual["Compute_Demand"][y] for y in years]) \
             * USD_SCALE / COMPUTE_SCALE / delta
         facility_value = -self._dual_site_year("Facility_Load") * USD_SCALE / delta[None, :]
+        ceiling_value = 0.0 - self._dual_site_year("Facility_Limit") * USD_SCALE / delta[None, :]
+        grid_access = 0.0 - self._dual_site_year("Grid_Capacity") * USD_SCALE / delta[None, :]
+        region_grid_access = np.full((len(regions), len(years)), np.nan)
+        for i, r in enumerate(regions):
+            members = site_region == r
+            if members.any():
+                region_grid_access[i] = grid_access[members].max(axis=0)
         headroom = np.full((len(regions), len(years)), np.nan)
         ri = {r: i for i, r in enumerate(regions)}
         yi = {y: j for j, y in enumerate(years)}
@@ -232,6 +240,18 @@ class Result:
                 "facility_value_usd_per_mw_year": sy(
                     facility_value, "USD/(MW·year)",
                     "value of one more MW of facility at the site for one year (dual of 1)"),
+                "site_ceiling_value_usd_per_mw_year": sy(
+                    ceiling_value, "USD/(MW·year)",
+                    "value of one more MW of the site's ceiling max_mw in the year (dual of "
+                    "1b); 0 where the ceiling does not bind"),
+                "grid_access_value_usd_per_mw_year": sy(
+                    grid_access, "USD/(MW·year)",
+                    "value of one more MW of grid connection at the site in the year (dual "
+                    "of 3): what grid power is worth over its next-best source"),
+                "region_grid_access_value_usd_per_mw_year": ry(
+                    region_grid_access, "USD/(MW·year)",
+                    "value of one more MW of grid connection in the region in the year: the "
+                    "largest dual of 3 over the region's sites"),
                 "region_load_mw": ry(onehot.T @ load, "MW", "facility load in the region"),
                 "region_build_mw": ry(onehot.T @ build, "MW", "facility MW completed"),
                 "region_grid_mw": ry(onehot.T @ grid, "MW", "new grid connections energized"),
@@ -568,6 +588,7 @@ class Result:
                 int(y): float(v) for y, v in
                 ds["compute_price_usd_per_h100e_year"].to_series().items()},
             "highs": self.lp.info,
+            "versions": {**package_versions(), "highs": self.lp.highs_version},
             **self.attrs,
             **self._lever_summary(ds),
         }

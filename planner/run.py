@@ -14,14 +14,62 @@ from planner.scenario import Scenario
 
 #: Above this many sites ``route="auto"`` assembles the LP with NumPy instead of Pyomo.
 PYOMO_MAX_SITES = 500
-#: From this many sites HiGHS's interior-point solver (with crossover, so the
+#: From this many sites HiGHS's interior-point solver IPX (with crossover, so the
 #: plan and duals are a vertex like simplex's) replaces dual simplex: measured
 #: 28.6 s vs 246 s at 1,000 sites, the same objective (docs/benchmarks.md).
 IPM_MIN_SITES = 200
-#: From this many sites the interior-point solution is returned without
-#: crossover: 10,000 sites solve in 385 s instead of not finishing within 10
-#: minutes; the objective agrees to ~1e-8 and duals are interior-point duals.
+#: Above this many sites the interior-point solution is returned without
+#: crossover, from HiPO (HiGHS's newer interior-point solver, in highspy-extras)
+#: when it is installed, else IPX: 10,000 sites solve in 422 s with HiPO against
+#: more than 1,400 s with IPX (3,000 sites: 79 s vs 200 s); the objective agrees
+#: to ~1e-6 and duals are interior-point duals (docs/benchmarks.md).
 CROSSOVER_MAX_SITES = 2000
+
+
+def hipo_available() -> bool:
+    """Whether HiGHS's HiPO solver can run: ``highspy-extras`` of this HiGHS's version.
+
+    The extras library is built for one highspy minor version; a mismatched pair loads
+    no HiPO (HiGHS then falls back silently), so the versions are compared.
+    """
+    try:
+        import highspy_extras
+    except ImportError:
+        return False
+    from planner.highs import highs_version
+
+    return str(highspy_extras.__version__).split(".")[:2] == highs_version().split(".")[:2]
+
+
+def default_options(n_sites: int, mip: bool = False) -> dict | None:
+    """The HiGHS options :func:`solve` uses when none are given (measured choices).
+
+    Examples
+    --------
+    >>> default_options(50) is None  # HiGHS's default: dual simplex
+    True
+    >>> default_options(1000)
+    {'solver': 'ipx'}
+    >>> default_options(10000)["run_crossover"]
+    'off'
+    """
+    if mip or n_sites < IPM_MIN_SITES:
+        return None  # simplex; branch and bound for a MILP
+    if n_sites <= CROSSOVER_MAX_SITES:
+        return {"solver": "ipx"}
+    return {"solver": "hipo" if hipo_available() else "ipx", "run_crossover": "off"}
+
+
+def algorithm_name(n_sites: int, mip: bool = False) -> str:
+    """What :func:`default_options` picks, in words (for ``dcplan validate`` and benches)."""
+    if mip:
+        return "HiGHS MILP (branch and bound)"
+    opts = default_options(n_sites)
+    if opts is None:
+        return "HiGHS dual simplex"
+    name = "HiPO interior point" if opts["solver"] == "hipo" else "IPX interior point"
+    return "HiGHS " + name + (" without crossover" if "run_crossover" in opts else
+                              " with crossover")
 
 
 def solve(
@@ -50,8 +98,9 @@ def solve(
         (tested); ``docs/benchmarks.md`` has the measurements. The matrix
         route does not express the levers: forcing it with a lever set raises
         :class:`grids.tables.InputError` ("lever X needs route pyomo").
-    options : HiGHS options, e.g. ``{"solver": "ipm"}``; by default dual
-        simplex below :data:`IPM_MIN_SITES` sites and interior point above.
+    options : HiGHS options, e.g. ``{"solver": "ipm"}``; by default
+        :func:`default_options`: dual simplex below :data:`IPM_MIN_SITES` sites,
+        interior point above (without crossover above :data:`CROSSOVER_MAX_SITES`).
 
     Examples
     --------
@@ -70,10 +119,8 @@ def solve(
     if route == "auto":
         route = "pyomo" if levers or len(scenario.sites) <= PYOMO_MAX_SITES else "matrix"
     mip = inputs.levers is not None and inputs.levers.integer
-    if options is None and len(scenario.sites) >= IPM_MIN_SITES and not mip:
-        options = {"solver": "ipm"}
-        if len(scenario.sites) > CROSSOVER_MAX_SITES:
-            options["run_crossover"] = "off"
+    if options is None:
+        options = default_options(len(scenario.sites), mip)
     if route == "pyomo":
         model = build_model(inputs)
         ix = model.ix

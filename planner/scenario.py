@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, Field, ValidationError, model_validator
 
-from grids.regions import load_geometry, load_prices, load_regions
+from grids.regions import default_geometry_path, load_geometry, load_prices, load_regions
 from grids.tables import InputError
 from grids.yamlfile import StrictModel, YearSpan, read_yaml_mapping
 from grids.yamlfile import yaml_line as _yaml_line
@@ -40,7 +40,8 @@ from sites.sites import load_sites
 
 class Demand(StrictModel):
     base_h100e: float | None = Field(
-        default=None, ge=0, description="compute demand in the first year, H100e")
+        default=None, ge=0, le=1e13, description="compute demand in the first year, H100e "
+        "(at most 1e13: a million times today's installed base)")
     growth: list[float] | None = Field(
         default=None, min_length=1,
         description="year-on-year multipliers; the last one repeats")
@@ -74,8 +75,8 @@ class Demand(StrictModel):
             raise ValueError("give both base_h100e and growth")
         if self.preset is not None and self.preset not in PRESETS:
             raise ValueError(f"unknown preset '{self.preset}' (known: {', '.join(PRESETS)})")
-        if self.growth is not None and any(g <= 0 for g in self.growth):
-            raise ValueError("every growth multiplier must be > 0")
+        if self.growth is not None and any(g <= 0 or g > 100 for g in self.growth):
+            raise ValueError("every growth multiplier must be > 0 and at most 100")
         if self.elasticity:
             p_ref = self.reference_price_usd_per_h100e_year
             if p_ref is None:
@@ -92,8 +93,8 @@ class Demand(StrictModel):
 
 class Efficiency(StrictModel):
     frontier_growth: float | None = Field(
-        gt=0, description="yearly efficiency multiplier of synthetic frontier chips; "
-        "null = announced chips only")
+        gt=0, le=10, description="yearly efficiency multiplier of synthetic frontier chips "
+        "(at most 10× a year); null = announced chips only")
 
 
 class Onsite(StrictModel):
@@ -356,6 +357,7 @@ def load_scenario(path: str | Path | None = None) -> Scenario:
     chips = with_frontier(chips_raw, spec.efficiency.frontier_growth, years[-1])
 
     d = spec.demand
+    demand_path = None
     if d.path is not None:
         demand_path = (base / d.path).resolve()
         if not demand_path.is_file():
@@ -366,6 +368,11 @@ def load_scenario(path: str | Path | None = None) -> Scenario:
         demand = preset_path(d.preset, years)
     else:
         demand = growth_path(float(d.base_h100e), d.growth, years)
+        if not np.isfinite(demand.to_numpy()).all() or float(demand.max()) > 1e15:
+            raise InputError(f"demand grows past 1e15 H100e by {int(demand.index[-1])} "
+                             "(expected growth multipliers that keep demand plausible)",
+                             file=path, key="demand.growth",
+                             line=_yaml_line(path, ("demand", "growth")))
 
     fleet = None
     fleet_path = table("fleet")
@@ -377,9 +384,11 @@ def load_scenario(path: str | Path | None = None) -> Scenario:
         "regions": regions.attrs.get("path", ""),
         "sites": sites.attrs.get("path", ""),
         "chips": chips_raw.attrs.get("path", ""),
-        "geometry": str(table("geometry") or "bundled"),
+        "geometry": str(table("geometry") or default_geometry_path()),
         "prices": str(prices_path or ""),
     }
+    if demand_path is not None:  # hashed like every table: a changed path is a new run
+        paths["demand"] = str(demand_path)
     if fleet_path is not None:
         paths["fleet"] = str(fleet_path)
     sc = Scenario(path=path, spec=spec, regions=regions, geometry=geometry, prices=prices,

@@ -46,6 +46,7 @@ def stress_command(
 ) -> None:
     """Stress-test datacenter operators: covenants, defaults, contract chains."""
     from planner.cli import _guard, _stages
+    from planner.output import check_output_folder
     from planner.stress import stress, write_stress
     from sites.portfolio import parse_shock
 
@@ -55,6 +56,8 @@ def stress_command(
                   "capacity": "solving the capacity scenario for the value of capacity",
                   "simulate": "clearing payments year by year",
                   "write": "writing results"}
+        if out is not None:
+            check_output_folder(out)  # a bad -o fails now, not after the solves
         with _stages(labels) as step:
             result = stress(portfolio, extra, scenario=scenario, progress=step)
             name = result.portfolio.name

@@ -6,6 +6,7 @@ the region whose polygon contains its lon/lat (point-in-polygon).
 
 from __future__ import annotations
 
+import warnings
 from importlib import resources
 from pathlib import Path
 
@@ -101,6 +102,8 @@ def load_sites(
             raise row_error(df, i, "region", "expected a region (no region geometries given "
                             "to place the site by lon/lat)", path)
         df.loc[missing, "region"] = assign_regions(df.loc[missing], geometry, path)
+    if geometry is not None and (~missing).any():
+        check_in_region(df.loc[~missing], geometry, path)
     df.attrs["path"] = str(path)
     return df.set_index("site", drop=False)
 
@@ -130,3 +133,38 @@ def assign_regions(sites: pd.DataFrame, geometry: gpd.GeoDataFrame, path: str | 
             )
         out.append(region)
     return out
+
+
+#: How far (degrees) a site's point may lie outside the polygon of the region it names:
+#: seam sites and coarse polygons pass, a typo (a sign, swapped lon/lat) does not.
+REGION_TOLERANCE_DEG = 0.25
+
+
+def check_in_region(sites: pd.DataFrame, geometry: gpd.GeoDataFrame, path: str | Path) -> None:
+    """Error for a site whose lon/lat lies far outside the polygon of the region it names.
+
+    The named region is what the model uses (prices, lead time); the point is where maps
+    draw the site. A point more than :data:`REGION_TOLERANCE_DEG` from its region's
+    polygon is taken for a mistake, naming the file, row and column.
+    """
+    points = gpd.GeoSeries(gpd.points_from_xy(sites["lon"], sites["lat"]), crs=4326)
+    own = gpd.GeoSeries(geometry.loc[sites["region"].astype(str), "geometry"].to_numpy(),
+                        crs=4326)
+    with warnings.catch_warnings():  # "geographic CRS" distance warning: degrees are intended
+        warnings.simplefilter("ignore")
+        far = (points.distance(own, align=False) > REGION_TOLERANCE_DEG).to_numpy()
+    if not far.any():
+        return
+    j = int(np.flatnonzero(far)[0])
+    i = sites.index[j]
+    row = sites.loc[i]
+    polys = geometry.reset_index(drop=True)
+    inside = polys.loc[polys.geometry.covers(points.iloc[j]), "region"].tolist()
+    where = f"it lies in {inside[0]}" if inside else "it lies outside every region polygon"
+    raise InputError(
+        f"site '{row['site']}' at lon {row['lon']:g}, lat {row['lat']:g} is more than "
+        f"{REGION_TOLERANCE_DEG:g}° outside its region {row['region']} ({where}): fix lon/lat "
+        "or region",
+        file=path, row=int(i) + 1, column="lon",
+        line=int(i) + 2 if Path(path).suffix.lower() == ".csv" else None,
+    )

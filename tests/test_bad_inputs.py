@@ -36,6 +36,16 @@ def _outside_every_region(d: Path) -> None:
     edit_csv(d / "sites.csv", 3, "lat", "30.0")
 
 
+def _named_region_far_from_point(d: Path) -> None:
+    edit_csv(d / "sites.csv", 3, "lon", "-40.0")  # region kept, point in the Atlantic
+    edit_csv(d / "sites.csv", 3, "lat", "30.0")
+
+
+def _point_in_another_region(d: Path) -> None:
+    edit_csv(d / "sites.csv", 2, "lon", "-122.3")  # Seattle, far from the site's region
+    edit_csv(d / "sites.csv", 2, "lat", "47.6")
+
+
 def _chip_years_reversed(d: Path) -> None:
     edit_csv(d / "chips.csv", 2, "last_year", "2019")
 
@@ -120,6 +130,12 @@ CASES: list[tuple[str, Callable[[Path], None], str]] = [
      r"unknown region 'ATLANTIS'"),
     ("site outside every polygon", _outside_every_region,
      r"sites\.csv row 3 \(line 4\), column lon: site '\w+' at lon -40, lat 30 lies outside"),
+    ("named region far from the point", _named_region_far_from_point,
+     r"sites\.csv row 3 \(line 4\), column lon: site '\w+' at lon -40, lat 30 is more than "
+     r"0\.25° outside its region [\w-]+ \(it lies outside every region polygon\)"),
+    ("point in another region", _point_in_another_region,
+     r"sites\.csv row 2 \(line 3\), column lon: site '\w+' at lon -122\.3, lat 47\.6 is more "
+     r"than 0\.25° outside its region [\w-]+ \(it lies in Northwest\): fix lon/lat or region"),
     ("chip last < first", _chip_years_reversed,
      r"chips\.csv row 2 \(line 3\), column last_year: expected last_year >= first_year"),
     ("YAML key typo", _yaml_key_typo,

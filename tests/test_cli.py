@@ -15,6 +15,7 @@ import xarray as xr
 
 from planner.cli import main
 from planner.gap import GAP_COLUMNS
+from planner.output import MARKER
 
 SUMMARY_KEYS = {"status", "objective_usd", "build_seconds", "solve_seconds", "variables",
                 "constraints", "nonzeros"}
@@ -33,6 +34,8 @@ def default_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert "optimal plan" in proc.stdout
+    assert "HiGHS" not in proc.stdout.split("optimal plan")[0].replace("solving with HiGHS", ""), \
+        "the HiGHS banner leaked into the progress lines"
     return out
 
 
@@ -86,6 +89,7 @@ def test_rerun_replaces_the_folder_atomically(tmp_path: Path,
                                               monkeypatch: pytest.MonkeyPatch) -> None:
     out = tmp_path / "res"
     out.mkdir()
+    (out / MARKER).write_text("")  # a folder an earlier run wrote
     (out / "marker.txt").write_text("previous run")
     import planner.output as output
 
@@ -99,8 +103,25 @@ def test_rerun_replaces_the_folder_atomically(tmp_path: Path,
     monkeypatch.undo()
     assert main(["run", "-o", str(out)]) == 0
     assert not (out / "marker.txt").exists()
-    assert (out / "results.nc").is_file()
+    assert (out / "results.nc").is_file() and (out / MARKER).is_file()
     assert not list(tmp_path.glob(".res.*"))
+
+
+@pytest.mark.parametrize("command", [["run"], ["synth", "--sites", "3"], ["stress"]])
+def test_a_folder_of_the_users_own_files_is_never_replaced(
+        command: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """-o naming a non-empty folder dcplan did not write: exit 2 before any work, files kept."""
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "notes.txt").write_text("precious")
+    assert main([*command, "-o", str(victim)]) == 2
+    captured = capsys.readouterr()
+    assert captured.err.startswith("error: victim: the output folder is not empty and was not "
+                                   "written by dcplan") and captured.err.count("\n") == 1
+    assert "solving" not in captured.out and "clearing" not in captured.out  # refused first
+    assert (victim / "notes.txt").read_text() == "precious"
+    assert sorted(p.name for p in victim.iterdir()) == ["notes.txt"]
+    assert not list(tmp_path.glob(".victim.*"))
 
 
 def test_validate_and_init(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -8,20 +8,31 @@ H100e per IT-MW (1 kW and 1 H100e per unit), free chips, facilities and grid.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import pyomo.environ as pyo
 import pytest
 import xarray as xr
 
 import planner
 from grids.tables import InputError
+from models.capacity import USD_SCALE, CapacityInputs, build_model, discount_factors
 from models.capacity_matrix import build_matrix
-from models.levers import ONSITE_GAS_T_PER_MWH, ForcedBuild, Levers, RegionalRequirement
+from models.levers import (
+    ONSITE_GAS_T_PER_MWH,
+    WATER_SCALE,
+    ForcedBuild,
+    Levers,
+    RegionalRequirement,
+)
 from planner import run as run_module
 from planner.cli import main
-from planner.highs import ConflictError
-from tests.factory import solve_inputs, tiny
+from planner.highs import ConflictError, solve_lp
+from planner.scenario import default_scenario_path
+from tests.factory import replace_text, solve_inputs, tiny
 
 H = 8760.0
 
@@ -364,6 +375,33 @@ def test_integer_only_conflict_falls_back_to_a_relaxation() -> None:
     assert "facility builds at a in whole blocks of 50 MW" in e.context
 
 
+def _short_default(folder: Path, extra: str = "", years: str = "end: 2030") -> Path:
+    """The bundled default scenario (bundled tables) cut to 2026–2030, plus ``extra``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "scenario.yaml"
+    path.write_text(default_scenario_path().read_text(encoding="utf-8") + extra,
+                    encoding="utf-8")
+    replace_text(path, "end: 2040", years)
+    return path
+
+
+def test_cli_conflict_exits_2_with_one_line(tmp_path: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    """`dcplan run` on contradictory levers (a forced build of 20,000 MW at a site whose
+    ceiling is 15,000 MW): ConflictError → exit code 2, one line on stderr, no output."""
+    path = _short_default(tmp_path / "sc", "forced_builds: [{site: ashburn_va, year: 2027, "
+                          "build_mw: 20000}]\n", years="end: 2027")
+    out = tmp_path / "out"
+    capsys.readouterr()
+    assert main(["run", str(path), "-o", str(out)]) == 2
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert len(lines) == 1, lines
+    assert lines[0].startswith("error: no plan satisfies all the scenario's constraints")
+    assert "forced build 1 (site ashburn_va in 2027: at least 20,000 MW)" in lines[0]
+    assert "ceiling of site ashburn_va (max_mw 15,000 MW)" in lines[0]
+    assert not out.exists()
+
+
 # --------------------------------------------------------------------------
 # Scenario keys, routes, end to end
 # --------------------------------------------------------------------------
@@ -481,3 +519,192 @@ def test_bad_fleet_rows(tmp_path: Path) -> None:
         planner.load_scenario(d / "scenario.yaml")
     assert main(["run", str(d / "scenario.yaml"), "-o", str(tmp_path / "out")]) == 2
     assert not (tmp_path / "out").exists()
+
+
+# --------------------------------------------------------------------------
+# 6. Lever duals under discounting: finite differences at ρ = 0.1
+# --------------------------------------------------------------------------
+# Every case: years 2026–2028, ρ = 0.1, the lever in 2027 only, where
+# δ_2027 = 1.1^-2 = 0.8264. The reported dual is undiscounted (÷ δ_y), so
+# sign · (PV(rhs + ε) − PV(rhs)) / (ε · δ_2027) must equal it for ε and −ε
+# (same basis on both sides: the solution is non-degenerate). sign = −1 for a
+# limit (a binding limit's value is positive: more limit, lower cost) and +1 for
+# a requirement (its cost). Capex counts from the start of its year (PV of an
+# overnight USD in y is δ_y·(1+ρ)), energy and unserved at the end (δ_y).
+RHO = 0.1
+DISC_YEARS = [2026, 2027, 2028]
+DELTA = discount_factors(DISC_YEARS, RHO)
+TWO_REGIONS: dict[str, Any] = dict(
+    regions={"RA": {"energy_price_usd_per_mwh": 10.0}, "RB": {"energy_price_usd_per_mwh": 20.0}},
+    sites={"A": {"region": "RA"}, "B": {"region": "RB"}})
+
+
+def _discounted(levers: Levers, demand_h100e: list[float] | None = None,
+                **kw: Any) -> CapacityInputs:
+    d = tiny(years=DISC_YEARS, demand_h100e=demand_h100e or [1000.0] * 3,
+             discount_rate=RHO, **kw)
+    d.levers = levers
+    return d
+
+
+def _assert_finite_difference(reported: float, objective_usd: float,
+                              perturbed_usd: Callable[[float], float], eps: float,
+                              sign: float) -> None:
+    """sign·ΔPV/(±ε·δ_2027) equals the reported undiscounted dual, which is non-zero."""
+    assert reported != 0.0
+    fd = [sign * (perturbed_usd(e) - objective_usd) / (e * DELTA[2027]) for e in (eps, -eps)]
+    assert fd == pytest.approx([reported, reported], rel=1e-6)
+
+
+def test_capital_budget_dual_is_undiscounted() -> None:
+    """Demand 1 IT-MW a year; chips 1 M USD per IT-MW, life 1 (PV per MW bought in y:
+    CRF 1.1 × δ_y × 1 M); unserved 1,500 USD/H100e-year (1.5 M per MW-year, PV × δ_y).
+    Budget 2027: 400,000 USD → 0.4 MW bought in 2027. One more USD buys 1e-6 MW:
+    (1.5 − 1.1)·δ_2027 of PV, i.e. 0.4 USD per USD in 2027 USD."""
+    def make(eps: float) -> CapacityInputs:
+        return _discounted(Levers(budget_total_usd={2027: 400_000.0 + eps}),
+                           chips={"g": {"capex_usd_per_unit": 1000.0, "life_years": 1}},
+                           value_of_unserved_usd_per_h100e_year=1500.0)
+
+    r = solve_inputs(make(0.0))
+    ds = r.to_xarray()
+    assert ds["capex_usd"].values.tolist() == pytest.approx([1e6, 4e5, 1e6])
+    reported = float(ds["capital_shadow_price_usd_per_usd"].sel(year=2027))
+    assert reported == pytest.approx(0.4)
+    _assert_finite_difference(reported, r.objective_usd,
+                              lambda e: solve_inputs(make(e)).objective_usd, 1000.0, -1.0)
+
+
+def test_carbon_cap_dual_is_undiscounted() -> None:
+    """Site A (RA: 10 USD/MWh, 0.5 t CO2/MWh), B (RB: 20 USD/MWh, 0 t); cap 2,190 t in
+    2027: A serves 0.5 MW that year. One more t moves 1/4380 MW from B to A:
+    10 × 8760 / 4380 = 20 USD/t in 2027 USD."""
+    def make(eps: float) -> CapacityInputs:
+        kw = {**TWO_REGIONS, "regions": {"RA": {"energy_price_usd_per_mwh": 10.0,
+                                                "carbon_t_per_mwh": 0.5},
+                                         "RB": {"energy_price_usd_per_mwh": 20.0}}}
+        return _discounted(Levers(carbon=True, carbon_cap_t={2027: 2190.0 + eps}), **kw)
+
+    r = solve_inputs(make(0.0))
+    ds = r.to_xarray()
+    assert ds["emissions_t"].values.tolist() == pytest.approx([H * 0.5, 2190.0, H * 0.5])
+    reported = float(ds["carbon_shadow_price_usd_per_t"].sel(year=2027))
+    assert reported == pytest.approx(20.0)
+    _assert_finite_difference(reported, r.objective_usd,
+                              lambda e: solve_inputs(make(e)).objective_usd, 10.0, -1.0)
+
+
+def test_forced_build_dual_is_undiscounted() -> None:
+    """Facility 1 M USD/MW at a, life 1 (PV per MW built in y: 1.1 × δ_y × 1 M);
+    demand 50, 120, 120 IT-MW. Forced: at least 100 MW at a in 2027, 30 more than
+    needed. One more forced MW costs 1.1·δ_2027 M of PV and saves nothing:
+    1.1 M USD/MW in 2027 USD (end of year: the overnight 1 M plus a year of interest)."""
+    def make(eps: float) -> CapacityInputs:
+        return _discounted(Levers(forced_builds=[ForcedBuild("a", 2027, 100.0 + eps)]),
+                           demand_h100e=[50_000.0, 120_000.0, 120_000.0],
+                           facility_life_years=1, sites={"a": {"build_capex_usd_per_mw": 1e6}})
+
+    r = solve_inputs(make(0.0))
+    ds = r.to_xarray()
+    assert ds["build_mw"].sel(site="a").values.tolist() == pytest.approx([50.0, 100.0, 0.0])
+    reported = float(ds["forced_build_cost_usd_per_mw"].sel(forced_build=1))
+    assert reported == pytest.approx(1.1e6)
+    _assert_finite_difference(reported, r.objective_usd,
+                              lambda e: solve_inputs(make(e)).objective_usd, 0.5, 1.0)
+
+
+def test_regional_demand_dual_is_undiscounted() -> None:
+    """30 % of demand (1,000 H100e) served in RB in 2027 only: B serves 0.3 MW that
+    year. One more H100e required moves 1/1000 MW from A to B: 10 × 8760 / 1000
+    = 87.6 USD/H100e-year in 2027 USD. ε H100e = a share of ε/1000."""
+    def make(eps: float) -> CapacityInputs:
+        req = RegionalRequirement("sovereign", ("RB",), 0.3 + eps / 1000.0, (2027,))
+        return _discounted(Levers(regional_demand=[req]), **TWO_REGIONS)
+
+    r = solve_inputs(make(0.0))
+    ds = r.to_xarray()
+    served = ds["regional_served_h100e"].sel(requirement="sovereign")
+    assert served.values.tolist() == pytest.approx([0.0, 300.0, 0.0], abs=1e-6)
+    reported = float(ds["regional_demand_value_usd_per_h100e_year"]
+                     .sel(requirement="sovereign", year=2027))
+    assert reported == pytest.approx(87.6)
+    _assert_finite_difference(reported, r.objective_usd,
+                              lambda e: solve_inputs(make(e)).objective_usd, 1.0, 1.0)
+
+
+def test_site_water_limit_dual_is_undiscounted() -> None:
+    """A (1.8 m³/IT-MWh, 10 USD/MWh) may use 3,942 m³ a year (0.25 MW), B (0.125,
+    20 USD/MWh) serves the rest. The limit is one number for every year, so only the
+    2027 row Water_Site[A, 2027] is moved (its right-hand side is in thousand m³).
+    One more m³ moves 1/(1.8 × 8760) MW from B to A: 10/1.8 = 5.5556 USD/m³."""
+    def make() -> CapacityInputs:
+        return _discounted(Levers(water=True, water_m3_per_mwh={"A": 1.8, "B": 0.125},
+                                  water_limit_site_m3={"A": 3942.0}),
+                           sites={"A": {"energy_price_usd_per_mwh": 10.0},
+                                  "B": {"energy_price_usd_per_mwh": 20.0}})
+
+    def shifted(eps: float) -> float:
+        m = build_model(make())
+        row = m.Water_Site["A", 2027]
+        row.set_value((None, row.body, pyo.value(row.upper) + eps / WATER_SCALE))
+        return solve_lp(m).objective * USD_SCALE
+
+    r = solve_inputs(make())
+    ds = r.to_xarray()
+    assert ds["water_m3"].sel(site="A").values.tolist() == pytest.approx([3942.0] * 3)
+    reported = float(ds["water_value_usd_per_m3"].sel(site="A", year=2027))
+    assert reported == pytest.approx(10 / 1.8)
+    _assert_finite_difference(reported, r.objective_usd, shifted, 1.0, -1.0)
+
+
+# --------------------------------------------------------------------------
+# 7. Absent = unchanged
+# --------------------------------------------------------------------------
+NEUTRAL_YAML = """
+build_block_mw: null
+grid_block_mw: null
+mip_rel_gap: 0.001
+fleet: fleet.csv
+budget: {total_usd_per_year: {}, by_region_usd_per_year: {}, by_operator_usd_per_year: {}}
+water: {site_limits_m3_per_year: {}, region_limits_m3_per_year: {}}
+moratoria: []
+regional_demand: []
+forced_builds: []
+"""
+
+
+def test_neutral_lever_sections_leave_the_model_unchanged(tmp_path: Path) -> None:
+    """The bundled default (cut to 2026–2030 for speed) with every lever section present
+    but empty or neutral — null blocks, a fleet of 0 MW, budgets and water limits
+    without entries, empty lists — solves the same LP as with no lever keys: same
+    objective, columns, rows and nonzeros. Of these only ``water`` stays active (it
+    reports water use but adds no row). ``carbon: {}`` (no price, no cap) reports
+    emissions: one ``Emissions`` column and one ``Carbon_Accounting`` row a year more,
+    the same optimum."""
+    plain_path = _short_default(tmp_path / "plain")
+    neutral_path = _short_default(tmp_path / "neutral", NEUTRAL_YAML)
+    (tmp_path / "neutral" / "fleet.csv").write_text(
+        "site,chip,year_installed,it_mw\nashburn_va,h100,2024,0\n", encoding="utf-8")
+    carbon_path = _short_default(tmp_path / "carbon", "carbon: {}\n")
+
+    plain_sc = planner.load_scenario(plain_path)
+    assert plain_sc.levers() is None
+    plain = planner.solve(plain_sc, route="pyomo")
+    n_years = len(plain_sc.years)
+    assert n_years == 5
+
+    neutral_sc = planner.load_scenario(neutral_path)
+    assert neutral_sc.active_levers() == ["water"]
+    neutral = planner.solve(neutral_sc, route="pyomo")
+    assert neutral.objective_usd == pytest.approx(plain.objective_usd, rel=1e-9)
+    assert (neutral.lp.num_cols, neutral.lp.num_rows, neutral.lp.num_nonzeros) == (
+        plain.lp.num_cols, plain.lp.num_rows, plain.lp.num_nonzeros)
+    assert np.isnan(neutral.to_xarray()["water_value_usd_per_m3"].values).all()
+
+    carbon_sc = planner.load_scenario(carbon_path)
+    assert carbon_sc.active_levers() == ["carbon"]
+    carbon = planner.solve(carbon_sc, route="pyomo")
+    assert carbon.objective_usd == pytest.approx(plain.objective_usd, rel=1e-9)
+    assert carbon.lp.num_cols == plain.lp.num_cols + n_years
+    assert carbon.lp.num_rows == plain.lp.num_rows + n_years
+    assert "carbon" not in carbon.cost_breakdown().index

@@ -38,13 +38,15 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
 DIRECT = {"build_mw": "region_build_mw", "grid_mw": "region_grid_mw",
           "onsite_mw": "region_onsite_mw", "load_mw": "region_load_mw",
           "energy_twh": "region_energy_twh",
-          "headroom_value_usd_per_mw": "headroom_value_usd_per_mw"}
+          "headroom_value_usd_per_mw": "headroom_value_usd_per_mw",
+          "grid_access_value_usd_per_mw_year": "region_grid_access_value_usd_per_mw_year"}
 #: region metrics that are site variables summed over the sites of the region.
 SUMMED = ("facility_mw", "grid_capacity_mw", "onsite_capacity_mw", "grid_load_mw",
           "onsite_load_mw")
 #: the columns the issue asks for (one year shown).
 ASKED = {"build_mw", "grid_mw", "onsite_mw", "grid_load_mw", "onsite_load_mw", "load_mw",
-         "energy_twh", "headroom_value_usd_per_mw", "load_share_pct"}
+         "energy_twh", "headroom_value_usd_per_mw", "grid_access_value_usd_per_mw_year",
+         "load_share_pct"}
 
 
 def dcplan(*args: str) -> int:
@@ -176,6 +178,10 @@ def test_run_writes_capacity_map_gpkg_with_regions_and_sites(run_dir: Path,
     regions = gpd.read_file(path, layer="regions")
     check_regions(regions, ds, years)
     assert ASKED <= {c.rsplit("_", 1)[0] for c in regions.columns if c[-4:].isdigit()}
+    # the value of grid access is a real number in every region (the headroom dual is
+    # blank where a region has no yearly limit, as in us-base)
+    assert regions[f"grid_access_value_usd_per_mw_year_{years[0]}"].notna().all()
+    assert regions[f"grid_access_value_usd_per_mw_year_{years[0]}"].max() > 0
     assert regions.set_index("region").loc["PJM", "name"] == "PJM Interconnection"
     check_sites(gpd.read_file(path, layer="sites"), ds, years)
     gap = pd.read_csv(run_dir / "gap.csv")

@@ -6,6 +6,7 @@ routes and both HiGHS algorithms are compared on the same instances here.
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import geopandas as gpd
@@ -14,6 +15,8 @@ import pandas as pd
 import pytest
 
 import planner
+import planner.highs
+import planner.run
 from models.capacity import build_model
 from models.capacity_matrix import build_matrix
 from models.demand import elastic_blocks
@@ -71,6 +74,44 @@ def test_routes_and_solvers_agree_on_a_synthetic_instance(synth60: planner.Scena
     assert results["matrix", "ipm"].attrs["build_route"] == "matrix"
 
 
+def test_hipo_is_installed_for_this_highs() -> None:
+    """The install brings HiGHS's HiPO (highspy-extras of the same version as highspy), which
+    the large instances use; a mismatched pair would silently fall back to IPX."""
+    assert planner.run.hipo_available()
+    assert planner.run.default_options(10_000) == {"solver": "hipo", "run_crossover": "off"}
+    assert planner.run.algorithm_name(10_000) == "HiGHS HiPO interior point without crossover"
+
+
+@pytest.mark.parametrize("solver", ["hipo", "ipx"])
+def test_interior_point_without_crossover_agrees_with_dual_simplex(
+        synth60: planner.Scenario, monkeypatch: pytest.MonkeyPatch, solver: str) -> None:
+    """Above CROSSOVER_MAX_SITES the plan is HiPO's (IPX's without highspy-extras), not a
+    vertex: the same optimum (1e-6)."""
+    ref = planner.solve(synth60, route="matrix", options={"solver": "simplex"})
+    monkeypatch.setattr(planner.run, "IPM_MIN_SITES", 10)  # synth60 takes the large path
+    monkeypatch.setattr(planner.run, "CROSSOVER_MAX_SITES", 20)
+    monkeypatch.setattr(planner.run, "hipo_available", lambda: solver == "hipo")
+    seen = []
+    run_checked = planner.highs._run_checked
+
+    def spy(h, ranges, on_infeasible=None):
+        status = run_checked(h, ranges, on_infeasible=on_infeasible)
+        info = h.getInfo()
+        seen.append((h.getOptionValue("solver")[1], info.crossover_iteration_count,
+                     info.basis_validity, info.ipm_iteration_count > 0))
+        return status
+
+    monkeypatch.setattr(planner.highs, "_run_checked", spy)
+    for route in ("matrix", "pyomo"):
+        r = planner.solve(synth60, route=route)
+        assert seen.pop() == (solver, 0, 0, True), route  # interior point, no crossover
+        assert r.objective_usd == pytest.approx(ref.objective_usd, rel=1e-6), route
+        assert float(r.cost_breakdown().to_numpy().sum()) == pytest.approx(r.objective_usd,
+                                                                          rel=1e-6)
+        assert float(r.to_xarray()["served_h100e"].sum()) == pytest.approx(
+            float(ref.to_xarray()["served_h100e"].sum()), rel=1e-6)
+
+
 def test_synth_is_valid_deterministic_and_inside_regions(tmp_path: Path) -> None:
     a = synth_tables(300, seed=7)
     b = synth_tables(300, seed=7)
@@ -99,3 +140,26 @@ def test_clustering_keeps_mw_and_bounds_the_cost_error(synth60: planner.Scenario
     error = abs(clustered.objective_usd - full.objective_usd) / full.objective_usd
     assert error < 0.05, f"clustered cost error {error:.2%}"
     assert main(["validate"]) == 0
+
+
+def test_clustering_never_mixes_power_contracts(synth60: planner.Scenario) -> None:
+    """A contract (site price override) is flat; the regional price escalates."""
+    sites = synth60.sites.copy()
+    ppa = sites.groupby("region").head(2).index  # two contract sites in every region
+    sites["energy_price_usd_per_mwh"] = np.nan
+    sites.loc[ppa, "energy_price_usd_per_mwh"] = 30.0
+    sc = dataclasses.replace(synth60, sites=sites)
+    for k in (1, 3):
+        reps = cluster_sites(sc, k).sites
+        has = reps["energy_price_usd_per_mwh"].notna()
+        assert int(reps.loc[has, "members"].sum()) == len(ppa), k
+        assert float(reps.loc[has, "max_mw"].sum()) == pytest.approx(
+            float(sites.loc[ppa, "max_mw"].sum()))
+        np.testing.assert_allclose(reps.loc[has, "energy_price_usd_per_mwh"], 30.0)
+        classes = sites.groupby("region")["onsite_allowed"].nunique() * 2
+        assert (reps.groupby("region").size() <= np.maximum(k, classes)).all()
+    one = cluster_sites(sc, 1)
+    energy = one.capacity_inputs().energy_price_usd_per_mwh
+    grid = energy.loc[one.sites["energy_price_usd_per_mwh"].isna().to_numpy()]
+    assert (grid.iloc[:, -1] > grid.iloc[:, 0]).all()  # escalation kept
+

@@ -17,7 +17,14 @@ import xarray as xr
 
 from grids.tables import InputError
 from planner.cli import app, main
-from planner.stress import NATIONAL, Market, ShockPlan, simulate, stress
+from planner.stress import (
+    NATIONAL,
+    Market,
+    ShockPlan,
+    regional_capacity_value,
+    simulate,
+    stress,
+)
 from planner.stress_cli import register
 from sites.portfolio import (
     CONTRACTS,
@@ -93,13 +100,19 @@ def write_portfolio(
 
 def hand_market(years: list[int], *, energy_usd_per_mwh: float = 50.0,
                 utilization: float = 0.5, capacity_value: float = 0.0,
-                compute_price: float = 0.0, sites: list[str] = ()) -> Market:
-    """Flat market values, no capacity model: every number is chosen by the test."""
+                compute_price: float = 0.0, sites: list[str] = (),
+                region_values: dict[str, float] | None = None) -> Market:
+    """Flat market values, no capacity model: every number is chosen by the test.
+
+    ``capacity_value`` is the value of the ``_national`` and ``ERCOT`` rows;
+    ``region_values`` sets (or adds) other rows, e.g. ``{"ERCOT": 2e6, "SPP": 0.8e6}``.
+    """
+    values = {NATIONAL: capacity_value, "ERCOT": capacity_value, **(region_values or {})}
     return Market(
         scenario="hand",
         utilization=utilization,
-        capacity_value_usd_per_mw_year=pd.DataFrame(capacity_value, index=[NATIONAL, "ERCOT"],
-                                                    columns=years),
+        capacity_value_usd_per_mw_year=pd.DataFrame(
+            {y: list(values.values()) for y in years}, index=list(values), dtype=float),
         compute_price_usd_per_h100e_year=pd.Series(compute_price, index=years),
         energy_price_usd_per_mwh=pd.DataFrame(energy_usd_per_mwh, index=list(sites),
                                               columns=years),
@@ -303,6 +316,176 @@ def test_power_price_shock_scales_power_cost(tmp_path: Path) -> None:
     assert metric(r, "power_cost_usd_per_year", "L", 2031) == pytest.approx(8.76 * M)
 
 
+def test_relet_uses_the_regional_value_of_capacity(tmp_path: Path) -> None:
+    """Freed MW are re-let at the value of capacity of their site's region.
+
+    Three landlords, no costs, customer a defaults in 2030 with loss given default 1:
+    LE 40 MW at site se (ERCOT), LS 40 MW at site ss (SPP), LN 20 MW without a site.
+    Values (USD/MW-yr, flat): ERCOT 2.0 M, SPP 0.8 M, national 1.2 M; haircut 0.25,
+    delay 1. 2031: all MW idle (delay). 2032 (re-let):
+    LE 2.0 M · (1 − 0.25) · 40 MW = 60 M; LS 0.8 M · 0.75 · 40 = 24 M;
+    LN (no site → national) 1.2 M · 0.75 · 20 = 18 M.
+    A national lookup would give LE and LS 36 M each; ERCOT everywhere 60 M each.
+    """
+    path = write_portfolio(
+        tmp_path,
+        [{"operator": o, "debt_service_usd_per_year": 1 * M, "cash_usd": 10 * M}
+         for o in ("LE", "LS", "LN")],
+        [{"contract": "ce", "lessor": "LE", "lessee": "a", "site": "se", "mw": 40,
+          "total_value_usd": 30 * M, "start_year": 2030, "term_years": 3},
+         {"contract": "cs", "lessor": "LS", "lessee": "a", "site": "ss", "mw": 40,
+          "total_value_usd": 30 * M, "start_year": 2030, "term_years": 3},
+         {"contract": "cn", "lessor": "LN", "lessee": "a", "mw": 20,
+          "total_value_usd": 30 * M, "start_year": 2030, "term_years": 3}],
+        [{"customer": "a", "investment_grade": "false"}],
+        years=(2030, 2032), shocks=["default:a@2030"],
+        sites=[{"site": "se", "region": "ERCOT", "existing_mw": 40, "operator": "LE"},
+               {"site": "ss", "region": "SPP", "lon": -98.5, "lat": 46.0,
+                "existing_mw": 40, "operator": "LS"}],
+    )
+    pf = load_portfolio(path)
+    assert pf.sites["region"].to_dict() == {"se": "ERCOT", "ss": "SPP"}
+    market = hand_market(pf.years, capacity_value=1.2 * M, sites=["se", "ss"],
+                         region_values={"ERCOT": 2.0 * M, "SPP": 0.8 * M})
+    r = simulate(pf, pf.spec.shocks, market)
+    for o, mw, rev in (("LE", 40, 60 * M), ("LS", 40, 24 * M), ("LN", 20, 18 * M)):
+        assert metric(r, "contract_revenue_usd_per_year", o, 2030) == pytest.approx(0.0)
+        assert metric(r, "re_let_revenue_usd_per_year", o, 2031) == pytest.approx(0.0)
+        assert metric(r, "stranded_mw", o, 2031) == pytest.approx(mw)
+        assert metric(r, "re_let_mw", o, 2032) == pytest.approx(mw)
+        assert metric(r, "stranded_mw", o, 2032) == pytest.approx(0.0)
+        assert metric(r, "re_let_revenue_usd_per_year", o, 2032) == pytest.approx(rev)
+
+
+def test_regional_capacity_value_by_hand() -> None:
+    """V_ry = Σ_s F λ ÷ Σ_s F (plain mean without F) + CRF(ρ, ℓ) · μ_ry, on a tiny result.
+
+    Sites s1, s2 in region A, s3, s4 in B; region C has no site. ρ = 0.1, ℓ = 2:
+    CRF = 0.1 · 1.1² ÷ (1.1² − 1) = 0.121 ÷ 0.21 = 0.576190.
+    λ (USD/MW-yr) 2030: 10, 20, 7, 9; 2031: 30, 50, 5, 15.
+    F (MW)        2030: 100, 300, 0, 0; 2031: 0, 0, 50, 150.
+    μ (USD/MW)    A: NaN, NaN; B: 1000, 0; C: NaN, 2000.
+    2030: A = (100·10 + 300·20) ÷ 400 = 17.5; B has no F → plain mean (7 + 9) ÷ 2 = 8,
+      + 0.576190 · 1000 = 584.190; national = 7000 ÷ 400 = 17.5; C = national = 17.5.
+    2031: A has no F → (30 + 50) ÷ 2 = 40; B = (50·5 + 150·15) ÷ 200 = 12.5;
+      national = 2500 ÷ 200 = 12.5; C = 12.5 + 0.576190 · 2000 = 1164.881.
+    The ``_national`` row gets no headroom term: 17.5, 12.5.
+    """
+    years = [2030, 2031]
+    sites = ["s1", "s2", "s3", "s4"]
+    ds = xr.Dataset(
+        {"facility_value_usd_per_mw_year": (("site", "year"),
+                                            [[10.0, 30.0], [20.0, 50.0], [7.0, 5.0],
+                                             [9.0, 15.0]]),
+         "facility_mw": (("site", "year"), [[100.0, 0.0], [300.0, 0.0], [0.0, 50.0],
+                                            [0.0, 150.0]]),
+         "headroom_value_usd_per_mw": (("region", "year"),
+                                       [[np.nan, np.nan], [1000.0, 0.0], [np.nan, 2000.0]])},
+        coords={"site": sites, "year": years, "region": ["A", "B", "C"],
+                "site_region": ("site", ["A", "A", "B", "B"])},
+    )
+    v = regional_capacity_value(ds, 0.1, 2)
+    assert list(v.columns) == years
+    expected = {"A": [17.5, 40.0], "B": [584.190476, 12.5], "C": [17.5, 1164.880952],
+                NATIONAL: [17.5, 12.5]}
+    assert sorted(v.index) == sorted(expected)
+    for region, row in expected.items():
+        assert v.loc[region].tolist() == pytest.approx(row), region
+
+
+def test_obsolescence_reprices_new_gpu_contracts_and_relets(tmp_path: Path) -> None:
+    """obsolescence:0.5@2031 through the simulation (compute price 1000 USD/H100e-yr,
+    fleet 1000 H100e/MW → 1 M USD/MW-yr before the haircut 0.25).
+
+    GPU cloud G (amounts M USD/yr): g_old 10 from 2030 (signed before the shock: unchanged);
+    g_at 8 from 2031 (k = 0: × 0.5 → 4); g_new 20 from 2032 (k = 1: × 0.5² → 5);
+    g_exp 10 MW ended 2030 → idle 2031 (delay 1), re-let 2032 at 1 · 0.75 · 0.5^(2032 −
+    2031 + 1) · 10 MW = 1.875, 2033 at 0.75 · 0.5³ · 10 = 0.9375 (7.5 without the shock).
+    Landlord L's contract l_new 6 from 2032 is not a GPU contract: unchanged.
+    G's book in 2032 is 10 + 8 + 20 = 38, received 10 + 4 + 5 = 19 → revenue at risk 19.
+    """
+    path = write_portfolio(
+        tmp_path,
+        [{"operator": "G", "kind": "gpu_cloud", "debt_service_usd_per_year": 1 * M,
+          "cash_usd": 100 * M, "fleet_h100e_per_mw": 1000},
+         {"operator": "L", "debt_service_usd_per_year": 1 * M, "cash_usd": 10 * M}],
+        [{"contract": "g_old", "lessor": "G", "lessee": "a", "mw": 10,
+          "total_value_usd": 40 * M, "start_year": 2030, "term_years": 4},
+         {"contract": "g_at", "lessor": "G", "lessee": "a", "mw": 10,
+          "total_value_usd": 24 * M, "start_year": 2031, "term_years": 3},
+         {"contract": "g_new", "lessor": "G", "lessee": "a", "mw": 10,
+          "total_value_usd": 40 * M, "start_year": 2032, "term_years": 2},
+         {"contract": "g_exp", "lessor": "G", "lessee": "a", "mw": 10,
+          "total_value_usd": 30 * M, "start_year": 2028, "term_years": 3},
+         {"contract": "l_new", "lessor": "L", "lessee": "a", "mw": 10,
+          "total_value_usd": 12 * M, "start_year": 2032, "term_years": 2}],
+        [{"customer": "a"}],
+        years=(2030, 2033), shocks=["obsolescence:0.5@2031"],
+    )
+    pf = load_portfolio(path)
+    market = hand_market(pf.years, compute_price=1000.0)
+    r = simulate(pf, pf.spec.shocks, market)
+    due = r.contracts.pivot(index="year", columns="contract", values="due_usd_per_year")
+    assert due["g_old"].tolist() == pytest.approx([10 * M] * 4)
+    assert due["g_at"].tolist() == pytest.approx([0, 4 * M, 4 * M, 4 * M])
+    assert due["g_new"].tolist() == pytest.approx([0, 0, 5 * M, 5 * M])
+    assert due["g_exp"].tolist() == pytest.approx([10 * M, 0, 0, 0])
+    assert due["l_new"].tolist() == pytest.approx([0, 0, 6 * M, 6 * M])
+    relet = [metric(r, "re_let_revenue_usd_per_year", "G", y) for y in pf.years]
+    assert relet == pytest.approx([0, 0, 1.875 * M, 0.9375 * M])
+    assert metric(r, "stranded_mw", "G", 2031) == pytest.approx(10)
+    assert metric(r, "re_let_mw", "G", 2032) == pytest.approx(10)
+    assert metric(r, "contracted_revenue_usd_per_year", "G", 2032) == pytest.approx(38 * M)
+    assert metric(r, "revenue_at_risk_usd_per_year", "G", 2032) == pytest.approx(19 * M)
+    assert metric(r, "revenue_at_risk_usd_per_year", "L", 2032) == pytest.approx(0, abs=1e-3)
+
+    base = simulate(pf, [], market)  # the same portfolio without the shock
+    assert metric(base, "re_let_revenue_usd_per_year", "G", 2032) == pytest.approx(7.5 * M)
+    assert metric(base, "contract_revenue_usd_per_year", "G", 2032) == pytest.approx(38 * M)
+
+
+def test_operator_shocked_into_default_by_hand(tmp_path: Path) -> None:
+    """The GPU cloud B of the chain A → B → C is itself shocked into default in 2031.
+
+    2030 as without a shock: A cash 20, B cash 40 (M USD).
+    default:B:0.5@2031: B leaves the clearing at the start of 2031 and pays half its dues:
+      A gets 0.5 · 50 = 25, has 20 + 25 = 45 ≥ 30 → pays, cash 15; DSCR 25/30 (breach < 1.2),
+      revenue at risk 50 − 25 = 25. C still pays its 120 to B's estate. B's lease ends:
+      A's 100 MW are idle in 2032 (re-let worth 0), A has 15 and owes 30 → pays 15
+      (recovery 0.5) and defaults in 2032.
+    default:B@2031 (loss given default 1): A gets nothing in 2031, has 20 < 30 → pays 20
+      (recovery 2/3) and defaults in 2031 with B.
+    """
+    pf = load_portfolio(chain(tmp_path, ["default:B:0.5@2031"]))
+    r = simulate(pf, pf.spec.shocks, hand_market(pf.years))
+    ds = r.metrics
+    assert metric(r, "dscr", "B", 2030) == pytest.approx(1.5)
+    assert metric(r, "cash_usd", "A", 2030) == pytest.approx(20 * M)
+    assert float(ds["default_year"].sel(operator="B")) == 2031
+    assert ds["in_default"].sel(operator="B").values.tolist() == [0, 1, 1]
+    assert np.isnan(metric(r, "dscr", "B", 2031))  # out of the clearing from the shock year
+    paid = r.contracts.pivot(index="year", columns="contract", values="paid_usd_per_year")
+    assert paid.loc[2031, "ab"] == pytest.approx(25 * M)
+    assert paid.loc[2031, "bc"] == pytest.approx(120 * M)  # to B's estate
+    assert paid.loc[2032, "ab"] == pytest.approx(0.0)
+    assert metric(r, "contract_revenue_usd_per_year", "A", 2031) == pytest.approx(25 * M)
+    assert metric(r, "revenue_at_risk_usd_per_year", "A", 2031) == pytest.approx(25 * M)
+    assert metric(r, "dscr", "A", 2031) == pytest.approx(25 / 30)
+    assert metric(r, "cash_usd", "A", 2031) == pytest.approx(15 * M)
+    assert float(ds["first_breach_year"].sel(operator="A")) == 2031
+    assert metric(r, "stranded_mw", "A", 2032) == pytest.approx(100.0)
+    assert metric(r, "payments_made_usd_per_year", "A", 2032) == pytest.approx(15 * M)
+    assert metric(r, "recovery_rate", "A", 2032) == pytest.approx(0.5)
+    assert float(ds["default_year"].sel(operator="A")) == 2032
+
+    full = simulate(pf, [parse_shock("default:B@2031")], hand_market(pf.years))
+    assert metric(full, "contract_revenue_usd_per_year", "A", 2031) == pytest.approx(0.0)
+    assert metric(full, "payments_made_usd_per_year", "A", 2031) == pytest.approx(20 * M)
+    assert metric(full, "recovery_rate", "A", 2031) == pytest.approx(2 / 3)
+    assert float(full.metrics["default_year"].sel(operator="A")) == 2031
+    assert float(full.metrics["default_year"].sel(operator="B")) == 2031
+
+
 # ------------------------------------------------------------------------------------
 # Shocks: syntax and composition
 # ------------------------------------------------------------------------------------
@@ -441,6 +624,33 @@ def test_microsoft_default_cascades_through_the_chain() -> None:
         pytest.approx(0.0, abs=1.0)
     lt = r.exposure[(r.exposure["year"] == 2026) & (r.exposure["operator"] == "applied_digital")]
     assert lt.set_index("counterparty").at["microsoft", "look_through_share"] > 0.5
+
+
+def test_coreweave_shocked_into_default_takes_applied_digital_with_it() -> None:
+    """``--shock default:coreweave@2028``: an operator (not an end customer) defaults.
+
+    Applied Digital (M USD, from the bundled tables): rent 11,000 ÷ 15 = 733.33/yr
+    (183.33 in 2026, 100 of 400 MW); obligations debt 291.5 + opex 50 + 0.229 · MW.
+    Cash 291.5 → 2026: + 183.33 − 291.5 − 72.9 = 110.43 → 2027: + 733.33 − 291.5 − 141.6 =
+    410.67. 2028: CoreWeave leaves the clearing and pays nothing (loss given default 1), so
+    Applied Digital has 410.67 against 433.1 due → pays 410.67 (recovery 0.9482) and
+    defaults in 2028. CoreWeave's customers still pay its estate; IREN is untouched.
+    """
+    r = stress(None, [parse_shock("default:coreweave@2028")])
+    ds = r.metrics
+    assert float(ds["default_year"].sel(operator="coreweave")) == 2028
+    assert np.isnan(float(ds["dscr"].sel(operator="coreweave", year=2028)))
+    adi = ds.sel(operator="applied_digital")
+    assert float(adi["cash_usd"].sel(year=2027)) == pytest.approx(410.6667 * M, rel=1e-6)
+    assert float(adi["contract_revenue_usd_per_year"].sel(year=2028)) == pytest.approx(0.0)
+    assert float(adi["payments_due_usd_per_year"].sel(year=2028)) == \
+        pytest.approx(433.1 * M, rel=1e-6)
+    assert float(adi["payments_made_usd_per_year"].sel(year=2028)) == \
+        pytest.approx(410.6667 * M, rel=1e-6)
+    assert float(ds["default_year"].sel(operator="applied_digital")) == 2028
+    assert np.isnan(ds["default_year"].sel(operator=["iren", "cipher"]).values).all()
+    paid = r.contracts[r.contracts["year"] == 2028].set_index("contract")["paid_usd_per_year"]
+    assert paid["cw_msft_core"] == pytest.approx(326 * 1000 * 808.33 * 12)  # to the estate
 
 
 def test_demand_shock_resolves_the_capacity_scenario() -> None:

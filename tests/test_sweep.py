@@ -407,3 +407,27 @@ def test_zarr_output(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
     assert main(argv) == 0
     ds = xr.open_zarr(tmp_path / "z" / "sweep.zarr")
     assert ds.sizes["scenario"] == 2 and ds["objective_usd"].attrs["units"] == "USD"
+
+
+def test_resume_solves_again_when_an_input_table_changed(tmp_path: Path) -> None:
+    """Every input file is hashed, the demand path too: an edited demand.csv makes the
+    finished parts stale, and a rerun into the same folder solves every scenario again."""
+    d = tmp_path / "sc"
+    assert main(["init", str(d)]) == 0
+    demand = d / "demand.csv"
+    demand.write_text("year,demand_h100e\n2026,1.0e7\n2027,2.0e7\n2028,3.0e7\n")
+    scenario = d / "scenario.yaml"
+    text = scenario.read_text()
+    scenario.write_text(text.replace("  base_h100e:", "  path: demand.csv\n  # base_h100e:")
+                        .replace("  growth:", "  # growth:")
+                        .replace("end: 2040}", "end: 2028}"))
+    grid = write_yaml(tmp_path / "grid.yaml", {"grid": {"discount_rate": [0.05, 0.08]}})
+    first = run_sweep(scenario, grid, tmp_path / "out", workers=0)
+    assert (first.computed, first.skipped) == (2, 0)
+    demand.write_text("year,demand_h100e\n2026,1.0e7\n2027,4.0e7\n2028,9.0e7\n")
+    again = run_sweep(scenario, grid, tmp_path / "out", workers=0)
+    assert (again.computed, again.skipped) == (2, 0)
+    fresh = run_sweep(scenario, grid, tmp_path / "fresh", workers=0)
+    np.testing.assert_allclose(again.dataset["objective_usd"].values,
+                               fresh.dataset["objective_usd"].values, rtol=1e-9)
+    assert (again.dataset["objective_usd"].values > first.dataset["objective_usd"].values).all()

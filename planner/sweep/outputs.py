@@ -49,7 +49,7 @@ def write_outputs(prep: PreparedSweep, counts: dict[str, int] | None = None,
     files: list[Path] = []
     if prep.fmt == "zarr":
         target = out / "sweep.zarr"
-        with atomic_folder(target) as tmp:
+        with atomic_folder(target, owned=False) as tmp:
             shutil.rmtree(tmp)
             ds.to_zarr(tmp, mode="w")
     else:
