@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import uuid
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -51,7 +52,12 @@ def write_outputs(prep: PreparedSweep, counts: dict[str, int] | None = None,
         target = out / "sweep.zarr"
         with atomic_folder(target, owned=False) as tmp:
             shutil.rmtree(tmp)
-            ds.to_zarr(tmp, mode="w")
+            with warnings.catch_warnings():
+                # zarr 3 warns that text coordinates and consolidated metadata are not yet in
+                # the V3 spec; xarray reads them back (tested), so the warning adds nothing
+                warnings.filterwarnings("ignore", message="The data type", category=FutureWarning)
+                warnings.filterwarnings("ignore", message="Consolidated metadata")
+                ds.to_zarr(tmp, mode="w")
     else:
         target = out / "sweep.nc"
         tmp = out / f".sweep.nc.{uuid.uuid4().hex[:6]}.tmp"
