@@ -299,8 +299,10 @@ class Result:
                         {"units": "degrees_east"}),
                 "lat": ("site", d.sites.loc[sites, "lat"].to_numpy(dtype=float),
                         {"units": "degrees_north"}),
-                "chip_first_year": ("chip", d.chips.loc[chips, "first_year"].to_numpy(int)),
-                "chip_last_year": ("chip", d.chips.loc[chips, "last_year"].to_numpy(int)),
+                "chip_first_year": ("chip", d.chips.loc[chips, "first_year"].to_numpy(int),
+                                    {"units": "year"}),
+                "chip_last_year": ("chip", d.chips.loc[chips, "last_year"].to_numpy(int),
+                                   {"units": "year"}),
                 "chip_synthetic": ("chip", d.chips.loc[chips].get(
                     "synthetic", pd.Series(False, index=chips)).to_numpy(bool).astype(np.int8)),
             },

@@ -56,7 +56,8 @@ def test_summary_has_the_design_keys_and_adds_up(default_run: Path) -> None:
     assert sum(s["cost_usd_by_component"].values()) == pytest.approx(s["objective_usd"], rel=1e-6)
     costs = pd.read_csv(default_run / "cost_by_component.csv", index_col=0)
     assert costs.to_numpy().sum() == pytest.approx(s["objective_usd"], rel=1e-6)
-    assert set(s["inputs_sha256"]) >= {"scenario", "regions", "sites", "chips"}
+    assert set(s["inputs_sha256"]) >= {"scenario", "regions", "sites", "chips", "geometry"}
+    assert {"dcplan", "pyomo", "highspy", "highs"} <= set(s["versions"])
 
 
 def test_results_nc_is_labelled_with_units(default_run: Path) -> None:
@@ -66,8 +67,11 @@ def test_results_nc_is_labelled_with_units(default_run: Path) -> None:
             assert "units" in var.attrs, name
         for name in ("build_mw", "grid_mw", "onsite_mw", "it_mw", "load_mw", "unserved_h100e",
                      "compute_price_usd_per_h100e_year", "headroom_value_usd_per_mw",
-                     "facility_value_usd_per_mw_year"):
+                     "facility_value_usd_per_mw_year", "grid_access_value_usd_per_mw_year",
+                     "site_ceiling_value_usd_per_mw_year"):
             assert name in ds, name
+        for name in ("year", "chip_first_year", "chip_last_year", "lon", "lat"):
+            assert "units" in ds[name].attrs, name
         assert ds.attrs["scenario"] == "us-base"
         assert "version_pyomo" in ds.attrs and "highs_version" in ds.attrs
         assert float(ds["cost_usd"].sum()) == pytest.approx(ds.attrs["objective_usd"], rel=1e-6)

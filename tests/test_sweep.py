@@ -428,6 +428,13 @@ def test_resume_solves_again_when_an_input_table_changed(tmp_path: Path) -> None
     again = run_sweep(scenario, grid, tmp_path / "out", workers=0)
     assert (again.computed, again.skipped) == (2, 0)
     fresh = run_sweep(scenario, grid, tmp_path / "fresh", workers=0)
+    from planner.output import file_sha256
+
+    assert again.dataset.attrs["sha256_demand"] == file_sha256(demand)  # provenance recorded
+    assert again.dataset.attrs["sha256_grid"] == file_sha256(grid)
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["inputs_sha256"]["demand"] == file_sha256(demand)
+    assert "highspy" in summary["versions"]
     np.testing.assert_allclose(again.dataset["objective_usd"].values,
                                fresh.dataset["objective_usd"].values, rtol=1e-9)
     assert (again.dataset["objective_usd"].values > first.dataset["objective_usd"].values).all()

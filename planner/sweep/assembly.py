@@ -92,6 +92,7 @@ def assemble(prep: PreparedSweep) -> tuple[xr.Dataset, pd.DataFrame]:
         "seed": -1 if plan.seed is None else int(plan.seed),
         "fingerprint": plan.fingerprint,
         "part_format": PART_FORMAT,
+        **{f"sha256_{k}": v for k, v in prep.input_hashes.items()},
         **{f"version_{k}": v for k, v in package_versions().items()},
     }
     fail_df = pd.DataFrame(failures, columns=["scenario", "error_type", "error", "parameters"])

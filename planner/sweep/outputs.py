@@ -95,6 +95,9 @@ def write_outputs(prep: PreparedSweep, counts: dict[str, int] | None = None,
         "parameters": {i.key: {"units": i.units, "kind": i.kind} for i in prep.plan.parameters},
         "objective_usd_percentiles": {str(p): float(np.percentile(obj, p)) for p in PERCENTILES}
         if len(obj) else {},
+        "inputs_sha256": prep.input_hashes,
+        "versions": {k.removeprefix("version_"): v for k, v in ds.attrs.items()
+                     if k.startswith("version_")},
     }
     _atomic_text(out / "summary.json", json.dumps(_clean(summary), indent=2) + "\n")
     files.append(out / "summary.json")

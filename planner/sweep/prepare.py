@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from grids.tables import InputError
@@ -28,6 +28,10 @@ class PreparedSweep:
     grid_path: Path
     out_dir: Path
     fmt: str = "netcdf"
+    #: SHA-256 of every input file (scenario tables, portfolio, and the grid file itself),
+    #: recorded in the outputs; the grid file's is not part of the parts' fingerprint, so a
+    #: grid extended with more values reuses the finished scenarios.
+    input_hashes: dict[str, str] = field(default_factory=dict)
 
     @property
     def parts(self) -> Path:
@@ -90,4 +94,5 @@ def prepare_sweep(scenario: str | Path | None, grid: str | Path, out_dir: str | 
     target = Path(out_dir) if out_dir is not None else \
         Path("runs") / f"sweep-{base.name}-{grid_path.stem}"
     return PreparedSweep(base=SweepBase(base, portfolio, fingerprint), plan=plan,
-                         grid_path=grid_path, out_dir=target, fmt=fmt)
+                         grid_path=grid_path, out_dir=target, fmt=fmt,
+                         input_hashes={**hashes, "grid": file_sha256(grid_path)})
