@@ -123,3 +123,34 @@ def test_ctrl_c_in_a_terminal_stops_a_dask_sweep_quietly(tmp_path: Path) -> None
     assert "KeyboardInterrupt" not in err
     assert 0 < len(list(out.glob("parts/*.nc"))) < 12
     assert not (out / "sweep.nc").exists()
+
+
+@pytest.mark.parametrize("stage", ["build", "write"])
+def test_ctrl_c_during_build_or_writing_leaves_no_output(
+        stage: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """A real SIGINT while the model is built (or while results.nc is written) lets that
+    step finish, then stops: exit 130, the one-line message, no folder, no temporary."""
+    import planner.output
+    import planner.run
+    from planner.cli import main
+
+    target = (planner.run, "build_model") if stage == "build" else (planner.output,
+                                                                     "plot_gap")
+    original = getattr(*target)
+    finished = []
+
+    def pressed_inside(*args, **kwargs):
+        _press()
+        out = original(*args, **kwargs)
+        finished.append(stage)  # the step ran to its end despite the press
+        return out
+
+    monkeypatch.setattr(*target, pressed_inside)
+    out = tmp_path / "out"
+    assert main(["run", "-o", str(out), "--route", "pyomo"]) == 130
+    assert finished == [stage]
+    assert capsys.readouterr().err.strip().splitlines()[-1] == \
+        "error: interrupted; no output was written"
+    assert not out.exists()
+    assert not list(tmp_path.glob(".out.*"))
