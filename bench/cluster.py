@@ -31,11 +31,6 @@ from planner.run import algorithm_name
 from planner.synth import write_synth
 
 
-def _algorithm(n_sites: int) -> str:
-    """The HiGHS algorithm :func:`planner.solve` picks for this many sites."""
-    return algorithm_name(n_sites).removeprefix("HiGHS ")
-
-
 def one(sc: planner.Scenario, k: int | None, time_limit: float | None) -> dict:
     """Solve ``sc`` (clustered to ``k`` when given); return the measurements."""
     t0 = time.perf_counter()
@@ -45,7 +40,8 @@ def one(sc: planner.Scenario, k: int | None, time_limit: float | None) -> dict:
     whole = time.perf_counter() - t0
     return {
         "sites": len(sc.sites), "k": k, "representatives": len(clustered.sites),
-        "algorithm": _algorithm(len(clustered.sites)), "variables": r.lp.num_cols,
+        "algorithm": algorithm_name(len(clustered.sites)).removeprefix("HiGHS "),
+        "variables": r.lp.num_cols,
         "cluster_s": round(cluster_s, 3), "build_s": round(r.build_seconds, 3),
         "solve_s": round(r.lp.solve_seconds, 2), "whole_s": round(whole, 2),
         "objective_usd": r.objective_usd, "load_avg_1min": round(os.getloadavg()[0], 2),

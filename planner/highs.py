@@ -23,6 +23,7 @@ those it had to violate.
 
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -92,7 +93,9 @@ class LPSolution:
     info: dict[str, Any] = field(default_factory=dict)
 
 
+@functools.cache
 def highs_version() -> str:
+    """HiGHS's version, e.g. ``"1.15.1"`` (asked once per process)."""
     h = quiet_highs()
     return f"{h.versionMajor()}.{h.versionMinor()}.{h.versionPatch()}"
 

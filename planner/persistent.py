@@ -283,7 +283,7 @@ class PersistentSolver:
         build_seconds = time.perf_counter() - t0
         cold = self.options
         if cold is None and len(scenario.sites) >= IPM_MIN_SITES:
-            cold = {"solver": "ipx"}  # with crossover: the basis hot starts need
+            cold = {"solver": "ipx"}  # with crossover: hot starts need its basis
         sol = self.solve_lp(lp, cold_options=cold)
         growth = scenario.spec.efficiency.frontier_growth
         return Result(

@@ -182,9 +182,14 @@ class Result:
         dual = self.lp.duals
         compute_price = np.array([dual["Compute_Demand"][y] for y in years]) \
             * USD_SCALE / COMPUTE_SCALE / delta
-        facility_value = -self._dual_site_year("Facility_Load") * USD_SCALE / delta[None, :]
-        ceiling_value = 0.0 - self._dual_site_year("Facility_Limit") * USD_SCALE / delta[None, :]
-        grid_access = 0.0 - self._dual_site_year("Grid_Capacity") * USD_SCALE / delta[None, :]
+        def site_value(name: str) -> np.ndarray:
+            """USD per MW-year of one more MW of a ≤ row: −dual, undiscounted (0.0 − …
+            keeps a zero dual from printing as −0)."""
+            return 0.0 - self._dual_site_year(name) * USD_SCALE / delta[None, :]
+
+        facility_value = site_value("Facility_Load")
+        ceiling_value = site_value("Facility_Limit")
+        grid_access = site_value("Grid_Capacity")
         region_grid_access = np.full((len(regions), len(years)), np.nan)
         for i, r in enumerate(regions):
             members = site_region == r

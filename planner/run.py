@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
 
@@ -26,6 +27,7 @@ IPM_MIN_SITES = 200
 CROSSOVER_MAX_SITES = 2000
 
 
+@functools.cache
 def hipo_available() -> bool:
     """Whether HiGHS's HiPO solver can run: ``highspy-extras`` of this HiGHS's version.
 

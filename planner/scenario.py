@@ -37,6 +37,9 @@ from models.levers import (
 from sites.fleet import load_fleet
 from sites.sites import load_sites
 
+#: Largest demand a growth path may reach, H100e: a hundred million times today's fleet.
+MAX_DEMAND_H100E = 1e15
+
 
 class Demand(StrictModel):
     base_h100e: float | None = Field(
@@ -368,9 +371,11 @@ def load_scenario(path: str | Path | None = None) -> Scenario:
         demand = preset_path(d.preset, years)
     else:
         demand = growth_path(float(d.base_h100e), d.growth, years)
-        if not np.isfinite(demand.to_numpy()).all() or float(demand.max()) > 1e15:
-            raise InputError(f"demand grows past 1e15 H100e by {int(demand.index[-1])} "
-                             "(expected growth multipliers that keep demand plausible)",
+        past = ~(demand <= MAX_DEMAND_H100E)  # NaN and inf too
+        if past.any():
+            raise InputError(f"demand grows past {MAX_DEMAND_H100E:.0e} H100e in "
+                             f"{int(demand.index[past.to_numpy()][0])} (expected growth "
+                             "multipliers that keep demand plausible)",
                              file=path, key="demand.growth",
                              line=_yaml_line(path, ("demand", "growth")))
 

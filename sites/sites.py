@@ -14,7 +14,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from grids.tables import Column, InputError, TableSchema, check_references, read_table, row_error
+from grids.tables import Column, TableSchema, check_references, read_table, row_error
 
 SITES = TableSchema(
     name="sites",
@@ -125,14 +125,14 @@ def assign_regions(sites: pd.DataFrame, geometry: gpd.GeoDataFrame, path: str | 
     out = []
     for i, region in zip(hits["row"], hits["region"]):
         if not isinstance(region, str):
-            raise InputError(
-                f"site '{sites.loc[i, 'site']}' at lon {sites.loc[i, 'lon']:g}, "
-                f"lat {sites.loc[i, 'lat']:g} lies outside every region polygon",
-                file=path, row=int(i) + 1, column="lon",
-                line=int(i) + 2 if Path(path).suffix.lower() == ".csv" else None,
-            )
+            raise row_error(sites, int(i), "lon",
+                            f"{_site_at(sites.loc[i])} lies outside every region polygon", path)
         out.append(region)
     return out
+
+
+def _site_at(row: pd.Series) -> str:
+    return f"site '{row['site']}' at lon {row['lon']:g}, lat {row['lat']:g}"
 
 
 #: How far (degrees) a site's point may lie outside the polygon of the region it names:
@@ -156,15 +156,10 @@ def check_in_region(sites: pd.DataFrame, geometry: gpd.GeoDataFrame, path: str |
     if not far.any():
         return
     j = int(np.flatnonzero(far)[0])
-    i = sites.index[j]
-    row = sites.loc[i]
+    row = sites.iloc[j]
     polys = geometry.reset_index(drop=True)
     inside = polys.loc[polys.geometry.covers(points.iloc[j]), "region"].tolist()
     where = f"it lies in {inside[0]}" if inside else "it lies outside every region polygon"
-    raise InputError(
-        f"site '{row['site']}' at lon {row['lon']:g}, lat {row['lat']:g} is more than "
-        f"{REGION_TOLERANCE_DEG:g}° outside its region {row['region']} ({where}): fix lon/lat "
-        "or region",
-        file=path, row=int(i) + 1, column="lon",
-        line=int(i) + 2 if Path(path).suffix.lower() == ".csv" else None,
-    )
+    raise row_error(sites, int(sites.index[j]), "lon",
+                    f"{_site_at(row)} is more than {REGION_TOLERANCE_DEG:g}° outside its region "
+                    f"{row['region']} ({where}): fix lon/lat or region", path)
