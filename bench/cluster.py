@@ -8,7 +8,7 @@ Run by hand (not part of the test suite)::
 
 The instance is ``dcplan synth --sites N`` (seed 0, 15 years, 12 chips) unless
 ``--scenario`` names one. It is solved once unclustered and once per K after
-:func:`planner.cluster.cluster_sites`, each with :func:`planner.solve`'s default
+:func:`planner.inputs.cluster.cluster_sites`, each with :func:`planner.solve`'s default
 route and algorithm for its size (what ``dcplan run --cluster K`` does). Cost
 error = (clustered − unclustered objective) ÷ unclustered. "solve" is HiGHS's
 ``run()``; "whole solve call" is ``cluster_sites`` + ``planner.solve`` (build,
@@ -26,9 +26,9 @@ import time
 from pathlib import Path
 
 import planner
-from planner.cluster import cluster_sites
-from planner.run import algorithm_name
-from planner.synth import write_synth
+from planner.inputs.cluster import cluster_sites
+from planner.inputs.synth import write_synth
+from planner.optimize.run import algorithm_name
 
 
 def one(sc: planner.Scenario, k: int | None, time_limit: float | None) -> dict:

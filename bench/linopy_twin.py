@@ -270,7 +270,7 @@ def _stdout_to_stderr() -> Iterator[None]:
 def _matrix_route(d: CapacityInputs, *, solve: bool) -> dict[str, Any]:
     """Our matrix route on the same inputs; the same figures, prefixed ``matrix_``."""
     from models.capacity_matrix import build_matrix
-    from planner.highs import solve_standard_form
+    from planner.optimize.highs import solve_standard_form
 
     t0 = time.perf_counter()
     lp = build_matrix(d)
@@ -282,7 +282,7 @@ def _matrix_route(d: CapacityInputs, *, solve: bool) -> dict[str, Any]:
                    matrix_solve_seconds=sol.solve_seconds, matrix_objective=sol.objective,
                    matrix_simplex_iterations=sol.info.get("simplex_iterations"))
     else:
-        from planner.highs import _highs_with  # the hand-off inside solve_standard_form
+        from planner.optimize.highs import _highs_with  # the hand-off inside solve_standard_form
 
         t1 = time.perf_counter()
         _highs_with(lp.c, lp.A, lp.col_lower, lp.col_upper, lp.row_lower, lp.row_upper,

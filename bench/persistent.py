@@ -1,4 +1,4 @@
-"""Measure the persistent re-solve (planner.persistent) against cold solves.
+"""Measure the persistent re-solve (planner.optimize.persistent) against cold solves.
 
 For each instance (the bundled ``us-base`` and ``dcplan synth --sites N``) and each
 parameter change, the script solves the changed scenario twice:
@@ -6,7 +6,7 @@ parameter change, the script solves the changed scenario twice:
 * cold: :func:`planner.solve` with the matrix route (build the LP, pass it to a new
   ``Highs``, solve with the default algorithm: dual simplex below 200 sites, interior point
   with crossover from 200);
-* hot: :class:`planner.persistent.PersistentSolver` that has just solved the base scenario
+* hot: :class:`planner.optimize.persistent.PersistentSolver` that has just solved the base scenario
   (diff the new LP against the loaded one, push the changes, simplex from the old basis).
 
 It checks that both objectives agree (1e-6 relative) and prints a Markdown table of wall
@@ -30,10 +30,10 @@ from pathlib import Path
 import numpy as np
 
 import planner
-from planner.persistent import PersistentSolver
-from planner.scenario import Scenario
+from planner.inputs.scenario import Scenario
+from planner.inputs.synth import write_synth
+from planner.optimize.persistent import PersistentSolver
 from planner.sweep import apply_params
-from planner.synth import write_synth
 
 #: name → parameters (planner.sweep keys) of each change measured
 CHANGES: dict[str, dict[str, object]] = {

@@ -17,11 +17,11 @@ from typing import Any
 # Loaded on first use, so that ``dcplan`` starts (and answers Ctrl-C) before pyomo is imported.
 _EXPORTS = {
     "InputError": "grids.tables",
-    "Result": "planner.results",
-    "Scenario": "planner.scenario",
-    "SolveError": "planner.highs",
-    "load_scenario": "planner.scenario",
-    "solve": "planner.run",
+    "Result": "planner.outputs.results",
+    "Scenario": "planner.inputs.scenario",
+    "SolveError": "planner.optimize.highs",
+    "load_scenario": "planner.inputs.scenario",
+    "solve": "planner.optimize.run",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -7,7 +7,7 @@ import sys
 def entry() -> None:
     """Run the command line; Ctrl-C while the libraries load exits quietly with 130."""
     try:
-        from planner.cli import main
+        from planner.cli.commands import main
     except KeyboardInterrupt:
         sys.stderr.write("\ninterrupted\n")
         sys.exit(130)

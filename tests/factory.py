@@ -11,8 +11,8 @@ import pandas as pd
 
 from models.capacity import CapacityInputs, resolve_prices
 from models.chips import with_derived
-from planner.highs import solve_lp
-from planner.results import Result
+from planner.optimize.highs import solve_lp
+from planner.outputs.results import Result
 
 REGION_DEFAULTS: dict[str, Any] = {
     "name": "R",

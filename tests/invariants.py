@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from models.capacity import COMPUTE_SCALE
-from planner.results import Result
+from planner.outputs.results import Result
 
 
 def assert_constraints_hold(r: Result, tol: float = 1e-6) -> None:

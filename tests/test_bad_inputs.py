@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from planner.cli import main
+from planner.cli.commands import main
 from tests.factory import edit_csv, replace_text
 
 

@@ -13,9 +13,9 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from planner.cli import main
-from planner.gap import GAP_COLUMNS
-from planner.output import MARKER
+from planner.cli.commands import main
+from planner.outputs.files import MARKER
+from planner.outputs.gap import GAP_COLUMNS
 
 SUMMARY_KEYS = {"status", "objective_usd", "build_seconds", "solve_seconds", "variables",
                 "constraints", "nonzeros"}
@@ -95,7 +95,7 @@ def test_rerun_replaces_the_folder_atomically(tmp_path: Path,
     out.mkdir()
     (out / MARKER).write_text("")  # a folder an earlier run wrote
     (out / "marker.txt").write_text("previous run")
-    import planner.output as output
+    import planner.outputs.files as output
 
     def boom(*_a, **_k):
         raise KeyboardInterrupt

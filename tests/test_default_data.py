@@ -63,7 +63,7 @@ def test_default_energy_is_calibrated(result: planner.Result) -> None:
 
 def test_the_default_tables_as_parquet_give_the_same_plan(tmp_path) -> None:
     """Tables may be CSV or Parquet (DESIGN): the same rows give the same optimum."""
-    from planner.cli import main
+    from planner.cli.commands import main
 
     d = tmp_path / "sc"
     assert main(["init", str(d)]) == 0

@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from planner.schema_docs import render
+from planner.inputs.schema_docs import render
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_schema_doc_is_current() -> None:
     assert (ROOT / "docs" / "schema.md").read_text(encoding="utf-8") == render(), (
-        "docs/schema.md is stale: python -m planner.schema_docs > docs/schema.md")
+        "docs/schema.md is stale: python -m planner.inputs.schema_docs > docs/schema.md")
 
 
 def test_installed_distribution_carries_the_bundled_data() -> None:

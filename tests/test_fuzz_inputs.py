@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from grids.regions import REGIONS
 from grids.tables import InputError, read_table
 from models.chips import CHIPS
-from planner.scenario import read_scenario_file
+from planner.inputs.scenario import read_scenario_file
 from sites.sites import SITES
 
 FUZZ = settings(max_examples=60, deadline=None,
@@ -83,7 +83,7 @@ yaml_values = st.recursive(
                      "demand", "efficiency", "onsite", "sites", "bogus"]),
     yaml_values, max_size=3))
 def test_random_scenario_documents_never_crash(tmp_path: Path, mutation: dict) -> None:
-    from planner.scenario import default_scenario_path
+    from planner.inputs.scenario import default_scenario_path
 
     spec = yaml.safe_load(default_scenario_path().read_text(encoding="utf-8"))
     spec.update(mutation)
@@ -126,7 +126,7 @@ def test_random_portfolio_documents_never_crash(tmp_path: Path, doc: dict) -> No
                      "lead_time_multiplier", "years.end"]),
     yaml_values, max_size=3), section=st.sampled_from(["grid", "distributions", "bogus"]))
 def test_random_sweep_grids_never_crash(tmp_path: Path, grid: dict, section: str) -> None:
-    from planner.scenario import load_scenario
+    from planner.inputs.scenario import load_scenario
     from planner.sweep import make_plan, read_grid_file
 
     path = tmp_path / "grid.yaml"
@@ -265,7 +265,7 @@ SCENARIO_TABLES = {  # valid tables a scenario may name, beside the bundled ones
 
 def _scenario_dir(tmp_path: Path, extra: dict | None = None) -> Path:
     """us-base beside valid prices, fleet and demand tables; ``extra`` updates its keys."""
-    from planner.scenario import default_scenario_path
+    from planner.inputs.scenario import default_scenario_path
 
     for name, text in SCENARIO_TABLES.items():
         (tmp_path / name).write_text(text, encoding="utf-8")
@@ -294,7 +294,7 @@ def test_mutated_scenario_tables_never_crash(tmp_path: Path, table: str,
                                              data: st.DataObject) -> None:
     """prices, fleet and demand.path tables with bad cells, columns and rows, loaded and
     cross-checked by the full ``load_scenario``."""
-    from planner.scenario import load_scenario
+    from planner.inputs.scenario import load_scenario
 
     path = _scenario_dir(tmp_path, {"prices": "prices.csv", "fleet": "fleet.csv"})
     if table == "demand.csv":
@@ -398,7 +398,7 @@ LEVERS = {
 @given(data=st.data())
 def test_random_lever_and_table_keys_never_crash(tmp_path: Path, data: st.DataObject) -> None:
     """Lever sections and table keys, near-valid or garbage, through ``load_scenario``."""
-    from planner.scenario import load_scenario
+    from planner.inputs.scenario import load_scenario
 
     keys = data.draw(st.lists(st.sampled_from(sorted(LEVERS)), min_size=1, max_size=4,
                               unique=True))
@@ -537,7 +537,7 @@ NON_FINITE = {
 @pytest.mark.filterwarnings("ignore:overflow:RuntimeWarning")
 @pytest.mark.parametrize("extra", NON_FINITE.values(), ids=NON_FINITE.keys())
 def test_non_finite_scenario_numbers_are_input_errors(tmp_path: Path, extra: dict) -> None:
-    from planner.scenario import load_scenario
+    from planner.inputs.scenario import load_scenario
 
     with pytest.raises(InputError) as info:
         load_scenario(_scenario_dir(tmp_path, extra))
@@ -558,7 +558,7 @@ def test_attribute_only_geometry_file_is_a_clean_error(tmp_path: Path) -> None:
 def test_line_breaks_in_keys_and_values_stay_on_one_line(tmp_path: Path) -> None:
     """A YAML key or CSV cell holding a line break is escaped in the message (found by the
     lever fuzz: ``moratoria: [{"\\n": null}]``)."""
-    from planner.scenario import load_scenario
+    from planner.inputs.scenario import load_scenario
 
     path = _scenario_dir(tmp_path, {"moratoria": [{"region": "PJM", "from_year": 2030,
                                                    "\n": None}]})

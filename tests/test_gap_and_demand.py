@@ -12,8 +12,8 @@ import xarray as xr
 from models.capacity import CapacityInputs, resolve_prices
 from models.chips import with_frontier
 from models.demand import PRESETS, elastic_blocks, growth_path
-from planner.cli import main
-from planner.gap import gap_table
+from planner.cli.commands import main
+from planner.outputs.gap import gap_table
 from tests.factory import REGION_DEFAULTS, SITE_DEFAULTS, solve_inputs, tiny
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import xarray as xr
 
-from planner.interrupts import check, deferred, requested
+from planner.optimize.interrupts import check, deferred, requested
 from planner.sweep import execute, prepare_sweep
 
 
@@ -59,7 +59,7 @@ def test_nested_blocks_keep_one_handler() -> None:
 
 def test_a_second_press_stops_at_once() -> None:
     code = ("import os, signal, time\n"
-            "from planner.interrupts import deferred\n"
+            "from planner.optimize.interrupts import deferred\n"
             "with deferred():\n"
             "    os.kill(os.getpid(), signal.SIGINT)\n"
             "    time.sleep(0.2)\n"
@@ -131,11 +131,11 @@ def test_ctrl_c_during_build_or_writing_leaves_no_output(
         capsys: pytest.CaptureFixture[str]) -> None:
     """A real SIGINT while the model is built (or while results.nc is written) lets that
     step finish, then stops: exit 130, the one-line message, no folder, no temporary."""
-    import planner.output
-    import planner.run
-    from planner.cli import main
+    import planner.optimize.run
+    import planner.outputs.files
+    from planner.cli.commands import main
 
-    target = (planner.run, "build_model") if stage == "build" else (planner.output,
+    target = (planner.optimize.run, "build_model") if stage == "build" else (planner.outputs.files,
                                                                      "plot_gap")
     original = getattr(*target)
     finished = []

@@ -28,10 +28,10 @@ from models.levers import (
     Levers,
     RegionalRequirement,
 )
-from planner import run as run_module
-from planner.cli import main
-from planner.highs import ConflictError, solve_lp
-from planner.scenario import default_scenario_path
+from planner.cli.commands import main
+from planner.inputs.scenario import default_scenario_path
+from planner.optimize import run as run_module
+from planner.optimize.highs import ConflictError, solve_lp
 from tests.factory import replace_text, solve_inputs, tiny
 
 H = 8760.0

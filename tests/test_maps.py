@@ -23,10 +23,11 @@ from pyproj import Geod
 from shapely.geometry import Polygon, box
 
 import planner
-from planner.cli import app, main
-from planner.map_cli import register
-from planner.maps import REGION_METRICS, SITE_METRICS, write_map_outputs
-from planner.output import write_run
+from planner.cli.commands import app, main
+from planner.cli.map import register
+from planner.outputs.exports import write_map_outputs
+from planner.outputs.files import write_run
+from planner.outputs.maps import REGION_METRICS, SITE_METRICS
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts"
@@ -97,7 +98,7 @@ def browser() -> Iterator[Any]:
 
 
 def expected_regions(ds: xr.Dataset) -> dict[str, pd.DataFrame]:
-    """Region × year tables of every region metric, computed independently of planner.maps."""
+    """Region × year tables of every region metric, computed apart from planner.outputs.maps."""
     regions = [str(r) for r in ds.region.values]
     out = {}
     for metric, var in DIRECT.items():

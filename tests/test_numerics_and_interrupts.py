@@ -15,8 +15,8 @@ import xarray as xr
 
 import planner
 from models.demand import PRESETS
-from planner.cli import main
-from planner.synth import write_synth
+from planner.cli.commands import main
+from planner.inputs.synth import write_synth
 
 
 @pytest.mark.parametrize("preset", [None, *PRESETS])

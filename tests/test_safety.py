@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from planner.cli import main
+from planner.cli.commands import main
 
 
 @pytest.fixture()

@@ -15,15 +15,15 @@ import pandas as pd
 import pytest
 
 import planner
-import planner.highs
-import planner.run
+import planner.optimize.highs
+import planner.optimize.run
 from models.capacity import build_model
 from models.capacity_matrix import build_matrix
 from models.demand import elastic_blocks
-from planner.cli import main
-from planner.cluster import cluster_sites
-from planner.highs import solve_lp, solve_standard_form
-from planner.synth import synth_tables, write_synth
+from planner.cli.commands import main
+from planner.inputs.cluster import cluster_sites
+from planner.inputs.synth import synth_tables, write_synth
+from planner.optimize.highs import solve_lp, solve_standard_form
 
 
 @pytest.fixture(scope="module")
@@ -77,9 +77,10 @@ def test_routes_and_solvers_agree_on_a_synthetic_instance(synth60: planner.Scena
 def test_hipo_is_installed_for_this_highs() -> None:
     """The install brings HiGHS's HiPO (highspy-extras of the same version as highspy), which
     the large instances use; a mismatched pair would silently fall back to IPX."""
-    assert planner.run.hipo_available()
-    assert planner.run.default_options(10_000) == {"solver": "hipo", "run_crossover": "off"}
-    assert planner.run.algorithm_name(10_000) == "HiGHS HiPO interior point without crossover"
+    assert planner.optimize.run.hipo_available()
+    run = planner.optimize.run
+    assert run.default_options(10_000) == {"solver": "hipo", "run_crossover": "off"}
+    assert run.algorithm_name(10_000) == "HiGHS HiPO interior point without crossover"
 
 
 @pytest.mark.parametrize("solver", ["hipo", "ipx"])
@@ -88,11 +89,11 @@ def test_interior_point_without_crossover_agrees_with_dual_simplex(
     """Above CROSSOVER_MAX_SITES the plan is HiPO's (IPX's without highspy-extras), not a
     vertex: the same optimum (1e-6)."""
     ref = planner.solve(synth60, route="matrix", options={"solver": "simplex"})
-    monkeypatch.setattr(planner.run, "IPM_MIN_SITES", 10)  # synth60 takes the large path
-    monkeypatch.setattr(planner.run, "CROSSOVER_MAX_SITES", 20)
-    monkeypatch.setattr(planner.run, "hipo_available", lambda: solver == "hipo")
+    monkeypatch.setattr(planner.optimize.run, "IPM_MIN_SITES", 10)  # synth60 takes the large path
+    monkeypatch.setattr(planner.optimize.run, "CROSSOVER_MAX_SITES", 20)
+    monkeypatch.setattr(planner.optimize.run, "hipo_available", lambda: solver == "hipo")
     seen = []
-    run_checked = planner.highs._run_checked
+    run_checked = planner.optimize.highs._run_checked
 
     def spy(h, ranges, on_infeasible=None):
         status = run_checked(h, ranges, on_infeasible=on_infeasible)
@@ -101,7 +102,7 @@ def test_interior_point_without_crossover_agrees_with_dual_simplex(
                      info.basis_validity, info.ipm_iteration_count > 0))
         return status
 
-    monkeypatch.setattr(planner.highs, "_run_checked", spy)
+    monkeypatch.setattr(planner.optimize.highs, "_run_checked", spy)
     for route in ("matrix", "pyomo"):
         r = planner.solve(synth60, route=route)
         assert seen.pop() == (solver, 0, 0, True), route  # interior point, no crossover

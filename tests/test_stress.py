@@ -16,7 +16,8 @@ import pytest
 import xarray as xr
 
 from grids.tables import InputError
-from planner.cli import app, main
+from planner.cli.commands import app, main
+from planner.cli.stress import register
 from planner.stress import (
     NATIONAL,
     Market,
@@ -25,7 +26,6 @@ from planner.stress import (
     simulate,
     stress,
 )
-from planner.stress_cli import register
 from sites.portfolio import (
     CONTRACTS,
     CUSTOMERS,
@@ -37,7 +37,7 @@ from sites.portfolio import (
 )
 from tests.factory import edit_csv, replace_text
 
-register(app)  # planner.cli adds it itself once the lead wires it in; this is idempotent
+register(app)  # planner.cli.commands adds it itself once the lead wires it in; this is idempotent
 
 M = 1e6  # USD per million USD, for readable hand arithmetic
 

@@ -1,4 +1,4 @@
-"""Sweeps on Dask and the persistent re-solve (planner.sweep, planner.persistent).
+"""Sweeps on Dask and the persistent re-solve (planner.sweep, planner.optimize.persistent).
 
 One LocalCluster (two worker processes) is shared by the module; scenarios are the bundled
 us-base cut to a few years (``years.end`` in the grid) so each solve takes a fraction of a
@@ -20,9 +20,10 @@ import yaml
 
 import planner
 from models.capacity_matrix import build_matrix
-from planner.cli import app, main
-from planner.highs import solve_standard_form
-from planner.persistent import PersistentSolver
+from planner.cli.commands import app, main
+from planner.cli.sweep import register
+from planner.optimize.highs import solve_standard_form
+from planner.optimize.persistent import PersistentSolver
 from planner.sweep import (
     apply_params,
     execute,
@@ -33,9 +34,8 @@ from planner.sweep import (
     tornado_table,
     write_outputs,
 )
-from planner.sweep_cli import register
 
-register(app)  # until planner.cli registers the command itself (idempotent)
+register(app)  # until planner.cli.commands registers the command itself (idempotent)
 
 GRID = {
     "grid": {
@@ -428,7 +428,7 @@ def test_resume_solves_again_when_an_input_table_changed(tmp_path: Path) -> None
     again = run_sweep(scenario, grid, tmp_path / "out", workers=0)
     assert (again.computed, again.skipped) == (2, 0)
     fresh = run_sweep(scenario, grid, tmp_path / "fresh", workers=0)
-    from planner.output import file_sha256
+    from planner.outputs.fileio import file_sha256
 
     assert again.dataset.attrs["sha256_demand"] == file_sha256(demand)  # provenance recorded
     assert again.dataset.attrs["sha256_grid"] == file_sha256(grid)

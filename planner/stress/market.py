@@ -15,9 +15,9 @@ import pandas as pd
 import xarray as xr
 
 from models.capacity import crf, resolve_prices
-from planner.results import Result
-from planner.run import solve
-from planner.scenario import Scenario
+from planner.inputs.scenario import Scenario
+from planner.optimize.run import solve
+from planner.outputs.results import Result
 from sites.portfolio import Portfolio
 
 NATIONAL = "_national"  # capacity-value row used for contracts without a site

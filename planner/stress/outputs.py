@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from planner.output import _clean, atomic_folder, file_sha256
+from planner.outputs.fileio import file_sha256
+from planner.outputs.files import atomic_folder, json_ready
 from planner.stress.charts import plot_contract_graph, plot_dscr
 from planner.stress.result import StressResult, operators_by_year
 
@@ -41,5 +42,5 @@ def write_stress(result: StressResult, out_dir: str | Path) -> Path:
             "inputs": pf.table_paths,
             "inputs_sha256": hashes,
         }
-        (tmp / "summary.json").write_text(json.dumps(_clean(info), indent=2) + "\n")
+        (tmp / "summary.json").write_text(json.dumps(json_ready(info), indent=2) + "\n")
     return out_dir

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from planner.results import package_versions
+from planner.outputs.results import package_versions
 from planner.stress.market import Market
 from planner.stress.shocks import ShockPlan
 from sites.portfolio import Portfolio, Shock

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from grids.tables import InputError
-from planner.scenario import Scenario, load_scenario
+from planner.inputs.scenario import Scenario, load_scenario
 from planner.stress.engine import simulate
 from planner.stress.market import market_from_scenario
 from planner.stress.result import StressResult

@@ -14,7 +14,7 @@ from grids.regions import REGIONS
 from grids.tables import Column, InputError
 from models.chips import with_frontier
 from models.demand import growth_path, load_demand_path, preset_path
-from planner.scenario import Scenario, ScenarioFile
+from planner.inputs.scenario import Scenario, ScenarioFile
 from planner.sweep.parameters import _table_columns, describe_parameter
 
 

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from planner.results import package_versions
+from planner.outputs.results import package_versions
 from planner.sweep.compact_result import PART_FORMAT
 from planner.sweep.parameters import DERIVED, ParamInfo
 from planner.sweep.plan import SweepPlan

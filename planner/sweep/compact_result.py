@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from planner.results import Result
+from planner.outputs.results import Result
 
 #: Bumped when the compact per-scenario result changes (old parts are then not reused).
 PART_FORMAT = "dcplan-sweep-1"
@@ -61,7 +61,7 @@ def compact(result: Result) -> xr.Dataset:
                  "gap_mw": "MW", "gap_pct": "%"}
     for name, units in gap_units.items():
         data[name] = _yv(gap.loc[years, name].to_numpy(dtype=float), units,
-                         f"gap report column {name} (planner.gap)")
+                         f"gap report column {name} (planner.outputs.gap)")
     lp = result.lp
     scalars = {
         "objective_usd": (result.objective_usd, "USD", "present value of all costs"),

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from planner.output import _clean, atomic_folder
+from planner.outputs.files import atomic_folder, json_ready
 from planner.sweep.assembly import assemble, plan_table
 from planner.sweep.charts import PERCENTILES, plot_fans, plot_tornado
 from planner.sweep.parts import _atomic_text
@@ -42,7 +42,7 @@ def write_outputs(prep: PreparedSweep, counts: dict[str, int] | None = None,
     """Assemble and write the Dataset, plan.csv, failures.csv, summary.json and charts.
 
     Each file is written to a temporary name and renamed into place (a Zarr store through
-    :func:`planner.output.atomic_folder`).
+    :func:`planner.outputs.files.atomic_folder`).
     """
     out = prep.out_dir
     out.mkdir(parents=True, exist_ok=True)
@@ -99,7 +99,7 @@ def write_outputs(prep: PreparedSweep, counts: dict[str, int] | None = None,
         "versions": {k.removeprefix("version_"): v for k, v in ds.attrs.items()
                      if k.startswith("version_")},
     }
-    _atomic_text(out / "summary.json", json.dumps(_clean(summary), indent=2) + "\n")
+    _atomic_text(out / "summary.json", json.dumps(json_ready(summary), indent=2) + "\n")
     files.append(out / "summary.json")
     return SweepOutcome(dataset=ds, failures=failures, out_dir=out, files=files,
                         total=len(prep.plan), computed=counts.get("computed", 0),

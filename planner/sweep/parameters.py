@@ -13,7 +13,7 @@ from pydantic import BaseModel
 
 from grids.regions import REGIONS
 from grids.tables import Column
-from planner.scenario import Scenario, ScenarioFile
+from planner.inputs.scenario import Scenario, ScenarioFile
 from sites.sites import SITES
 
 #: Scenario-file keys that cannot be swept (names, free text, table paths).

@@ -8,8 +8,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from planner.interrupts import deferred
-from planner.output import _clean
+from planner.optimize.interrupts import deferred
+from planner.outputs.files import json_ready
 
 
 def _write_part(parts: Path, outcome: dict[str, Any], params: dict[str, Any]) -> None:
@@ -33,7 +33,7 @@ def _write_part_now(parts: Path, outcome: dict[str, Any], params: dict[str, Any]
         record = {"scenario": sid, "error_type": outcome["error_type"],
                   "error": outcome["error"], "parameters": params}
         _atomic_text(parts / f"{sid}.failed.json",
-                     json.dumps(_clean(record), indent=2, default=str) + "\n")
+                     json.dumps(json_ready(record), indent=2, default=str) + "\n")
 
 
 def _atomic_text(path: Path, text: str) -> None:

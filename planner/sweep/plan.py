@@ -14,7 +14,7 @@ from pydantic import ValidationError
 
 from grids.tables import InputError
 from grids.yamlfile import yaml_line as _yaml_line
-from planner.scenario import Scenario
+from planner.inputs.scenario import Scenario
 from planner.sweep.distributions import NUMERIC_DISTS, Linspace
 from planner.sweep.grid import GridFile
 from planner.sweep.parameters import ParamInfo, describe_parameter

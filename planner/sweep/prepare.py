@@ -10,8 +10,9 @@ from pathlib import Path
 
 from grids.tables import InputError
 from grids.yamlfile import yaml_line as _yaml_line
-from planner.output import file_sha256, input_hashes
-from planner.scenario import load_scenario
+from planner.inputs.scenario import load_scenario
+from planner.outputs.fileio import file_sha256
+from planner.outputs.files import input_hashes
 from planner.sweep.compact_result import PART_FORMAT
 from planner.sweep.grid import read_grid_file
 from planner.sweep.plan import SweepPlan, make_plan

@@ -10,8 +10,8 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from planner.interrupts import check, deferred, ignored_by_new_processes
-from planner.persistent import PersistentSolver
+from planner.optimize.interrupts import check, deferred, ignored_by_new_processes
+from planner.optimize.persistent import PersistentSolver
 from planner.sweep.parts import _write_part
 from planner.sweep.prepare import PreparedSweep
 from planner.sweep.task import _one_line, run_scenario

@@ -9,9 +9,9 @@ import numpy as np
 import xarray as xr
 
 from grids.tables import InputError
-from planner.persistent import PersistentSolver
-from planner.results import Result
-from planner.scenario import Scenario
+from planner.inputs.scenario import Scenario
+from planner.optimize.persistent import PersistentSolver
+from planner.outputs.results import Result
 from planner.sweep.compact_result import _yv
 from sites.portfolio import Portfolio, parse_shock
 

@@ -8,8 +8,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from planner.persistent import PersistentSolver
-from planner.scenario import Scenario
+from planner.inputs.scenario import Scenario
+from planner.optimize.persistent import PersistentSolver
 from planner.sweep.apply import apply_params
 from planner.sweep.compact_result import PART_FORMAT, compact
 from planner.sweep.stress_metrics import _stress_metrics

@@ -1,9 +1,8 @@
 """The ``dcplan map`` and ``dcplan report`` commands.
 
-``planner.cli`` calls :func:`register` to add them to the ``dcplan`` app (the
-commands import ``planner.cli`` only when they run, so either module may be
-imported first). Errors follow the CLI's conventions: one line on stderr, exit
-code 2.
+:mod:`planner.cli.commands` calls :func:`register` to add them to the ``dcplan`` app; they
+share the guard and consoles of :mod:`planner.cli.app`. Errors follow the CLI's conventions:
+one line on stderr, exit code 2.
 """
 
 from __future__ import annotations
@@ -60,17 +59,18 @@ def map_command(
                                              show_default=False)] = None,
 ) -> None:
     """Export a run's regional capacity map (regions as polygons, sites as points)."""
-    from planner.cli import _guard, _stages, console
-    from planner.maps import SUFFIX, export
+    from planner.cli.app import console, guard, stages
+    from planner.outputs.exports import export
+    from planner.outputs.maps import SUFFIX
 
-    with _guard():
+    with guard():
         if year is not None and years is not None:
             raise InputError("--years: give either --year or --years, not both")
         chosen = [year] if year is not None else (parse_years(years) if years else None)
         if fmt is None:
             by_suffix = {v: k for k, v in SUFFIX.items()}
             fmt = by_suffix.get(out.suffix.lower(), "png") if out is not None else "png"
-        with _stages({"map": f"writing the {fmt} map"}) as step:
+        with stages({"map": f"writing the {fmt} map"}) as step:
             step("map")
             written = export(results_dir, fmt, out, years=chosen, metric=metric)
         console.print("wrote " + ", ".join(str(p) for p in written))
@@ -83,11 +83,11 @@ def report_command(
                                              show_default=False)] = None,
 ) -> None:
     """Write report.html: headline numbers, gap chart, capacity by region, interactive map."""
-    from planner.cli import _guard, _stages, console
-    from planner.report import write_report
+    from planner.cli.app import console, guard, stages
+    from planner.outputs.report import write_report
 
-    with _guard():
-        with _stages({"report": "writing the report"}) as step:
+    with guard():
+        with stages({"report": "writing the report"}) as step:
             step("report")
             path = write_report(results_dir, out)
         console.print(f"wrote {path}")

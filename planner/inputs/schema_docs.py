@@ -2,7 +2,7 @@
 
 The tables' documentation is generated from their one registry
 (:class:`grids.tables.TableSchema`); ``docs/schema.md`` is this output, and a
-test keeps it in step. Regenerate with ``python -m planner.schema_docs > docs/schema.md``.
+test keeps it in step. Regenerate with ``python -m planner.inputs.schema_docs > docs/schema.md``.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from grids.regions import PRICES, REGIONS
 from models.chips import CHIPS
 from models.demand import DEMAND
 from models.levers import COOLING_WATER
-from planner.scenario import ScenarioFile
+from planner.inputs.scenario import ScenarioFile
 from sites.fleet import FLEET
 from sites.portfolio import CONTRACTS, CUSTOMERS, OPERATORS
 from sites.sites import SITES
@@ -42,7 +42,7 @@ def _nested(ann: Any) -> tuple[type[BaseModel] | None, bool]:
 
 def _type_name(ann: Any) -> str:
     name = str(ann) if not isinstance(ann, type) else ann.__name__
-    name = name.replace("typing.", "").replace("planner.scenario.", "")
+    name = name.replace("typing.", "").replace("planner.inputs.scenario.", "")
     return name.replace(" | ", " or ")
 
 
@@ -72,7 +72,8 @@ def render() -> str:
     parts = [
         "# Input schema",
         "",
-        "Generated from the schema registry by `python -m planner.schema_docs`; do not edit.",
+        "Generated from the schema registry by `python -m planner.inputs.schema_docs`; "
+        "do not edit.",
         "Every table may also carry `source` and `notes` columns (kept, not used by the model).",
         "Tables are CSV or Parquet. Unknown columns and unknown scenario keys are errors.",
         "",

@@ -26,18 +26,18 @@ import pandas as pd
 from shapely.geometry import mapping
 
 from grids.tables import InputError
-from planner.maps import (
+from planner.outputs.fileio import atomic_file
+from planner.outputs.maps import (
     REGION_METRICS,
     SITE_SIZE_METRIC,
     CapacityMap,
-    atomic_file,
     check_metric,
     display_geometry,
     load_capacity_map,
 )
 
 if TYPE_CHECKING:
-    from planner.results import Result
+    from planner.outputs.results import Result
 
 #: Site metrics carried into the interactive map (for sizes and tooltips).
 MAP_SITE_METRICS = ("facility_mw", "build_mw", "load_mw", "grid_load_mw", "onsite_load_mw")
@@ -139,7 +139,7 @@ def gap_chart_svg(gap: pd.DataFrame, title: str) -> str:
     import matplotlib
 
     matplotlib.use("Agg")
-    from planner.gap import plot_gap
+    from planner.outputs.gap import plot_gap
 
     with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "dcplan-gap"}), \
             tempfile.TemporaryDirectory() as tmp:
@@ -436,7 +436,7 @@ def map_section(cmap: CapacityMap, metric: str = "load_mw", year: int | None = N
 
 def page(title: str, body: str, *, with_map: bool) -> str:
     """A complete, self-contained HTML page."""
-    from planner.results import package_versions
+    from planner.outputs.results import package_versions
 
     css, js = leaflet_assets() if with_map else ("", "")
     scripts = f"<script>{js}</script>\n<script>{MAP_JS}</script>" if with_map else ""

@@ -1,8 +1,8 @@
 """``dcplan stress``: operator exposure stress tests on the command line.
 
-Registered on the main app by :func:`register` (``planner.cli`` calls it; the command
-imports ``planner.cli`` only when it runs, so either module may be imported first). Bad input
-ends with one line on stderr and exit code 2, before anything is solved or written.
+:mod:`planner.cli.commands` calls :func:`register` to add it to the ``dcplan`` app; it shares
+the guard and consoles of :mod:`planner.cli.app`. Bad input ends with one line on stderr and
+exit code 2, before anything is solved or written.
 """
 
 from __future__ import annotations
@@ -45,12 +45,12 @@ def stress_command(
         show_default=False)] = None,
 ) -> None:
     """Stress-test datacenter operators: covenants, defaults, contract chains."""
-    from planner.cli import _guard, _stages
-    from planner.output import check_output_folder
+    from planner.cli.app import guard, stages
+    from planner.outputs.files import check_output_folder
     from planner.stress import stress, write_stress
     from sites.portfolio import parse_shock
 
-    with _guard():
+    with guard():
         extra = [parse_shock(s) for s in (shock or [])]
         labels = {"load": "loading and validating the portfolio and scenario",
                   "capacity": "solving the capacity scenario for the value of capacity",
@@ -58,7 +58,7 @@ def stress_command(
                   "write": "writing results"}
         if out is not None:
             check_output_folder(out)  # a bad -o fails now, not after the solves
-        with _stages(labels) as step:
+        with stages(labels) as step:
             result = stress(portfolio, extra, scenario=scenario, progress=step)
             name = result.portfolio.name
             target = out if out is not None else Path("runs") / f"stress-{name}"
@@ -75,7 +75,7 @@ def _fmt(v: float, spec: str = ",.2f", blank: str = "–") -> str:
 
 def print_stress(result: object, target: Path) -> None:
     """Rich tables: one row per operator, DSCR by year, end-customer exposure."""
-    from planner.cli import console
+    from planner.cli.app import console
     from planner.stress import StressResult
 
     assert isinstance(result, StressResult)

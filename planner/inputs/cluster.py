@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 from scipy.cluster.vq import kmeans2
 
-from planner.scenario import Scenario
+from planner.inputs.scenario import Scenario
 
 
 def _weighted(x: pd.Series, w: pd.Series) -> float:

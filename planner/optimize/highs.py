@@ -34,8 +34,8 @@ import pyomo.environ as pyo
 from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 
 from models.highs_quiet import quiet_highs
-from planner.interrupts import check, deferred, requested
-from planner.numerics import coefficient_ranges, scaling_warnings
+from planner.optimize.interrupts import check, deferred, requested
+from planner.optimize.numerics import coefficient_ranges, scaling_warnings
 
 
 class SolveError(RuntimeError):
@@ -146,7 +146,7 @@ def run_interruptibly(h: highspy.Highs, poll_seconds: float = 0.1) -> None:
 
     A plain ``run()`` holds the interpreter until HiGHS returns, so Ctrl-C
     would only act minutes later. Here the main thread waits in short polls
-    with Ctrl-C deferred (:mod:`planner.interrupts`: an interrupt landing
+    with Ctrl-C deferred (:mod:`planner.optimize.interrupts`: an interrupt landing
     inside highspy's own lock handling could leave its lock held and the wait
     endless); once Ctrl-C is pressed it asks HiGHS to stop (its interrupt
     callbacks), waits until the solver thread has ended and raises

@@ -24,7 +24,7 @@ from models.capacity import (
     discount_factors,
 )
 from models.levers import EMISSIONS_SCALE, WATER_SCALE, capex_by_year, emissions_t
-from planner.highs import LPSolution
+from planner.optimize.highs import LPSolution
 
 COST_COMPONENTS = ("facility", "grid", "onsite", "chips", "energy", "capacity", "fuel", "unserved")
 #: Added after COST_COMPONENTS when the scenario prices carbon (lever "carbon").
@@ -51,7 +51,7 @@ class Result:
     scenario_name : str
     inputs : the :class:`~models.capacity.CapacityInputs` that were solved.
     ix : the index sets of the model.
-    lp : the raw :class:`~planner.highs.LPSolution` (scaled units).
+    lp : the raw :class:`~planner.optimize.highs.LPSolution` (scaled units).
     build_seconds : Pyomo model construction time.
     """
 
@@ -554,8 +554,8 @@ class Result:
         return out
 
     def gap(self) -> pd.DataFrame:
-        """The demand-versus-efficiency gap per year (see :mod:`planner.gap`)."""
-        from planner.gap import gap_table
+        """The demand-versus-efficiency gap per year (see :mod:`planner.outputs.gap`)."""
+        from planner.outputs.gap import gap_table
 
         return gap_table(self.to_xarray())
 

@@ -7,7 +7,6 @@ previous folder (if any) untouched and no partial folder behind.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import os
@@ -21,11 +20,12 @@ from typing import Any
 import pandas as pd
 
 from grids.tables import InputError
-from planner.gap import plot_gap
-from planner.interrupts import check, deferred
-from planner.maps import write_map_outputs
-from planner.results import Result
-from planner.scenario import Scenario
+from planner.inputs.scenario import Scenario
+from planner.optimize.interrupts import check, deferred
+from planner.outputs.exports import write_map_outputs
+from planner.outputs.fileio import file_sha256
+from planner.outputs.gap import plot_gap
+from planner.outputs.results import Result
 
 #: Written into every output folder: a folder holding it may be replaced whole by a new run.
 MARKER = ".dcplan-output"
@@ -91,14 +91,6 @@ def atomic_folder(target: str | Path, *, owned: bool = True) -> Iterator[Path]:
         raise
 
 
-def file_sha256(path: str | Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def input_hashes(scenario: Scenario) -> dict[str, str]:
     out = {}
     for key, p in scenario.table_paths.items():
@@ -107,12 +99,12 @@ def input_hashes(scenario: Scenario) -> dict[str, str]:
     return out
 
 
-def _clean(obj: Any) -> Any:
+def json_ready(obj: Any) -> Any:
     """JSON-safe: NaN/inf → null, numpy scalars → Python."""
     if isinstance(obj, dict):
-        return {str(k): _clean(v) for k, v in obj.items()}
+        return {str(k): json_ready(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
-        return [_clean(v) for v in obj]
+        return [json_ready(v) for v in obj]
     if hasattr(obj, "item"):
         obj = obj.item()
     if isinstance(obj, float) and not math.isfinite(obj):
@@ -183,5 +175,5 @@ def write_run(
         summary = result.summary()
         summary["inputs_sha256"] = hashes
         summary["inputs"] = scenario.table_paths
-        (tmp / "summary.json").write_text(json.dumps(_clean(summary), indent=2) + "\n")
+        (tmp / "summary.json").write_text(json.dumps(json_ready(summary), indent=2) + "\n")
     return out_dir

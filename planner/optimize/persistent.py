@@ -9,7 +9,8 @@ and compares it with a model it already holds:
 * same shape and sparsity pattern → push only what differs (``changeColsCost``,
   ``changeColsBounds``, ``changeRowsBounds``, ``changeCoeff``, ``changeObjectiveOffset``)
   and ``run()`` again with dual simplex, which hot-starts from the stored basis;
-* otherwise → build a new ``Highs`` (cold solve, like :func:`planner.highs.solve_standard_form`).
+* otherwise → build a new ``Highs`` (a cold solve, as
+  :func:`planner.optimize.highs.solve_standard_form`).
 
 Every differing number is pushed, so the updated model *is* the new LP: the result equals
 a cold solve (tested to 1e-6 relative on the objective). Several models can be kept
@@ -31,11 +32,18 @@ import numpy as np
 
 from models.capacity import index_sets
 from models.capacity_matrix import StandardFormLP, build_matrix
-from planner.highs import LPSolution, _highs_with, _run_checked, _solution, by_block, highs_version
-from planner.numerics import coefficient_ranges
-from planner.results import Result
-from planner.run import IPM_MIN_SITES
-from planner.scenario import Scenario
+from planner.inputs.scenario import Scenario
+from planner.optimize.highs import (
+    LPSolution,
+    _highs_with,
+    _run_checked,
+    _solution,
+    by_block,
+    highs_version,
+)
+from planner.optimize.numerics import coefficient_ranges
+from planner.optimize.run import IPM_MIN_SITES
+from planner.outputs.results import Result
 
 #: Above this many changed matrix coefficients a rebuild is cheaper than ``changeCoeff``
 #: one by one (each call costs a few µs in Python plus HiGHS's own bookkeeping).
@@ -54,7 +62,7 @@ class UpdateStats:
         ``"failed"``) or ``""`` for an update.
     costs, col_bounds, row_bounds, coefficients : numbers of changed entries pushed.
     seconds : diffing and pushing (update) or ``passModel`` (build), with the
-        coefficient-range scan (:func:`planner.numerics.coefficient_ranges`), s.
+        coefficient-range scan (:func:`planner.optimize.numerics.coefficient_ranges`), s.
     """
 
     mode: str
@@ -66,7 +74,7 @@ class UpdateStats:
     seconds: float = 0.0
 
     def as_info(self) -> dict[str, Any]:
-        """Flat keys for :attr:`planner.highs.LPSolution.info`."""
+        """Flat keys for :attr:`planner.optimize.highs.LPSolution.info`."""
         return {"persistent_mode": self.mode, "persistent_reason": self.reason,
                 "changed_costs": self.costs, "changed_col_bounds": self.col_bounds,
                 "changed_row_bounds": self.row_bounds, "changed_coefficients": self.coefficients}
@@ -110,9 +118,9 @@ class PersistentSolver:
     Parameters
     ----------
     options : HiGHS options for cold solves; by default dual simplex below
-        :data:`planner.run.IPM_MIN_SITES` sites and interior point (with crossover, so a
+        :data:`planner.optimize.run.IPM_MIN_SITES` sites and interior point (with crossover, so a
         basis is left for the next hot start) above. Hot starts always use simplex.
-    time_limit_seconds, threads, verbose : as in :func:`planner.highs.solve_standard_form`.
+    time_limit_seconds, threads, verbose : as in :func:`planner.optimize.highs.solve_standard_form`.
     max_models : models kept loaded (different sparsity patterns), least recently used
         dropped first.
     max_coeff_changes : above this many changed matrix coefficients, rebuild instead.
@@ -162,12 +170,13 @@ class PersistentSolver:
         cold_options : HiGHS options for a cold build (default: the solver's ``options``).
 
         The result's ``info`` holds the LP's coefficient ranges and scaling warnings
-        (``"ranges"``, ``"warnings"``), as :func:`planner.highs.solve_standard_form` records
-        them; the scan takes ~2 ms at 1,000 sites.
+        (``"ranges"``, ``"warnings"``), as
+        :func:`planner.optimize.highs.solve_standard_form` records them; the scan takes ~2 ms
+        at 1,000 sites.
 
         Raises
         ------
-        planner.highs.SolveError
+        planner.optimize.highs.SolveError
             When HiGHS's model status is not optimal (the model is then dropped); its
             message names the first scaling warning, if any.
         """
@@ -261,7 +270,7 @@ class PersistentSolver:
     def solve(self, scenario: Scenario) -> Result:
         """Build and solve ``scenario`` (matrix route); the twin of :func:`planner.solve`.
 
-        Returns a :class:`planner.results.Result`, so ``to_xarray()``, ``gap()`` and
+        Returns a :class:`planner.outputs.results.Result`, so ``to_xarray()``, ``gap()`` and
         ``cost_breakdown()`` work unchanged; ``result.attrs["persistent_mode"]`` says
         whether the model was updated in place or built. A scenario that sets one of the
         planner's levers (``scenario.levers()``; the matrix route does not model them) is
@@ -270,7 +279,7 @@ class PersistentSolver:
         t0 = time.perf_counter()
         inputs = scenario.capacity_inputs()
         if getattr(inputs, "levers", None) is not None:
-            from planner.run import solve as cold_solve
+            from planner.optimize.run import solve as cold_solve
 
             result = cold_solve(scenario, options=self.options,
                                 time_limit_seconds=self.time_limit_seconds)

@@ -18,11 +18,8 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import uuid
 import warnings
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -34,10 +31,10 @@ import xarray as xr
 
 from grids.regions import read_polygons, require_polygons
 from grids.tables import InputError
+from planner.outputs.fileio import atomic_file, file_sha256
 
 if TYPE_CHECKING:
-    from planner.results import Result
-    from planner.scenario import Scenario
+    pass
 
 EXCHANGE_CRS = "EPSG:4326"
 CONUS_CRS = "EPSG:5070"
@@ -234,8 +231,6 @@ def run_polygons(folder: str | Path, ds: xr.Dataset) -> gpd.GeoDataFrame:
     path = default_geometry_path() if source == "bundled" else Path(source)
     expected = ds.attrs.get("sha256_geometry")
     if source != "bundled" and path.is_file() and expected:
-        from planner.output import file_sha256
-
         if file_sha256(path) != expected:
             raise InputError(f"the region geometry changed since the run and {GPKG_NAME} is "
                              "missing; re-run dcplan run", file=path)
@@ -410,20 +405,6 @@ def load_capacity_map(folder: str | Path, *, years: Sequence[int] | None = None,
 # -- writing ---------------------------------------------------------------------------------
 
 
-@contextmanager
-def atomic_file(path: str | Path) -> Iterator[Path]:
-    """Yield a temporary path in the same folder that replaces ``path`` on success."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.tmp-{uuid.uuid4().hex[:8]}{path.suffix}")
-    try:
-        yield tmp
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-
-
 def write_vector(cmap: CapacityMap, path: str | Path, fmt: str) -> list[Path]:
     """Write regions and sites as GeoPackage, GeoJSON or GeoParquet (EPSG:4326).
 
@@ -578,84 +559,6 @@ def plot_map(cmap: CapacityMap, metric: str, years: Sequence[int], path: str | P
         fig.savefig(tmp, format="png")
     plt.close(fig)
     return path
-
-
-def export(
-    folder: str | Path,
-    fmt: str,
-    out: str | Path | None = None,
-    *,
-    years: Sequence[int] | None = None,
-    metric: str | None = None,
-) -> list[Path]:
-    """``dcplan map``: write a run's capacity map in one format.
-
-    Parameters
-    ----------
-    folder : the run folder (results.nc and capacity_map.gpkg).
-    fmt : one of :data:`FORMATS`.
-    out : the file (default: ``<folder>/map_<metric>_<years>.<fmt>``).
-    years : years to include; vector formats default to all years, PNG and
-        HTML to the last year. Several years make small multiples in a PNG.
-    metric : a region metric; vector formats default to all metrics, PNG and
-        HTML to ``load_mw``.
-
-    Returns
-    -------
-    The files written.
-    """
-    fmt = fmt.lower().lstrip(".")
-    if fmt not in FORMATS:
-        raise InputError(f"--format: unknown format '{fmt}' (known: {', '.join(FORMATS)})")
-    if metric is not None:
-        check_metric(metric)
-    ds = read_results(folder)
-    polygons = run_polygons(folder, ds)
-    vector = fmt in ("gpkg", "geojson", "parquet")
-    if years is None and not vector:
-        chosen = select_years(ds, None)
-        years = chosen if fmt == "html" else chosen[-1:]
-    chosen = select_years(ds, years)
-    if out is None:
-        stem = "map_" + (metric or ("all" if vector else DEFAULT_METRIC))
-        span = f"{chosen[0]}" if len(chosen) == 1 else f"{chosen[0]}-{chosen[-1]}"
-        out = Path(folder) / f"{stem}_{span}{SUFFIX[fmt]}"
-    out = Path(out)
-    if vector:
-        cmap = capacity_map(ds, polygons, years=chosen, metrics=[metric] if metric else None)
-        return write_vector(cmap, out, fmt)
-    if fmt == "png":
-        metric = metric or DEFAULT_METRIC
-        cmap = capacity_map(ds, polygons, years=chosen, metrics=[metric])
-        return [plot_map(cmap, metric, chosen, out)]
-    from planner.report import write_map_page
-
-    cmap = capacity_map(ds, polygons, years=chosen)
-    return [write_map_page(cmap, out, metric=metric or DEFAULT_METRIC)]
-
-
-def write_map_outputs(result: Result, scenario: Scenario, folder: Path) -> None:
-    """Add ``capacity_map.gpkg`` and ``report.html`` to a run folder.
-
-    Called by ``write_run`` on its temporary folder; needs nothing else in it.
-
-    Parameters
-    ----------
-    result : the solved plan.
-    scenario : the scenario it solved (its region polygons and names).
-    folder : the (temporary) run folder.
-    """
-    from planner.report import report_from_result
-
-    folder = Path(folder)
-    polygons = scenario.geometry.reset_index(drop=True)[["region", "geometry"]].copy()
-    names = scenario.regions["name"] if "name" in scenario.regions.columns else None
-    polygons["name"] = (polygons["region"].map(names) if names is not None
-                        else polygons["region"]).fillna(polygons["region"])
-    polygons.attrs["path"] = scenario.table_paths.get("geometry", "")
-    cmap = capacity_map(result.to_xarray(), polygons)
-    write_vector(cmap, folder / GPKG_NAME, "gpkg")
-    report_from_result(result, cmap, folder / "report.html")
 
 
 def _first_line(exc: BaseException) -> str:

@@ -22,7 +22,7 @@ import shapely
 import yaml
 
 from grids.regions import default_geometry_path, default_regions_path, load_geometry, load_regions
-from planner.output import atomic_folder
+from planner.outputs.files import atomic_folder
 from sites.sites import load_sites
 
 

@@ -1,4 +1,5 @@
-"""The ``dcplan`` command line.
+"""The ``dcplan`` commands run, validate, init, synth, gap and chips; the other command groups
+(map, stress, sweep) are registered from their own modules.
 
 Bad input ends with one line on stderr (``error: FILE row R, column C: …``)
 and exit code 2; no traceback, no output folder.
@@ -7,89 +8,21 @@ and exit code 2; no traceback, no output folder.
 from __future__ import annotations
 
 import shutil
-import sys
-import time
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from grids.regions import default_geometry_path, default_regions_path
 from grids.tables import InputError
 from models.chips import default_chips_path
-from planner.interrupts import check, deferred
-from planner.map_cli import register as register_map_commands
-from planner.stress_cli import register as register_stress_command
-from planner.sweep_cli import register as register_sweep_command
+from planner.cli.app import app, console, err_console, guard, stages
+from planner.cli.map import register as register_map_commands
+from planner.cli.stress import register as register_stress_command
+from planner.cli.sweep import register as register_sweep_command
+from planner.optimize.interrupts import deferred
 from sites.sites import default_sites_path
-
-app = typer.Typer(
-    name="dcplan",
-    help="Datacenter power and capacity planning: what to build, where, when, at what cost.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
-# Wide tables stay readable when the output is piped or logged (rich assumes 80 columns).
-console = Console(width=None if sys.stdout.isatty() else 160)
-err_console = Console(stderr=True)
-
-
-def _fail(message: str, code: int = 2) -> None:
-    err_console.print(f"error: {message}", markup=False, highlight=False, soft_wrap=True)
-    raise typer.Exit(code)
-
-
-@contextmanager
-def _guard() -> Any:
-    """Turn expected failures into one-line messages and exit codes.
-
-    Ctrl-C is deferred to safe points (:mod:`planner.interrupts`); one pressed after
-    the command's work is done is ignored.
-    """
-    from planner.highs import ConflictError, SolveError
-
-    try:
-        with deferred(at_end=False):
-            yield
-    except InputError as exc:
-        _fail(str(exc), 2)
-    except ConflictError as exc:  # the scenario's own constraints contradict each other
-        _fail(str(exc), 2)
-    except SolveError as exc:
-        _fail(str(exc), 1)
-    except KeyboardInterrupt:
-        _fail("interrupted; no output was written", 130)
-    except (OSError, FileExistsError) as exc:
-        _fail(f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), 2)
-
-
-@contextmanager
-def _stages(labels: dict[str, str]) -> Any:
-    """A rich status line per stage, with elapsed seconds when done."""
-    state: dict[str, Any] = {"label": None, "t": 0.0}
-    status = console.status("", spinner="dots")
-    status.start()
-
-    def step(key: str) -> None:
-        now = time.perf_counter()
-        if state["label"] is not None:
-            console.print(f"  [green]✓[/] {state['label']} ({now - state['t']:.1f} s)")
-        check()
-        state["label"], state["t"] = labels.get(key, key), now
-        status.update(f"{state['label']} …")
-
-    try:
-        yield step
-        if state["label"] is not None:
-            console.print(f"  [green]✓[/] {state['label']} "
-                          f"({time.perf_counter() - state['t']:.1f} s)")
-    finally:
-        status.stop()
-
 
 ScenarioArg = Annotated[
     Path | None,
@@ -113,18 +46,18 @@ def run(
 ) -> None:
     """Solve a scenario and write results.nc, summary.json, gap.csv/png and CSVs."""
     import planner
-    from planner.output import check_output_folder, write_run
+    from planner.outputs.files import check_output_folder, write_run
 
-    with _guard():
+    with guard():
         labels = {"load": "loading and validating inputs", "build": "building the model",
                   "solve": "solving with HiGHS", "results.nc": "writing results"}
-        with _stages(labels) as step:
+        with stages(labels) as step:
             step("load")
             sc = planner.load_scenario(scenario)
             if demand is not None:
                 sc = sc.with_demand_preset(demand)
             if cluster is not None:
-                from planner.cluster import cluster_sites
+                from planner.inputs.cluster import cluster_sites
 
                 sc = cluster_sites(sc, cluster)
             if route not in ("auto", "pyomo", "matrix"):
@@ -144,9 +77,9 @@ def run(
 def validate(scenario: ScenarioArg = None) -> None:
     """Check a scenario and its tables; print what a run would use."""
     import planner
-    from planner.run import PYOMO_MAX_SITES, algorithm_name
+    from planner.optimize.run import PYOMO_MAX_SITES, algorithm_name
 
-    with _guard():
+    with guard():
         sc = planner.load_scenario(scenario)
         s = sc.spec
         t = Table(title=f"scenario {sc.name}: valid", show_header=False)
@@ -186,9 +119,9 @@ def init(
     force: Annotated[bool, typer.Option(help="overwrite files in an existing folder")] = False,
 ) -> None:
     """Write an editable copy of the default scenario and all its tables."""
-    from planner.scenario import default_scenario_path
+    from planner.inputs.scenario import default_scenario_path
 
-    with _guard():
+    with guard():
         if folder.exists() and any(folder.iterdir()) and not force:
             raise InputError("folder exists and is not empty (use --force to overwrite)",
                              file=folder)
@@ -218,9 +151,9 @@ def synth(
     seed: Annotated[int, typer.Option(help="random seed")] = 0,
 ) -> None:
     """Write a synthetic scenario folder (sites scattered in the bundled regions)."""
-    from planner.synth import write_synth
+    from planner.inputs.synth import write_synth
 
-    with _guard():
+    with guard():
         if sites < 1 or years < 1 or chips < 1:
             raise InputError("--sites, --years and --chips must be at least 1")
         path = write_synth(out, sites, years, chips, seed)
@@ -233,9 +166,9 @@ def gap(
     results_dir: Annotated[Path, typer.Argument(help="a folder written by dcplan run")],
 ) -> None:
     """Print the demand-versus-efficiency gap of a run and rewrite gap.csv and gap.png."""
-    from planner.gap import gap_from_run
+    from planner.outputs.gap import gap_from_run
 
-    with _guard():
+    with guard():
         table = gap_from_run(results_dir)
         _print_gap(table)
         console.print(f"wrote {results_dir}/gap.csv and gap.png")
@@ -252,7 +185,7 @@ def chips(
     import planner
     from models.chips import plot_frontier
 
-    with _guard():
+    with guard():
         sc = planner.load_scenario(scenario)
         c = sc.chips
         t = Table(title=f"chip generations in {sc.name} (frontier growth "

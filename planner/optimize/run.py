@@ -9,9 +9,9 @@ from collections.abc import Callable
 from models.capacity import build_model, index_sets
 from models.capacity_matrix import build_matrix
 from models.levers import active_levers
-from planner.highs import solve_lp, solve_standard_form
-from planner.results import Result
-from planner.scenario import Scenario
+from planner.inputs.scenario import Scenario
+from planner.optimize.highs import solve_lp, solve_standard_form
+from planner.outputs.results import Result
 
 #: Above this many sites ``route="auto"`` assembles the LP with NumPy instead of Pyomo.
 PYOMO_MAX_SITES = 500
@@ -38,7 +38,7 @@ def hipo_available() -> bool:
         import highspy_extras
     except ImportError:
         return False
-    from planner.highs import highs_version
+    from planner.optimize.highs import highs_version
 
     return str(highspy_extras.__version__).split(".")[:2] == highs_version().split(".")[:2]
 
@@ -91,7 +91,7 @@ def solve(
     progress : called with a short label before each stage ("build", "solve").
     verbose : show the HiGHS log.
     time_limit_seconds : HiGHS time limit; a plan that is not optimal raises
-        :class:`planner.highs.SolveError`.
+        :class:`planner.optimize.highs.SolveError`.
     route : ``"pyomo"`` (the readable Pyomo model, compiled by Pyomo's
         standard-form compiler), ``"matrix"`` (the same LP assembled with
         vectorized NumPy, for thousands of sites) or ``"auto"`` (Pyomo up to

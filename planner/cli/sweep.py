@@ -1,7 +1,7 @@
 """The ``dcplan sweep`` command: scenario grids and Monte Carlo on Dask.
 
-``planner.cli`` calls :func:`register` to add it to the ``dcplan`` app (the command imports
-``planner.cli`` only when it runs, so either module may be imported first). Bad input —
+:mod:`planner.cli.commands` calls :func:`register` to add it to the ``dcplan`` app; it shares
+the guard and consoles of :mod:`planner.cli.app`. Bad input —
 scenario, grid file, options — ends with one line on stderr and exit code 2 before any
 scenario is solved; scenarios that fail are reported and the others kept (exit code 1).
 """
@@ -48,10 +48,10 @@ def sweep_command(
         "--format", help="netcdf (sweep.nc) or zarr (sweep.zarr, needs zarr)")] = "netcdf",
 ) -> None:
     """Sweep a parameter grid or Monte Carlo over a scenario on Dask; resumable."""
-    from planner.cli import _guard, _stages, console
+    from planner.cli.app import console, guard, stages
     from planner.sweep import execute, prepare_sweep, write_outputs
 
-    with _guard():
+    with guard():
         if grid is None:
             raise InputError("--grid: give the grid file (GRID.yaml); see docs/sweep.md")
         if workers is not None and workers < 0:
@@ -59,7 +59,7 @@ def sweep_command(
         if workers is not None and scheduler is not None:
             raise InputError("--workers and --scheduler: give one (a running cluster has its "
                              "own workers)")
-        with _stages({"load": "loading the scenario and checking the grid"}) as step:
+        with stages({"load": "loading the scenario and checking the grid"}) as step:
             step("load")
             prep = prepare_sweep(scenario, grid, out, samples=samples, seed=seed, fmt=fmt)
         names = ", ".join(i.key for i in prep.plan.parameters)
@@ -76,7 +76,7 @@ def sweep_command(
             console.print(f"interrupted: finished scenarios are kept in {prep.parts}; run the "
                           "same command again to resume")
             raise typer.Exit(130) from None
-        with _stages({"write": "assembling and writing the sweep"}) as step:
+        with stages({"write": "assembling and writing the sweep"}) as step:
             step("write")
             outcome = write_outputs(prep, counts, time.perf_counter() - t0)
         _print_outcome(outcome, console)

@@ -1,0 +1,2 @@
+"""Stage 2 — optimize: scenario → Pyomo model → HiGHS; persistent re-solves, numerics,
+interrupts."""
