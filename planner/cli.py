@@ -20,6 +20,7 @@ from rich.table import Table
 from grids.regions import default_geometry_path, default_regions_path
 from grids.tables import InputError
 from models.chips import default_chips_path
+from planner.headroom_cli import register as register_headroom_command
 from planner.interrupts import check, deferred
 from planner.map_cli import register as register_map_commands
 from planner.stress_cli import register as register_stress_command
@@ -341,6 +342,7 @@ def _print_summary(result: Any, target: Path) -> None:
 register_map_commands(app)
 register_stress_command(app)
 register_sweep_command(app)
+register_headroom_command(app)
 
 
 def main(argv: list[str] | None = None) -> int:
