@@ -124,11 +124,22 @@ def select_years(load: pd.DataFrame, years: Sequence[int]) -> pd.DataFrame:
     missing = [y for y in years if y not in have]
     if missing:
         src = Path(load.attrs.get("path", "hourly load")).name
-        raise InputError(f"--years: {', '.join(map(str, missing))} outside the hourly record "
+        raise InputError(f"--years: {_spans(missing)} outside the hourly record "
                          f"{src} (expected years within {have[0]}–{have[-1]})")
     out = load[np.isin(load.index.year, list(years))]
     out.attrs = dict(load.attrs)
     return out
+
+
+def _spans(years: Sequence[int]) -> str:
+    """``[2015, 2016, 2017, 2030]`` → ``"2015–2017, 2030"``."""
+    out: list[str] = []
+    for y in sorted(years):
+        if out and out[-1].split("–")[-1] == str(y - 1):
+            out[-1] = f"{out[-1].split('–')[0]}–{y}"
+        else:
+            out.append(str(y))
+    return ", ".join(out)
 
 
 # -- parsing ---------------------------------------------------------------------------------
