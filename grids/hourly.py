@@ -36,6 +36,20 @@ BUNDLED_SOURCE = (
     "Scientific Data 7, 155 (2020), doi:10.5281/zenodo.3517196, CC BY 4.0; aggregated to the "
     "dcplan regions (grids/data/hourly/README.md)")
 _HOUR = np.timedelta64(3600, "s")
+#: The wide table's rules as Markdown (docs/schema.md is generated from it).
+SCHEMA_MARKDOWN = "\n".join([
+    "**hourly load** (scenario key `hourly_load`, read by `dcplan headroom`; default: the",
+    "bundled EIA-930 record 2016–2024, docs/data-sources.md) — one row per hour, CSV,",
+    "gzipped CSV (`.csv.gz`) or Parquet.",
+    "",
+    "| column | type | unit | required | description |",
+    "| --- | --- | --- | --- | --- |",
+    f"| `{TIME_COLUMN}` | time | UTC | yes | hour-beginning, ISO (`2024-01-01 00:00`; an "
+    "offset is converted to UTC); whole hours, one hour apart, no gap or repeat; whole "
+    "calendar years |",
+    "| *region* | float | MW | at least one | one column per region of the scenario, named "
+    "as in the regions table: that hour's demand, a number >= 0 |",
+])
 
 
 def default_hourly_path() -> Path:
