@@ -145,7 +145,7 @@ def print_headroom(table: object, limits: list[float]) -> None:
                   f"{last['mean_event_hours']:.1f} / {last['max_event_hours']:.0f}")
     tot = totals(table).set_index("curtailment_pct")
     t.add_section()
-    t.add_row("[bold]total[/]", *(f"[bold]{tot.at[r, 'headroom_mw'] / 1e3:,.1f}[/]"
+    t.add_row("[bold]total[/] (GW; h: mean)", *(f"[bold]{tot.at[r, 'headroom_mw'] / 1e3:,.1f}[/]"
                                   for r in limits), "",
               f"{tot.at[top, 'curtailed_hours_per_year']:,.0f}",
               f"{tot.at[top, 'mean_event_hours']:.1f}")
