@@ -298,3 +298,9 @@ def test_its_own_outputs_are_replaced(scenario_dir: Path, tmp_path: Path) -> Non
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("h")) == ["h.csv",
                                                                                    "h.png"]
     assert not list(tmp_path.glob(".h.tmp-*"))
+
+
+def test_hourly_load_is_a_table_path_not_a_sweep_parameter() -> None:
+    from planner.sweep.parameters import spec_parameters
+
+    assert "hourly_load" not in spec_parameters()
