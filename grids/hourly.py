@@ -166,7 +166,7 @@ def _read(path: Path) -> tuple[pd.DataFrame, int | None]:
     name = path.name.lower()
     try:
         if name.endswith((".csv", ".csv.gz")):
-            return pd.read_csv(path, dtype=str, keep_default_na=False,
+            return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig",
                                skipinitialspace=True), 2
         if name.endswith((".parquet", ".pq")):
             return pd.read_parquet(path), None

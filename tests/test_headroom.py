@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import string
 import subprocess
 import sys
 from pathlib import Path
@@ -10,8 +11,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from grids.hourly import load_hourly
+from grids.tables import InputError
 from planner.cli import main
 from planner.headroom import COLUMNS, RegionCurve, headroom_table, region_curves
 from planner.headroom_output import CSV_MARKER
@@ -304,3 +308,52 @@ def test_hourly_load_is_a_table_path_not_a_sweep_parameter() -> None:
     from planner.sweep.parameters import spec_parameters
 
     assert "hourly_load" not in spec_parameters()
+
+
+# -- fuzzing the hourly loader: InputError or a valid table, never another exception ---------
+
+_ONE_YEAR = synthetic_load().loc["2023"].assign(PJM=1.0).reset_index()
+_ONE_YEAR["utc_time"] = _ONE_YEAR["utc_time"].dt.strftime("%Y-%m-%d %H:%M")
+_CELLS = st.one_of(
+    st.text(alphabet=string.printable, max_size=12),
+    st.sampled_from(["", " ", "nan", "inf", "-1", "1e999", "2023-13-01 00:00", "2023-01-01",
+                     "2023-01-01T00:00Z", "2023-01-01 00:30", "\x00", "٣", "utc_time", "PJM"]),
+    st.floats(allow_nan=True, allow_infinity=True).map(repr),
+)
+
+
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(row=st.integers(-1, len(_ONE_YEAR) - 1), col=st.integers(0, 2), cell=_CELLS,
+       suffix=st.sampled_from([".csv", ".csv.gz", ".parquet"]))
+def test_hourly_loader_fuzz(tmp_path: Path, row: int, col: int, cell: str,
+                            suffix: str) -> None:
+    frame = _ONE_YEAR.astype(object).copy()
+    if row < 0:
+        frame = frame.rename(columns={frame.columns[col]: cell})  # a mangled header
+    else:
+        frame.iat[row, col] = cell
+    path = tmp_path / f"fuzz{suffix}"
+    try:
+        if suffix == ".parquet":
+            frame.astype(str).to_parquet(path)
+        else:
+            frame.to_csv(path, index=False)
+    except (ValueError, UnicodeEncodeError):
+        return  # not writable in that format: nothing to read
+    try:
+        df = load_hourly(path, regions=["ERCOT", "PJM"])
+    except InputError as exc:
+        assert "\n" not in str(exc)
+        return
+    assert len(df) == 8760 and np.isfinite(df.to_numpy()).all()
+
+
+def test_random_bytes_are_one_line(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    for suffix in (".csv", ".csv.gz", ".parquet"):
+        path = tmp_path / f"noise{suffix}"
+        path.write_bytes(rng.integers(0, 256, 5000, dtype=np.uint8).tobytes())
+        with pytest.raises(InputError) as info:
+            load_hourly(path)
+        assert "\n" not in str(info.value) and path.name in str(info.value)
