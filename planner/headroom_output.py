@@ -68,6 +68,11 @@ def write_csv(table: pd.DataFrame, path: str | Path, provenance: str) -> Path:
     return path
 
 
+def _mw_label(mw: float) -> str:
+    """``13442.4`` → ``"13.4 GW"``; ``212.6`` → ``"213 MW"``."""
+    return f"{mw / 1e3:,.1f} GW" if mw >= 1000 else f"{mw:,.0f} MW"
+
+
 def plot_curves(curves: dict[str, RegionCurve], table: pd.DataFrame, path: str | Path,
                 title: str) -> Path:
     """Small multiples, one panel per region: curtailment rate (%, log scale) against the
@@ -82,7 +87,7 @@ def plot_curves(curves: dict[str, RegionCurve], table: pd.DataFrame, path: str |
     names = list(curves)
     ncol = 4 if len(names) > 6 else min(3, len(names))
     nrow = -(-len(names) // ncol)
-    fig, axes = plt.subplots(nrow, ncol, figsize=(3.4 * ncol, 2.7 * nrow + 0.6),
+    fig, axes = plt.subplots(nrow, ncol, figsize=(max(3.4 * ncol, 6.0), 2.7 * nrow + 0.9),
                              squeeze=False, layout="constrained")
     rates = sorted(table["curtailment_pct"].unique())
     for ax, name in zip(axes.flat, names):
@@ -94,19 +99,19 @@ def plot_curves(curves: dict[str, RegionCurve], table: pd.DataFrame, path: str |
         ax.scatter(rows["headroom_mw"] / 1e3, rows["curtailment_pct"], color="tab:red", s=14,
                    zorder=3)
         for _, r in rows.iterrows():
-            ax.annotate(f"{r['headroom_mw'] / 1e3:,.1f} GW", (r["headroom_mw"] / 1e3,
+            ax.annotate(_mw_label(r["headroom_mw"]), (r["headroom_mw"] / 1e3,
                         r["curtailment_pct"]), textcoords="offset points", xytext=(-4, 4),
                         ha="right", fontsize=7)
         ax.set_yscale("log")
         ax.set_ylim(min(rates) / 4, max(max(rates) * 3, 10))
         ax.set_xlim(0, top / 1e3)
-        ax.set_title(f"{name} (peak {c.peak_load_mw / 1e3:,.0f} GW)", fontsize=9)
+        ax.set_title(f"{name} (peak {_mw_label(c.peak_load_mw)})", fontsize=9)
         ax.grid(True, which="both", alpha=0.25)
         ax.tick_params(labelsize=7)
     for ax in list(axes.flat)[len(names):]:
         ax.set_visible(False)
     fig.supxlabel("constant added load, GW")
-    fig.supylabel("mean yearly curtailment, % of the added load's energy")
+    fig.supylabel("curtailment, % of added energy")
     fig.suptitle(title, fontsize=10)
     with atomic_file(path) as tmp:
         fig.savefig(tmp, dpi=110, metadata={"Software": PNG_SOFTWARE})
