@@ -25,7 +25,9 @@ def test_installed_distribution_carries_the_bundled_data() -> None:
     for name in ("planner/data/us-base.yaml", "grids/data/regions.csv",
                  "grids/data/regions.geojson", "sites/data/sites.csv", "models/data/chips.csv",
                  "sites/data/portfolio/portfolio.yaml", "sites/data/portfolio/contracts.csv",
-                 "planner/data/leaflet/leaflet.js"):
+                 "planner/data/leaflet/leaflet.js",
+                 "grids/data/hourly/region_load_2016_2024.parquet",
+                 "grids/data/hourly/README.md"):
         assert any(f.endswith(name) for f in files) or _editable(files), name
 
 

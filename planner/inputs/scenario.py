@@ -194,6 +194,10 @@ class ScenarioFile(StrictModel):
     prices: str | None = Field(default=None, description="per-(region, year) price overrides")
     sites: str | None = Field(default=None, description="sites table (default: bundled)")
     chips: str | None = Field(default=None, description="chips table (default: bundled)")
+    hourly_load: str | None = Field(
+        default=None, description="hourly load per region for dcplan headroom: utc_time and "
+        "one MW column per region, whole calendar years (default: the bundled EIA-930 "
+        "record, 2016–2024)")
     # ---- the planner's levers (docs/levers.md); each optional, absent = off ----
     build_block_mw: float | None = Field(
         default=None, gt=0, description="lever: facility builds in whole blocks of this many "
@@ -396,6 +400,9 @@ def load_scenario(path: str | Path | None = None) -> Scenario:
         paths["demand"] = str(demand_path)
     if fleet_path is not None:
         paths["fleet"] = str(fleet_path)
+    hourly_path = table("hourly_load")
+    if hourly_path is not None:  # read by dcplan headroom, not by the capacity model
+        paths["hourly_load"] = str(hourly_path)
     sc = Scenario(path=path, spec=spec, regions=regions, geometry=geometry, prices=prices,
                   sites=sites, chips=chips, demand_h100e=demand, table_paths=paths, fleet=fleet)
     sc.levers()  # lever references checked now: errors before any solve

@@ -11,6 +11,7 @@ from typing import Any, get_args, get_origin
 
 from pydantic import BaseModel
 
+from grids.hourly import SCHEMA_MARKDOWN as HOURLY_LOAD
 from grids.regions import PRICES, REGIONS
 from models.chips import CHIPS
 from models.demand import DEMAND
@@ -84,8 +85,8 @@ def render() -> str:
         *_scenario_rows(ScenarioFile),
         "",
         "Table keys (`regions`, `geometry`, `prices`, `sites`, `chips`, `demand.path`,",
-        "`fleet`) are paths relative to the scenario file; an omitted table comes from the",
-        "bundled default.",
+        "`fleet`, `hourly_load`) are paths relative to the scenario file; an omitted table",
+        "comes from the bundled default.",
         "The levers (`build_block_mw` … `forced_builds`) are explained in docs/levers.md.",
         "",
         "## Tables",
@@ -108,6 +109,8 @@ def render() -> str:
         "",
         "**geometry** — one Polygon or MultiPolygon per region with a `region` attribute, in",
         "any CRS (reprojected to EPSG:4326); GeoJSON, GeoPackage or GeoParquet.",
+        "",
+        HOURLY_LOAD,
         "",
     ]
     return "\n".join(parts)

@@ -18,7 +18,7 @@ from sites.sites import SITES
 
 #: Scenario-file keys that cannot be swept (names, free text, table paths).
 NOT_SWEPT = {"name", "description", "regions", "geometry", "prices", "sites", "chips",
-             "fleet", "demand.path"}
+             "fleet", "demand.path", "hourly_load"}
 #: Derived parameters that apply to every region, or to one as regions.<R>.<name>.
 REGION_DERIVED: dict[str, tuple[str, str]] = {
     "lead_time_multiplier": (
