@@ -17,10 +17,16 @@ from collections.abc import Iterable
 from importlib import resources
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
-from grids.tables import Column, InputError, TableSchema, check_references, read_table, row_error
+from grids.tables import (
+    Column,
+    InputError,
+    TableSchema,
+    check_choice,
+    check_references,
+    read_table,
+)
 
 #: Region id of the national rows (all regions together).
 NATIONAL = "US"
@@ -67,11 +73,7 @@ def load_headroom(path: str | Path | None = None,
     """
     path = Path(path) if path is not None else default_headroom_path()
     df = read_table(path, HEADROOM)
-    bad = ~df["basis"].isin(BASES)
-    if bad.any():
-        i = int(np.flatnonzero(bad.to_numpy())[0])
-        raise row_error(df, i, "basis", f"expected one of {', '.join(BASES)}, got "
-                        f"'{df.at[i, 'basis']}'", path)
+    check_choice(df, "basis", BASES, path)
     if regions is not None:
         known = [*regions, NATIONAL]
         check_references(df, "region", known, "region", path)
