@@ -15,7 +15,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from grids.tables import Column, TableSchema, check_references, read_table, row_error
+from grids.tables import (
+    Column,
+    TableSchema,
+    check_choice,
+    check_references,
+    read_table,
+    row_error,
+)
 
 COMMITTED_CAMPUSES = TableSchema(
     name="committed_campuses",
@@ -60,11 +67,7 @@ def load_campuses(path: str | Path | None, sites: pd.DataFrame) -> pd.DataFrame:
     path = Path(path) if path is not None else default_campuses_path()
     df = read_table(path, COMMITTED_CAMPUSES)
     check_references(df, "site", sites.index, "site", path)
-    bad = ~df["status"].isin(STATUSES)
-    if bad.any():
-        i = int(np.flatnonzero(bad.to_numpy())[0])
-        raise row_error(df, i, "status", f"expected one of {', '.join(STATUSES)}, got "
-                        f"'{df.at[i, 'status']}'", path)
+    check_choice(df, "status", STATUSES, path)
     first_site = df.groupby("campus")["site"].transform("first")
     moved = df["site"] != first_site
     if moved.any():
