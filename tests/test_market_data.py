@@ -297,3 +297,21 @@ def test_bundled_fleet_runs_through_the_cli_as_a_scenario_fleet(tmp_path: Path,
     assert main(["validate", str(d / "scenario.yaml")]) == 0
     assert "valid" in capsys.readouterr().out
     np.testing.assert_equal((d / "fleet.csv").read_bytes(), default_fleet_path().read_bytes())
+
+
+def test_bundled_fleet_serves_the_first_year(tmp_path: Path) -> None:
+    """Through today's model (the fleet lever), the installed base leaves only
+    demand − fleet = 12 − 11.25 M H100e to buy in 2026 (it bought all 12 M before)."""
+    import planner
+
+    d = tmp_path / "sc"
+    assert main(["init", str(d)]) == 0
+    shutil.copy(default_fleet_path(), d / "fleet.csv")
+    with open(d / "scenario.yaml", "a", encoding="utf-8") as f:
+        f.write("fleet: fleet.csv\n")
+    result = planner.solve(planner.load_scenario(d / "scenario.yaml"))
+    assert result.status == "Optimal"
+    bought = result.to_xarray()["it_mw"].sel(year=2026).to_series().reset_index()
+    pi = with_derived(load_chips())["pi_h100e_per_mw"]
+    h100e = float((bought["it_mw"] * bought["chip"].map(pi)).sum())
+    assert h100e == pytest.approx(12e6 - 11.25e6, rel=0.01)
