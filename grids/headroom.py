@@ -62,8 +62,8 @@ def load_headroom(path: str | Path | None = None,
     ----------
     path : CSV or Parquet table (``None`` = bundled default).
     regions : known region ids; when given, every row's region must be one of
-        them or ``US``, and every region must have a row in every year the
-        table covers (no blank limit).
+        them or ``US``, and every region and ``US`` must have a row in every
+        year the table covers (no blank limit).
 
     Examples
     --------
