@@ -4,6 +4,7 @@ Run by hand (not part of the test suite; about 20 s on 2 cores)::
 
     python -m bench.calibration                 # Markdown tables (docs/calibration.md)
     python -m bench.calibration --json          # the same numbers as JSON
+    python -m bench.calibration --png docs/calibration.png   # also draw every published point
 
 It solves ``us-base`` under every demand preset (``models.demand.PRESETS``)
 and a few one-at-a-time sensitivities, and compares each path's US AI
@@ -11,7 +12,10 @@ datacenter energy (``result.to_xarray()["energy_twh"]``: facility load ×
 utilization × 8760 h) with the published projections below. The model covers
 AI accelerator demand only; every projection below covers *all* US
 datacenters, so the model's energy should sit below them (its share of the
-projection is printed).
+projection is printed). Each path's **all-datacenter energy** — AI plus the
+sourced non-AI baseline ``models/data/dc_baseline.csv`` — is compared with
+every point of ``models/data/calibration_points.csv`` (the table is the one
+source of the published figures; ``--png`` draws them all).
 
 Published projections (all US datacenters):
 
@@ -35,7 +39,10 @@ import argparse
 import json
 import time
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
+
+import pandas as pd
 
 #: Published projections, TWh (all US datacenters). See the module docstring.
 LBNL_2023_TWH = 176.0
@@ -47,6 +54,9 @@ US_LOAD_TWH = 4000.0  # EIA 2023 end use, held flat (dcplan assumption)
 EPRI_2030_TWH = (EPRI_2030_SHARE[0] * US_LOAD_TWH, EPRI_2030_SHARE[1] * US_LOAD_TWH)
 
 YEARS_SHOWN = (2026, 2028, 2030, 2035, 2040)
+
+#: Scopes drawn against the US plan (global figures are listed, not drawn).
+US_SCOPES = ("us_all_datacenters", "us_hyperscale_leased_crypto")
 
 
 def _path(result: Any) -> dict[str, Any]:
@@ -64,7 +74,19 @@ def _path(result: Any) -> dict[str, Any]:
             "load_gw": float(gap.at[y, "power_energized_mw"]) / 1e3,
         }
     unserved = float(ds["unserved_h100e"].sum()) / max(float(ds["demand_h100e"].sum()), 1.0)
-    return {"energy_twh": energy, "drivers": drivers, "unserved_share": unserved,
+    from models.calibration import all_datacenter_energy_twh, load_baseline
+
+    baseline = load_baseline()
+    ai = pd.Series(energy)
+    all_dc = all_datacenter_energy_twh(ai, baseline)
+    load_gw = {int(y): float(v) / 1e3 for y, v in gap["power_energized_mw"].items()}
+    # non-AI load in GW at the AI fleet's utilization (a dcplan assumption): TWh / (u × 8.76)
+    u = float(result.inputs.utilization)
+    all_gw = {y: load_gw[y] + float(baseline[y]) / (u * 8.76) for y in load_gw}
+    return {"energy_twh": energy, "all_datacenter_energy_twh": {int(y): float(v) for y, v
+                                                               in all_dc.items()},
+            "load_gw": load_gw, "all_datacenter_load_gw": all_gw,
+            "drivers": drivers, "unserved_share": unserved,
             "peak_load_gw": float(ds["load_mw"].sum("site").max()) / 1e3,
             "objective_busd": result.objective_usd / 1e9}
 
@@ -144,15 +166,117 @@ def markdown(res: dict[str, Any]) -> str:
             lines.append(f"| {name} | {y} | {dr['demand_m_h100e']:,.1f} "
                          f"| {dr['served_m_h100e']:,.1f} | {dr['fleet_h100e_per_it_mw']:,.0f} "
                          f"| {dr['fleet_pue']:.3f} | {dr['load_gw']:,.1f} |")
+    lines += ["", "All-datacenter energy and load (AI + non-AI baseline, "
+              "models/data/dc_baseline.csv; load: the baseline's TWh ÷ (utilization × 8.76)) "
+              "against every published US point from the first model year "
+              f"(models/data/calibration_points.csv; shares × {US_LOAD_TWH:,.0f} TWh):", ""]
+    pts = _us_points()
+    first = min(res["presets"]["us-base (scenario)"]["energy_twh"])
+    pts = pts[pts["year"] >= first]  # earlier points are history, drawn in the PNG only
+    for metric, key, unit in (("energy_twh", "all_datacenter_energy_twh", "TWh"),
+                              ("load_gw", "all_datacenter_load_gw", "GW")):
+        mp = pts[pts["metric"] == metric]
+        lines += ["| path | " + " | ".join(f"{y} {unit}" for y in YEARS_SHOWN) + " | "
+                  + " | ".join(mp.index) + " |",
+                  "| --- |" + " ---: |" * len(YEARS_SHOWN) + " --- |" * len(mp)]
+        for name, p in res["presets"].items():
+            e = p[key]
+            cells = [_against(e[int(pt["year"])], pt) for _, pt in mp.iterrows()]
+            lines.append(f"| {name} | " + " | ".join(f"{e.get(y, float('nan')):,.0f}"
+                                                     for y in YEARS_SHOWN) + " | "
+                         + " | ".join(cells) + " |")
+        lines.append("")
     lines += ["", f"Solved in {res['seconds']:.0f} s."]
     return "\n".join(lines)
+
+
+def _us_points() -> pd.DataFrame:
+    """Every US point of the calibration table; shares turned into TWh."""
+    from models.calibration import load_points, points_twh
+
+    points = load_points()
+    twh = points_twh(points, US_LOAD_TWH)
+    gw = points[points["metric"] == "load_gw"]
+    both = pd.concat([twh, gw]).reset_index(drop=True)
+    both = both[both["scope"].isin(US_SCOPES)].sort_values(["metric", "year", "point"])
+    return both.set_index("point", drop=False)
+
+
+def _against(value: float, pt: pd.Series) -> str:
+    """Where ``value`` lies against one point: inside a range or its ratio to the figure."""
+    lo, c, hi = pt["low"], pt["central"], pt["high"]
+    if pd.notna(lo) and pd.notna(hi):
+        return _position(value, lo, hi)
+    return f"{value / c:.0%} of {c:,.0f}"
+
+
+def plot(res: dict[str, Any], path: str | Path) -> None:
+    """Draw each path's all-datacenter energy and load against every published US point."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator, ScalarFormatter
+
+    pts = _us_points()
+    fig, axes = plt.subplots(1, 2, figsize=(13, 5.2), dpi=110)
+    panels = (("energy_twh", "all_datacenter_energy_twh", "energy_twh",
+               "US datacenter electricity, TWh"),
+              ("load_gw", "all_datacenter_load_gw", "load_gw", "US datacenter load, GW"))
+    markers = dict(zip(sorted(pts["publisher"].unique()), "osD^vP*Xh"))
+    for ax, (metric, key, ai_key, label) in zip(axes, panels):
+        for name, p in res["presets"].items():
+            if name == "base":
+                continue  # the same path as the scenario
+            series = p[key]
+            years = sorted(series)
+            style = {"lw": 2.2, "color": "black"} if name.startswith("us-base") else {"lw": 1.2}
+            ax.plot(years, [series[y] for y in years], label=f"{name}: all datacenters",
+                    **style)
+        ai = res["presets"]["us-base (scenario)"][ai_key]
+        ax.plot(sorted(ai), [ai[y] for y in sorted(ai)], color="black", ls="--", lw=1,
+                label="us-base: AI only")
+        for _, pt in pts[pts["metric"] == metric].iterrows():
+            y = int(pt["year"])
+            hollow = pt["scope"] != "us_all_datacenters"
+            mk = markers[pt["publisher"]]
+            lo, c, hi = pt["low"], pt["central"], pt["high"]
+            mid = c if pd.notna(c) else (lo + hi) / 2
+            if pd.notna(lo) and pd.notna(hi):
+                ax.vlines(y, lo, hi, color="tab:red", lw=3, alpha=0.5)
+            ax.scatter([y], [mid], marker=mk, s=46, zorder=4,
+                       facecolors="none" if hollow else "tab:red", edgecolors="tab:red")
+            ax.annotate(pt["point"], (y, mid), fontsize=6, xytext=(4, 2),
+                        textcoords="offset points")
+        ax.set_yscale("log")
+        ax.yaxis.set_major_formatter(ScalarFormatter())
+        ax.yaxis.set_minor_formatter(ScalarFormatter())
+        ax.tick_params(axis="y", which="minor", labelsize=7)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_xlabel("year")
+        ax.set_ylabel(label)
+        ax.grid(True, which="both", alpha=0.3)
+    handles = [plt.Line2D([], [], marker=m, ls="", color="tab:red", label=pub)
+               for pub, m in markers.items()]
+    axes[0].legend(fontsize=7, loc="upper left")
+    axes[1].legend(handles=handles, fontsize=7, loc="lower right",
+                   title="published (bar = range; hollow = wider scope)", title_fontsize=7)
+    fig.suptitle("dcplan default and presets vs every published US datacenter projection "
+                 "(models/data/calibration_points.csv)", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true", help="print JSON instead of Markdown")
+    parser.add_argument("--png", type=Path, help="also draw the paths against every published "
+                        "point into this PNG (docs/calibration.png)")
     args = parser.parse_args()
     res = run(verbose=not args.json)
+    if args.png:
+        plot(res, args.png)
     print(json.dumps(res, indent=2, default=float) if args.json else markdown(res))
 
 

@@ -354,3 +354,27 @@ def check_references(
         if v is not None and v not in known:
             shown = ", ".join(sorted(known)[:12]) + (", …" if len(known) > 12 else "")
             raise row_error(df, i, column, f"unknown {what} '{v}' (known: {shown})", path)
+
+
+def check_choice(
+    df: pd.DataFrame,
+    column: str,
+    choices: Iterable[str],
+    path: str | Path,
+) -> None:
+    """Raise on the first value of ``df[column]`` that is not one of ``choices``.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"basis": ["forecast", "guess"]})
+    >>> try:
+    ...     check_choice(df, "basis", ("forecast", "assumption"), "t.csv")
+    ... except InputError as exc:
+    ...     print(exc)
+    t.csv row 2 (line 3), column basis: expected one of forecast, assumption, got 'guess'
+    """
+    choices = tuple(choices)
+    for i, v in enumerate(df[column]):
+        if v is not None and v not in choices:
+            raise row_error(df, i, column, f"expected one of {', '.join(choices)}, got '{v}'",
+                            path)

@@ -9,6 +9,7 @@ and count in the capacity model's facility, split and compute constraints
 from __future__ import annotations
 
 from collections.abc import Iterable
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -33,8 +34,16 @@ FLEET = TableSchema(
 )
 
 
+DATA = resources.files("sites") / "data"
+
+
+def default_fleet_path() -> Path:
+    """The bundled installed base at the bundled sites (``sites/data/fleet.csv``)."""
+    return Path(str(DATA / "fleet.csv"))
+
+
 def load_fleet(
-    path: str | Path,
+    path: str | Path | None,
     sites: pd.DataFrame,
     chips: Iterable[str],
     last_year: int,
@@ -43,12 +52,13 @@ def load_fleet(
 
     Parameters
     ----------
-    path : CSV or Parquet fleet table.
+    path : CSV or Parquet fleet table (``None`` = the bundled installed base,
+        :func:`default_fleet_path`).
     sites : validated sites (indexed by ``site``).
     chips : the chip ids of the chips table (announced and synthetic).
     last_year : the last model year (a row installed after it is an error).
     """
-    path = Path(path)
+    path = Path(path) if path is not None else default_fleet_path()
     df = read_table(path, FLEET)
     check_references(df, "site", sites.index, "site", path)
     check_references(df, "chip", chips, "chip", path)
@@ -59,3 +69,35 @@ def load_fleet(
                         f"{last_year}, got {df.at[i, 'year_installed']}", path)
     df.attrs["path"] = str(path)
     return df
+
+
+def fleet_facility_mw(fleet: pd.DataFrame, sites: pd.DataFrame) -> pd.Series:
+    """Facility MW at the meter of each site's fleet: Σ it_mw × the site's PUE.
+
+    Examples
+    --------
+    >>> f = pd.DataFrame({"site": ["a", "a"], "it_mw": [10.0, 30.0]})
+    >>> s = pd.DataFrame({"pue": [1.25]}, index=pd.Index(["a"], name="site"))
+    >>> float(fleet_facility_mw(f, s)["a"])
+    50.0
+    """
+    it = fleet.groupby("site")["it_mw"].sum()
+    return (it * sites.loc[it.index, "pue"]).rename("facility_mw")
+
+
+def check_fleet_fits(fleet: pd.DataFrame, sites: pd.DataFrame, path: str | Path) -> None:
+    """Raise :class:`~grids.tables.InputError` when a site's fleet needs more facility
+    MW than the site has built (PUE × fleet IT MW > ``existing_mw``), naming the
+    site's first fleet row.
+
+    Used for the bundled installed base; a user's fleet lever may exceed it
+    (the model then builds or idles, docs/levers.md).
+    """
+    need = fleet_facility_mw(fleet, sites)
+    over = need > sites.loc[need.index, "existing_mw"] + 1e-6
+    if over.any():
+        site = str(need.index[np.flatnonzero(over.to_numpy())[0]])
+        i = int(np.flatnonzero((fleet["site"] == site).to_numpy())[0])
+        raise row_error(fleet, i, "it_mw", f"site '{site}': fleet needs {need[site]:,.1f} "
+                        f"facility MW (Σ it_mw × pue), more than its existing_mw "
+                        f"{sites.at[site, 'existing_mw']:,.1f}", path)

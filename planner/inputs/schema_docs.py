@@ -11,12 +11,20 @@ from typing import Any, get_args, get_origin
 
 from pydantic import BaseModel
 
+from grids.headroom import HEADROOM
 from grids.hourly import SCHEMA_MARKDOWN as HOURLY_LOAD
 from grids.regions import PRICES, REGIONS
+from grids.taxes import SALES_TAX
+from models.calibration import CALIBRATION_POINTS, DC_BASELINE
 from models.chips import CHIPS
 from models.demand import DEMAND
 from models.levers import COOLING_WATER
+from models.onsite import GAS_PRICE, ONSITE_TECHNOLOGIES
+from models.parameters import MARKET_PARAMETERS
+from models.supply import ACCELERATOR_SUPPLY
 from planner.inputs.scenario import ScenarioFile
+from sites.campuses import COMMITTED_CAMPUSES
+from sites.construction import SITE_FACTS
 from sites.fleet import FLEET
 from sites.portfolio import CONTRACTS, CUSTOMERS, OPERATORS
 from sites.sites import SITES
@@ -102,6 +110,33 @@ def render() -> str:
         "| --- | --- | --- |",
         *[f"| `{k}` | {v:g} | {src} |" for k, (v, src) in COOLING_WATER.items()],
     ]
+    parts += [
+        "",
+        "## Bundled market data (loaders only; not yet read by `dcplan run`)",
+        "",
+        "Package data with a `source` on every row, loaded by plain functions that take a path",
+        "(default: the bundled file). docs/data-sources.md gives the arithmetic and, in",
+        "\"Next: wiring into the model\", the constraint each table is meant to feed.",
+        "The bundled installed base `sites/data/fleet.csv` (loader `sites.fleet.load_fleet`)",
+        "uses the `fleet` schema above.",
+    ]
+    bundled = (
+        (HEADROOM, "grids/data/headroom.csv", "grids.headroom.load_headroom"),
+        (SALES_TAX, "grids/data/sales_tax.csv", "grids.taxes.load_sales_tax"),
+        (SITE_FACTS, "sites/data/site_facts.csv", "sites.construction.load_site_facts"),
+        (COMMITTED_CAMPUSES, "sites/data/committed_campuses.csv", "sites.campuses.load_campuses"),
+        (ACCELERATOR_SUPPLY, "models/data/accelerator_supply.csv", "models.supply.load_supply"),
+        (ONSITE_TECHNOLOGIES, "models/data/onsite_technologies.csv",
+         "models.onsite.load_onsite"),
+        (GAS_PRICE, "models/data/gas_price.csv", "models.onsite.load_gas_price"),
+        (CALIBRATION_POINTS, "models/data/calibration_points.csv",
+         "models.calibration.load_points"),
+        (DC_BASELINE, "models/data/dc_baseline.csv", "models.calibration.load_baseline"),
+        (MARKET_PARAMETERS, "models/data/market_parameters.csv",
+         "models.parameters.load_parameters"),
+    )
+    for schema, file, loader in bundled:
+        parts += ["", f"`{file}` — loader `{loader}`", "", schema.markdown()]
     parts += ["", "## Stress-test portfolio tables (`dcplan stress`, see docs/stress.md)"]
     for schema in (OPERATORS, CONTRACTS, CUSTOMERS):
         parts += ["", schema.markdown()]
