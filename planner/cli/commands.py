@@ -18,6 +18,7 @@ from grids.regions import default_geometry_path, default_regions_path
 from grids.tables import InputError
 from models.chips import default_chips_path
 from planner.cli.app import app, console, err_console, guard, stages
+from planner.cli.hedge import register as register_hedge_command
 from planner.cli.map import register as register_map_commands
 from planner.cli.stress import register as register_stress_command
 from planner.cli.sweep import register as register_sweep_command
@@ -274,6 +275,7 @@ def _print_summary(result: Any, target: Path) -> None:
 register_map_commands(app)
 register_stress_command(app)
 register_sweep_command(app)
+register_hedge_command(app)
 
 
 def main(argv: list[str] | None = None) -> int:
