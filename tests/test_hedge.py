@@ -32,6 +32,7 @@ both futures cost 100,000 and the CVaR falls from 130,000 to 100,000.
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 from pathlib import Path
@@ -189,7 +190,8 @@ def test_multi_stage_tree(tmp_path: Path) -> None:
     assert r.ws_usd <= r.expected_cost_usd + 1e-6 <= r.eev_usd + 2e-6
 
 
-@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=6, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(p=st.floats(0.05, 0.95), low=st.floats(0.0, 1.0), reveal=st.integers(2026, 2031))
 def test_ws_le_sp_le_eev(tmp_path_factory, p: float, low: float, reveal: int) -> None:
     path = write_grid_or_onsite(tmp_path_factory.mktemp("sc"), p_high=round(p, 6),
@@ -211,7 +213,7 @@ def test_raising_the_cvar_weight_never_raises_cvar_nor_lowers_expected_cost(
                                                              alpha=0.7, p_high=0.3)),
                   regret=False)
         seen.append((r.expected_cost_usd, r.cvar_usd()))
-    for (e0, c0), (e1, c1) in zip(seen, seen[1:]):
+    for (e0, c0), (e1, c1) in itertools.pairwise(seen):
         assert e1 >= e0 - 1e-6 and c1 <= c0 + 1e-6
 
 
