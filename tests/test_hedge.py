@@ -35,6 +35,7 @@ from __future__ import annotations
 import itertools
 import json
 import math
+import shutil
 from pathlib import Path
 
 import pytest
@@ -271,3 +272,46 @@ def test_bundled_example_is_us_base_plus_its_futures() -> None:
     tree = build_tree(planner.load_scenario(default_hedge_path()))
     assert set(tree.names) == {"base", "jevons", "deflation", "capex-retrenchment"}
     assert math.isclose(sum(tree.tree.probability.values()), 1.0)
+
+
+def test_progressive_hedging_agrees_with_the_extensive_form(tmp_path: Path) -> None:
+    """mpi-sppy's PH, its consensus fixed and re-solved, within 1e-4 of the extensive form."""
+    path = write_grid_or_onsite(tmp_path / "sc")
+    ef = hedge(planner.load_scenario(path), regret=False)
+    ph = hedge(planner.load_scenario(path), regret=False, method="ph")
+    assert ph.method == "progressive hedging"
+    assert ph.expected_cost_usd == pytest.approx(ef.expected_cost_usd, rel=1e-4)
+    assert ph.expected_cost_usd >= ef.expected_cost_usd - 1e-6  # a feasible plan: an upper bound
+    assert grid_mw(ph, 2030) == pytest.approx(40, abs=0.5)
+
+
+@pytest.mark.skipif(shutil.which("mpiexec") is None, reason="needs Debian's openmpi-bin")
+def test_progressive_hedging_over_two_mpi_ranks(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    assert main(["hedge", str(write_grid_or_onsite(tmp_path / "sc")), "--method", "ph",
+                 "--ranks", "2", "--no-regret", "-o", str(out)]) == 0
+    s = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert s["method"] == "progressive hedging"
+    assert s["expected_cost_usd"] == pytest.approx(85_000 + RUNNING * 70, rel=1e-4)
+    assert not (out / "regret.csv").exists()
+
+
+@pytest.mark.parametrize(("edit", "expected"), [
+    (("risk: {cvar_alpha: 0.5, weight: 0.0}", "risk: {cvar_alpha: 0.5, weight: 1.0}"),
+     "risk-neutral"),
+    (("reveal_year: 2028", "reveal_year: [2027, 2028]"), "one reveal year"),
+])
+def test_progressive_hedging_refuses_what_it_cannot_do(tmp_path: Path, capsys, edit,
+                                                       expected: str) -> None:
+    path = write_grid_or_onsite(tmp_path / "sc")
+    text = path.read_text(encoding="utf-8")
+    assert edit[0] in text
+    text = text.replace(edit[0], edit[1])
+    if "[2027, 2028]" in text:
+        text = text.replace("overrides: {demand_multiplier: 1.0}",
+                            "path: [a, high], overrides: {demand_multiplier: 1.0}").replace(
+            "overrides: {demand_multiplier: 0.4}", "path: [a, low], "
+            "overrides: {demand_multiplier: 0.4}")
+    path.write_text(text, encoding="utf-8")
+    assert main(["hedge", str(path), "--method", "ph", "-o", str(tmp_path / "o")]) == 2
+    assert expected in capsys.readouterr().err

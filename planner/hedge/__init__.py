@@ -40,6 +40,10 @@ def hedge(scenario: Scenario, *, progress: Callable[[str], None] | None = None,
     hedging with mpi-sppy, ``ranks`` MPI processes).
     """
     st = build_tree(scenario)
+    if method == "ph":
+        from planner.hedge.ph import check_ph
+
+        check_ph(st, ranks)
     if method == "ef":
         return solve_hedge(st, progress=progress, regret=regret, verbose=verbose)
     if method != "ph":

@@ -22,6 +22,7 @@ extensive form.
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import io
 import json
 import os
@@ -64,7 +65,8 @@ def scenario_creator(name: str, st: ScenarioTree | None = None,
     """Future ``name`` as mpi-sppy wants it: the capacity model with its commitments."""
     from mpisppy.utils import sputils
 
-    assert st is not None and keys is not None
+    if st is None or keys is None:
+        raise ValueError("scenario_creator needs the tree and the first-stage keys")
     m = build_model(st.scenarios[name].capacity_inputs())
     idx = commit_index(m.inputs, m.ix)
     m.FIRST_STAGE = pyo.Set(initialize=range(len(keys)), ordered=True)
@@ -97,8 +99,6 @@ def rho_setter(m: pyo.ConcreteModel) -> list[tuple[int, float]]:
 def run_ph(st: ScenarioTree, keys: list[CommitKey], *, verbose: bool = False,
            max_iterations: int = MAX_ITERATIONS) -> dict[str, Any]:
     """Run mpi-sppy's PH on the futures of ``st`` (this process's MPI world)."""
-    from mpisppy.opt.ph import PH
-
     options = {
         "solver_name": "appsi_highs", "PHIterLimit": max_iterations,
         "defaultPHrho": 1.0, "convthresh": CONVERGENCE_MW, "verbose": False,
@@ -109,7 +109,9 @@ def run_ph(st: ScenarioTree, keys: list[CommitKey], *, verbose: bool = False,
         "linearize_proximal_terms": True, "proximal_linearization_tolerance": 1e-3,
     }
     quiet = contextlib.nullcontext() if verbose else contextlib.redirect_stdout(io.StringIO())
-    with quiet:
+    with quiet:  # mpi-sppy prints its progress (and a line when imported) to stdout
+        from mpisppy.opt.ph import PH
+
         ph = PH(options, list(st.names), scenario_creator,
                 scenario_creator_kwargs={"st": st, "keys": keys}, rho_setter=rho_setter)
         conv, _, trivial_bound = ph.ph_main()
@@ -120,19 +122,30 @@ def run_ph(st: ScenarioTree, keys: list[CommitKey], *, verbose: bool = False,
             "rank": int(ph.cylinder_rank)}
 
 
-def progressive_hedging_plan(st: ScenarioTree, *, ranks: int = 1, verbose: bool = False,
-                             max_iterations: int = MAX_ITERATIONS) -> FirstStage:
-    """The hedged commitments by progressive hedging (in this process, or over MPI)."""
+def check_ph(st: ScenarioTree, ranks: int = 1) -> None:
+    """Raise :class:`InputError` when PH cannot solve ``st`` (before anything is solved)."""
     if len(st.tree.reveal_years) != 1:
         raise InputError("progressive hedging handles one reveal year; use --method ef "
                          "for a multi-stage tree")
     if st.spec.risk.weight > 0:
         raise InputError("progressive hedging is risk-neutral here; use --method ef with "
                          "uncertainty.risk.weight > 0")
-    try:
-        import mpisppy  # noqa: F401
-    except ImportError:
-        raise InputError("--method ph needs mpi-sppy (pip install mpi-sppy)") from None
+    if importlib.util.find_spec("mpisppy") is None:
+        raise InputError("--method ph needs mpi-sppy (pip install mpi-sppy)")
+    if ranks > 1:
+        if shutil.which("mpiexec") is None:
+            raise InputError("--ranks needs mpiexec on the PATH (Debian: apt-get install "
+                             "openmpi-bin) and mpi4py (pip install 'dcplan[mpi]')")
+        if importlib.util.find_spec("mpi4py") is None:
+            raise InputError("--ranks needs mpi4py (pip install 'dcplan[mpi]')")
+        if st.base.path is None:
+            raise InputError("--ranks needs a scenario file (the MPI processes read it)")
+
+
+def progressive_hedging_plan(st: ScenarioTree, *, ranks: int = 1, verbose: bool = False,
+                             max_iterations: int = MAX_ITERATIONS) -> FirstStage:
+    """The hedged commitments by progressive hedging (in this process, or over MPI)."""
+    check_ph(st, ranks)
     keys = first_stage_keys(st)
     if ranks == 1:
         out = run_ph(st, keys, verbose=verbose, max_iterations=max_iterations)
@@ -145,16 +158,7 @@ def progressive_hedging_plan(st: ScenarioTree, *, ranks: int = 1, verbose: bool 
 
 
 def _run_mpi(st: ScenarioTree, ranks: int, verbose: bool, max_iterations: int) -> dict:
-    mpiexec = shutil.which("mpiexec")
-    if mpiexec is None:
-        raise InputError("--ranks needs mpiexec on the PATH (Debian: apt-get install "
-                         "openmpi-bin) and mpi4py (pip install 'dcplan[mpi]')")
-    try:
-        import mpi4py  # noqa: F401
-    except ImportError:
-        raise InputError("--ranks needs mpi4py (pip install 'dcplan[mpi]')") from None
-    if st.base.path is None:
-        raise InputError("--ranks needs a scenario file (the MPI processes read it)")
+    mpiexec = shutil.which("mpiexec") or "mpiexec"
     env = {**os.environ, "OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1",
            "OMPI_MCA_rmaps_base_oversubscribe": "1"}
     with tempfile.TemporaryDirectory(prefix="dcplan-ph-") as tmp:
