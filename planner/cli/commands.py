@@ -19,6 +19,7 @@ from grids.tables import InputError
 from models.chips import default_chips_path
 from planner.cli.app import app, console, err_console, guard, stages
 from planner.cli.headroom import register as register_headroom_command
+from planner.cli.hedge import register as register_hedge_command
 from planner.cli.map import register as register_map_commands
 from planner.cli.stress import register as register_stress_command
 from planner.cli.sweep import register as register_sweep_command
@@ -276,6 +277,7 @@ register_map_commands(app)
 register_stress_command(app)
 register_sweep_command(app)
 register_headroom_command(app)
+register_hedge_command(app)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -34,6 +34,7 @@ from models.levers import (
     per_year,
     water_per_mwh,
 )
+from planner.inputs.uncertainty import Uncertainty
 from sites.fleet import load_fleet
 from sites.sites import load_sites
 
@@ -221,6 +222,10 @@ class ScenarioFile(StrictModel):
         default=None, description="lever: shares of demand served inside sets of regions")
     forced_builds: list[ForcedBuildSpec] | None = Field(
         default=None, description="lever: builds the user fixes (a signed campus)")
+    # ---- dcplan hedge (docs/hedge.md); dcplan run plans for the scenario as written ----
+    uncertainty: Uncertainty | None = Field(
+        default=None, description="futures for dcplan hedge: named scenarios with "
+        "probabilities and overrides, and the year(s) they are revealed")
 
 
 @dataclass

@@ -298,7 +298,10 @@ def solve_lp(
     for var in m.component_objects(pyo.Var, active=True):
         idx = np.fromiter((col_pos.get(id(vd), -1) for vd in var.values()), dtype=np.int64,
                           count=len(var))
-        vals = np.where(idx >= 0, x[np.maximum(idx, 0)] if n_cols else 0.0, 0.0)
+        # a fixed variable is no column of the standard form: it keeps its fixed value
+        fixed = np.fromiter(((vd.value or 0.0) if vd.fixed else 0.0 for vd in var.values()),
+                            dtype=float, count=len(var))
+        vals = np.where(idx >= 0, x[np.maximum(idx, 0)] if n_cols else 0.0, fixed)
         values[var.local_name] = dict(zip(var.keys(), vals.tolist()))
     duals: dict[str, dict[Any, float]] = {}
     for con in m.component_objects(pyo.Constraint, active=True):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import time
 from collections.abc import Callable
+from typing import Any
 
 from models.capacity import build_model, index_sets
 from models.capacity_matrix import build_matrix
@@ -82,6 +83,7 @@ def solve(
     time_limit_seconds: float | None = None,
     route: str = "auto",
     options: dict | None = None,
+    prepare: Callable[[Any], None] | None = None,
 ) -> Result:
     """Build the capacity model for ``scenario`` and solve it with HiGHS.
 
@@ -100,6 +102,8 @@ def solve(
         (tested); ``docs/benchmarks.md`` has the measurements. The matrix
         route does not express the levers: forcing it with a lever set raises
         :class:`grids.tables.InputError` ("lever X needs route pyomo").
+    prepare : called with the built Pyomo model before it is solved, e.g. to fix the
+        commitments of a hedged plan (:mod:`planner.hedge`); implies the Pyomo route.
     options : HiGHS options, e.g. ``{"solver": "ipm"}``; by default
         :func:`default_options`: dual simplex below :data:`IPM_MIN_SITES` sites,
         interior point above (without crossover above :data:`CROSSOVER_MAX_SITES`).
@@ -119,12 +123,15 @@ def solve(
     inputs = scenario.capacity_inputs()
     levers = active_levers(inputs)
     if route == "auto":
-        route = "pyomo" if levers or len(scenario.sites) <= PYOMO_MAX_SITES else "matrix"
+        route = ("pyomo" if levers or prepare is not None
+                 or len(scenario.sites) <= PYOMO_MAX_SITES else "matrix")
     mip = inputs.levers is not None and inputs.levers.integer
     if options is None:
         options = default_options(len(scenario.sites), mip)
     if route == "pyomo":
         model = build_model(inputs)
+        if prepare is not None:
+            prepare(model)
         ix = model.ix
         build_seconds = time.perf_counter() - t0
         step("solve")

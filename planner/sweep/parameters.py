@@ -18,7 +18,7 @@ from sites.sites import SITES
 
 #: Scenario-file keys that cannot be swept (names, free text, table paths).
 NOT_SWEPT = {"name", "description", "regions", "geometry", "prices", "sites", "chips",
-             "fleet", "demand.path", "hourly_load"}
+             "fleet", "demand.path", "hourly_load", "uncertainty"}
 #: Derived parameters that apply to every region, or to one as regions.<R>.<name>.
 REGION_DERIVED: dict[str, tuple[str, str]] = {
     "lead_time_multiplier": (
@@ -105,12 +105,12 @@ def spec_parameters() -> dict[str, ParamInfo]:
     def walk(model: type[BaseModel], prefix: str) -> None:
         for name, f in model.model_fields.items():
             key = prefix + name
+            if key in NOT_SWEPT:
+                continue
             ann = f.annotation
             sub = _model_of(ann)
             if sub is not None:
                 walk(sub, key + ".")
-                continue
-            if key in NOT_SWEPT:
                 continue
             units = _SPEC_UNITS.get(key) or next(
                 (u for s, u in _UNIT_SUFFIXES if name.endswith(s)), "1")

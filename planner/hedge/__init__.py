@@ -1,0 +1,56 @@
+"""Hedged plans: what to commit now when the future is one of several (``dcplan hedge``).
+
+Python API::
+
+    import planner
+    from planner.hedge import hedge, write_hedge
+    result = hedge(planner.load_scenario("planner/data/us-base-hedge.yaml"))
+    result.decisions_due_now()          # what must be committed in the first year
+    result.evpi_usd, result.vss_usd     # what perfect information / hedging are worth
+
+The math is in :mod:`models.stochastic`; docs/hedge.md explains how to read the results.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from importlib import resources
+from pathlib import Path
+
+from planner.hedge.engine import HedgeResult, solve_hedge
+from planner.hedge.outputs import write_hedge
+from planner.hedge.tree import ScenarioTree, build_tree
+from planner.inputs.scenario import Scenario
+
+__all__ = ["HedgeResult", "ScenarioTree", "build_tree", "default_hedge_path", "hedge",
+           "solve_hedge", "write_hedge"]
+
+
+def default_hedge_path() -> Path:
+    """The bundled example: us-base under the four demand presets."""
+    return Path(str(resources.files("planner") / "data" / "us-base-hedge.yaml"))
+
+
+def hedge(scenario: Scenario, *, progress: Callable[[str], None] | None = None,
+          regret: bool = True, method: str = "ef", ranks: int = 1,
+          verbose: bool = False) -> HedgeResult:
+    """The hedged plan of a scenario with an ``uncertainty:`` section.
+
+    ``method`` is ``"ef"`` (the extensive form, solved by HiGHS) or ``"ph"`` (progressive
+    hedging with mpi-sppy, ``ranks`` MPI processes).
+    """
+    st = build_tree(scenario)
+    if method == "ph":
+        from planner.hedge.ph import check_ph
+
+        check_ph(st, ranks)
+    if method == "ef":
+        return solve_hedge(st, progress=progress, regret=regret, verbose=verbose)
+    if method != "ph":
+        raise ValueError(f"method must be ef or ph, got {method!r}")
+    from planner.hedge.ph import progressive_hedging_plan
+
+    return solve_hedge(st, progress=progress, regret=regret, verbose=verbose,
+                       planner_of=lambda s: progressive_hedging_plan(s, ranks=ranks,
+                                                                     verbose=verbose),
+                       label="progressive hedging")

@@ -1,0 +1,322 @@
+"""Solve a hedged plan: the extensive form, each future's recourse, WS, EEV and regrets.
+
+Every number here comes from a solve of the capacity model as ``dcplan run`` builds it:
+
+* **SP** — the extensive form (:func:`models.stochastic.extensive_form`) through the same
+  standard-form hand-off to HiGHS as a single run;
+* **recourse** — each future re-solved alone with the hedged commitments fixed (its cost
+  equals its block of the extensive form; checked);
+* **WS** (wait and see) — each future solved alone, Σ_k p_k z*_k;
+* **EEV** — the mean future solved alone, its first-stage commitments fixed in every future,
+  Σ_k p_k (cost of k);
+* **regret** — each future's own first-stage plan fixed and re-solved in every other future.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from models.capacity import USD_SCALE, build_model
+from models.stochastic import (
+    KINDS,
+    CommitKey,
+    commitments,
+    cvar,
+    energize_year,
+    extensive_form,
+)
+from planner.hedge.tree import ScenarioTree
+from planner.inputs.scenario import Scenario
+from planner.optimize.highs import SolveError, solve_lp
+from planner.optimize.run import default_options, solve
+from planner.outputs.results import Result
+
+#: Commitments smaller than this many MW are reported as none.
+MW_TOLERANCE = 1e-6
+
+
+@dataclass
+class ScenarioPlan:
+    """One future solved: its result, and its commitments' values."""
+
+    result: Result
+    values: dict[CommitKey, float]
+    energize: dict[CommitKey, int]
+
+    @property
+    def cost_usd(self) -> float:
+        return float(self.result.objective_usd)
+
+
+@dataclass
+class HedgeResult:
+    """A hedged plan and the measures that say what hedging is worth (USD)."""
+
+    tree: ScenarioTree
+    method: str
+    objective_usd: float  # the extensive form's objective: expected cost + λ·CVaR
+    scenario_cost_usd: dict[str, float]  # each future's cost under the hedged plan
+    commitments: pd.DataFrame  # every non-anticipative commitment of the hedged plan
+    recourse: dict[str, ScenarioPlan]
+    wait_and_see: dict[str, ScenarioPlan]
+    eev_cost_usd: dict[str, float]
+    regret: pd.DataFrame
+    seconds: dict[str, float] = field(default_factory=dict)
+    info: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def probability(self) -> Mapping[str, float]:
+        return self.tree.tree.probability
+
+    def expectation(self, values: Mapping[str, float]) -> float:
+        return math.fsum(self.probability[k] * values[k] for k in self.tree.names)
+
+    @property
+    def expected_cost_usd(self) -> float:
+        """SP: the expected cost of the hedged plan."""
+        return self.expectation(self.scenario_cost_usd)
+
+    @property
+    def ws_usd(self) -> float:
+        """Wait and see: the expectation of every future's own optimum."""
+        return self.expectation({k: p.cost_usd for k, p in self.wait_and_see.items()})
+
+    @property
+    def eev_usd(self) -> float:
+        """The expected cost of committing to the plan optimal for the mean future."""
+        return self.expectation(self.eev_cost_usd)
+
+    @property
+    def evpi_usd(self) -> float:
+        """Expected value of perfect information, SP − WS (≥ 0)."""
+        return self.expected_cost_usd - self.ws_usd
+
+    @property
+    def vss_usd(self) -> float:
+        """Value of the stochastic solution, EEV − SP (≥ 0 when risk-neutral)."""
+        return self.eev_usd - self.expected_cost_usd
+
+    def cvar_usd(self) -> float:
+        """CVaR_α of the hedged plan's scenario costs."""
+        return cvar(self.scenario_cost_usd, self.probability, self.tree.spec.risk.cvar_alpha)
+
+    def decisions_due_now(self) -> pd.DataFrame:
+        """Commitments that must be made in the first model year (or were due before it)."""
+        y0 = self.tree.base.years[0]
+        c = self.commitments
+        return c[(c["commit_year"] <= y0) & (c["stage"] == 0)].reset_index(drop=True)
+
+
+def _fixer(fixed: Mapping[CommitKey, float], holder: list) -> Callable[[Any], None]:
+    def prepare(m: Any) -> None:
+        holder.append(m)
+        for key, var in commitments(m).items():
+            v = fixed.get(key)
+            if v is not None:
+                var.fix(max(float(v), 0.0))
+    return prepare
+
+
+def solve_plan(sc: Scenario, fixed: Mapping[CommitKey, float] | None = None,
+               verbose: bool = False) -> ScenarioPlan:
+    """Solve one future, with some commitments fixed; keep the commitments' values."""
+    holder: list = []
+    result = solve(sc, prepare=_fixer(fixed or {}, holder), verbose=verbose)
+    m = holder[0]
+    values = {k: float(v.value or 0.0) for k, v in commitments(m).items()}
+    energize = {k: energize_year(m.inputs, k) for k in values}
+    return ScenarioPlan(result=result, values=values, energize=energize)
+
+
+def first_stage(plan: ScenarioPlan, st: ScenarioTree) -> dict[CommitKey, float]:
+    """The commitments a plan makes before the first reveal year."""
+    return {k: v for k, v in plan.values.items() if st.tree.stage(k[3]) == 0}
+
+
+def stranded_mw(result: Result) -> dict[str, float]:
+    """Committed MW that never carries load: per kind, summed over sites.
+
+    Facility: min(MW built, max(0, peak capacity − peak load)) per site; grid and on-site
+    likewise against the load each carries.
+    """
+    ds = result.to_xarray()
+    out = {}
+    for kind, built, cap, load in (
+            ("facility", "build_mw", "facility_mw", "load_mw"),
+            ("grid", "grid_mw", "grid_capacity_mw", "grid_load_mw"),
+            ("onsite", "onsite_mw", "onsite_capacity_mw", "onsite_load_mw")):
+        idle = np.maximum(ds[cap].max("year") - ds[load].max("year"), 0.0)
+        out[kind] = float(np.minimum(ds[built].sum("year"), idle).sum())
+    return out
+
+
+@dataclass
+class FirstStage:
+    """What a hedging method decides: each future's non-anticipative commitments."""
+
+    method: str
+    values: dict[str, dict[CommitKey, float]]  # future → commitment → MW
+    objective_usd: float  # the method's own objective (expected cost + λ·CVaR)
+    info: dict[str, Any] = field(default_factory=dict)
+    block_cost_usd: dict[str, float] | None = None  # EF only: each future's block cost
+
+
+def extensive_form_plan(st: ScenarioTree, verbose: bool = False) -> FirstStage:
+    """The hedged commitments from the extensive form, solved by HiGHS."""
+    names, tree = st.names, st.tree
+    models = {k: build_model(st.scenarios[k].capacity_inputs()) for k in names}
+    risk = st.spec.risk
+    ef = extensive_form(models, tree, cvar_alpha=risk.cvar_alpha, cvar_weight=risk.weight)
+    lv = st.base.capacity_inputs().levers
+    mip = lv is not None and lv.integer
+    n_sites = sum(len(sc.sites) for sc in st.scenarios.values())
+    lp = solve_lp(ef, verbose=verbose, options=default_options(n_sites, mip),
+                  mip_rel_gap=st.base.spec.mip_rel_gap)
+    values = {k: {key: float(v.value or 0.0) for key, v in commitments(models[k]).items()
+                  if not tree.is_recourse(key[3])} for k in names}
+    return FirstStage(
+        method="extensive form", values=values,
+        objective_usd=float(lp.objective) * USD_SCALE,
+        block_cost_usd={k: float(ef.Scenario_Cost[k].expr()) * USD_SCALE for k in names},
+        info={"columns": lp.num_cols, "rows": lp.num_rows, "nonzeros": lp.num_nonzeros,
+              "non_anticipativity_rows": len(ef.NONANT), "solve_seconds": lp.solve_seconds,
+              "highs_version": lp.highs_version})
+
+
+def solve_hedge(
+    st: ScenarioTree,
+    *,
+    progress: Callable[[str], None] | None = None,
+    regret: bool = True,
+    verbose: bool = False,
+    planner_of: Callable[[ScenarioTree], FirstStage] | None = None,
+    label: str = "extensive form",
+) -> HedgeResult:
+    """The hedged plan of a scenario tree, with WS, EEV and regrets.
+
+    Parameters
+    ----------
+    st : the tree (:func:`planner.hedge.tree.build_tree`).
+    progress : called with a label before each stage.
+    regret : also re-solve every future's own first-stage plan in every other future
+        (n² solves).
+    planner_of : the hedging method (default: :func:`extensive_form_plan`;
+        :func:`planner.hedge.ph.progressive_hedging_plan` is the other).
+    label : the progress label of the hedging stage.
+    """
+    step = progress or (lambda _label: None)
+    names, tree = st.names, st.tree
+    seconds: dict[str, float] = {}
+
+    t = time.perf_counter()
+    step("wait and see")
+    ws = {k: solve_plan(st.scenarios[k], verbose=verbose) for k in names}
+    seconds["wait_and_see"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    step(label)
+    first = (planner_of or (lambda s: extensive_form_plan(s, verbose)))(st)
+    seconds["hedge"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    step("recourse")
+    recourse = {k: solve_plan(st.scenarios[k], first.values[k], verbose) for k in names}
+    seconds["recourse"] = time.perf_counter() - t
+    cost = {k: recourse[k].cost_usd for k in names}
+    info: dict[str, Any] = {first.method.replace(" ", "_"): first.info}
+    if first.block_cost_usd is not None:
+        gap = max(abs(cost[k] - first.block_cost_usd[k]) / max(abs(first.block_cost_usd[k]),
+                                                               1.0) for k in names)
+        info["block_cost_gap_relative"] = gap
+        if gap > 1e-5:
+            raise SolveError(f"a future re-solved with the hedged commitments costs "
+                             f"{gap:.2e} (relative) more than its block of the extensive form")
+
+    t = time.perf_counter()
+    step("expected value plan")
+    ev = solve_plan(st.expected_value_scenario(), verbose=verbose)
+    # every commitment before the last reveal: one plan in all futures, as a hedged plan's
+    # first stages are (fixing only the first would let later stages see the future)
+    ev_first = {k: v for k, v in ev.values.items() if not tree.is_recourse(k[3])}
+    eev = {k: _fixed_cost(st.scenarios[k], ev_first, verbose) for k in names}
+    seconds["eev"] = time.perf_counter() - t
+
+    rows = []
+    if regret:
+        t = time.perf_counter()
+        step("regret table")
+        plans = {"hedged": None, **{f"{j} plan": first_stage(ws[j], st) for j in names},
+                 "mean-future plan": ev_first}
+        for plan_label, fixed in plans.items():
+            for k in names:
+                res = recourse[k].result if fixed is None else _fixed_result(
+                    st.scenarios[k], fixed, verbose)
+                c = math.inf if res is None else float(res.objective_usd)
+                strand = stranded_mw(res) if res is not None else {}
+                rows.append({"plan": plan_label, "future": k,
+                             "probability": tree.probability[k],
+                             "cost_usd": c, "regret_usd": c - ws[k].cost_usd,
+                             **{f"stranded_{kind}_mw": strand.get(kind, math.nan)
+                                for kind in ("facility", "grid", "onsite")}})
+        seconds["regret"] = time.perf_counter() - t
+
+    objective = first.objective_usd
+    if not math.isfinite(objective):  # PH: the plan's own expected cost
+        objective = math.fsum(tree.probability[k] * cost[k] for k in names)
+    return HedgeResult(
+        tree=st, method=first.method, objective_usd=objective,
+        scenario_cost_usd=cost, commitments=_commitment_table(st, recourse),
+        recourse=recourse, wait_and_see=ws, eev_cost_usd=eev,
+        regret=pd.DataFrame(rows), seconds=seconds, info=info,
+    )
+
+
+def _fixed_result(sc: Scenario, fixed: Mapping[CommitKey, float],
+                  verbose: bool) -> Result | None:
+    """``sc`` solved with ``fixed`` commitments; ``None`` when they leave it no feasible plan."""
+    try:
+        return solve_plan(sc, fixed, verbose).result
+    except SolveError:
+        return None
+
+
+def _fixed_cost(sc: Scenario, fixed: Mapping[CommitKey, float], verbose: bool) -> float:
+    res = _fixed_result(sc, fixed, verbose)
+    return math.inf if res is None else float(res.objective_usd)
+
+
+def _commitment_table(st: ScenarioTree, plans: Mapping[str, ScenarioPlan]) -> pd.DataFrame:
+    """Every non-anticipative commitment of the hedged plan, one row per group."""
+    tree, rows, seen = st.tree, [], set()
+    for k in st.names:
+        plan, sc = plans[k], st.scenarios[k]
+        region = sc.sites["region"]
+        pi = sc.chips["pi_h100e_per_mw"]
+        for key, mw in plan.values.items():
+            kind, s, g, c = key
+            if tree.is_recourse(c) or mw <= MW_TOLERANCE:
+                continue
+            group = tree.group(k, c)
+            if (key, group) in seen:
+                continue
+            seen.add((key, group))
+            rows.append({
+                "kind": kind, "site": s, "region": region[s], "chip": g,
+                "commit_year": c, "energize_year": plan.energize[key],
+                "stage": tree.stage(c), "futures": "all" if not group else "/".join(group),
+                "mw": mw, "h100e": mw * float(pi[g]) if g else math.nan,
+            })
+    cols = ["kind", "site", "region", "chip", "commit_year", "energize_year", "stage",
+            "futures", "mw", "h100e"]
+    df = pd.DataFrame(rows, columns=cols)
+    order = {k: i for i, k in enumerate(KINDS)}
+    return df.sort_values(["stage", "commit_year", "kind", "mw"],
+                          key=lambda s: s.map(order) if s.name == "kind" else (
+                              -s if s.name == "mw" else s)).reset_index(drop=True)
