@@ -30,11 +30,15 @@ from sites.portfolio import CONTRACTS, CUSTOMERS, OPERATORS
 from sites.sites import SITES
 
 
-def _nested(ann: Any) -> tuple[type[BaseModel] | None, bool]:
-    """The model inside ``M``, ``M | None``, ``list[M]`` or ``list[M] | None``, and
-    whether it is a list."""
+def _nested(ann: Any) -> tuple[type[BaseModel] | None, bool | str]:
+    """The model inside ``M``, ``M | None``, ``list[M]``, ``list[M] | None`` or
+    ``dict[str, M]``, and whether it is a list (``"dict"`` for a mapping)."""
     if isinstance(ann, type) and issubclass(ann, BaseModel):
         return ann, False
+    if get_origin(ann) is dict:
+        inner = get_args(ann)[1]
+        if isinstance(inner, type) and issubclass(inner, BaseModel):
+            return inner, "dict"
     for arg in get_args(ann):
         if isinstance(arg, type) and issubclass(arg, BaseModel):
             return arg, False
@@ -61,16 +65,19 @@ def _scenario_rows(model: type[BaseModel], prefix: str = "") -> list[str]:
         ann: Any = field.annotation
         key = f"{prefix}{name}"
         required = "yes" if field.is_required() else "no"
-        default = "" if field.is_required() else repr(field.default)
+        default = ("" if field.is_required() else repr(field.default)
+                   if field.default_factory is None else repr(field.default_factory()))
         inner, is_list = _nested(ann)
         if inner is not None and ann is inner:
             rows.extend(_scenario_rows(ann, key + "."))
             continue
-        if inner is not None:  # an optional section or a list of entries
-            what = f"list of {inner.__name__}" if is_list else f"{inner.__name__} or None"
+        if inner is not None:  # an optional section, a list or a mapping of entries
+            what = {True: f"list of {inner.__name__}", False: f"{inner.__name__} or None",
+                    "dict": f"mapping of name → {inner.__name__}"}[is_list]
             rows.append(f"| `{key}` | {what} | {required} | {default} | "
                         f"{field.description or ''} |")
-            rows.extend(_scenario_rows(inner, key + ("[]." if is_list else ".")))
+            sub = {True: "[].", False: ".", "dict": ".<name>."}[is_list]
+            rows.extend(_scenario_rows(inner, key + sub))
             continue
         rows.append(f"| `{key}` | {_type_name(ann)} | {required} | {default} | "
                     f"{field.description or ''} |")
