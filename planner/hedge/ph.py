@@ -46,8 +46,8 @@ from planner.optimize.highs import SolveError
 CONVERGENCE_MW = 1e-3
 #: PH iterations at most.
 MAX_ITERATIONS = 300
-#: ρ per commitment = this × its present cost per MW (million USD/MW), at least RHO_FLOOR.
-RHO_FACTOR = 1.0
+#: ρ per commitment = this × its overnight capex (million USD/MW), at least RHO_FLOOR.
+RHO_FACTOR = 0.1
 RHO_FLOOR = 1e-3
 
 
@@ -84,11 +84,21 @@ def scenario_creator(name: str, st: ScenarioTree | None = None,
     m.First_Stage_Cost = pyo.Expression(expr=0.0)
     sputils.attach_root_node(m, m.First_Stage_Cost, [m.Commit])
     m._mpisppy_probability = st.tree.probability[name]
-    kind_cost = {"facility": m.cost.build, "grid": m.cost.grid, "onsite": m.cost.onsite,
-                 "chips": m.cost.it}
-    m.rho_of = {i: max(RHO_FACTOR * kind_cost[keys[i][0]].get(idx[keys[i]][1], 0.0)
-                       / USD_SCALE, RHO_FLOOR) for i in linked}
+    m.rho_of = {i: max(RHO_FACTOR * capex_usd_per_mw(m.inputs, keys[i]) / USD_SCALE,
+                       RHO_FLOOR) for i in linked}
     return m
+
+
+def capex_usd_per_mw(d: Any, key: CommitKey) -> float:
+    """The overnight capital cost of one MW of a commitment, USD (ρ is proportional to it)."""
+    kind, s, g, _ = key
+    if kind == "facility":
+        return float(d.sites.at[s, "build_capex_usd_per_mw"])
+    if kind == "grid":
+        return float(d.regions.at[d.sites.at[s, "region"], "interconnect_capex_usd_per_mw"])
+    if kind == "onsite":
+        return float(d.onsite_capex_usd_per_mw)
+    return float(d.chips.at[g, "kappa_usd_per_mw"])
 
 
 def rho_setter(m: pyo.ConcreteModel) -> list[tuple[int, float]]:
