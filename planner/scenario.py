@@ -199,7 +199,9 @@ class ScenarioFile(StrictModel):
     efficiency: Efficiency
     onsite: Onsite
     regions: str | None = Field(default=None, description="regions table (default: bundled)")
-    geometry: str | None = Field(default=None, description="region polygons (default: bundled)")
+    geometry: str | None = Field(
+        default=None, description="region polygons, optional per region (default: the "
+        "bundled polygons with the bundled regions; none with a regions table of your own)")
     prices: str | None = Field(default=None, description="per-(region, year) price overrides")
     sites: str | None = Field(default=None, description="sites table (default: bundled)")
     chips: str | None = Field(default=None, description="chips table (default: bundled)")

@@ -24,7 +24,8 @@ SITES = TableSchema(
         Column("site", "str", "-", "site id"),
         Column(
             "region", "str", "-",
-            "grid region (optional when lon/lat are given: assigned by point-in-polygon)",
+            "grid region (optional when a region polygon contains lon/lat: assigned by "
+            "point-in-polygon)",
             required=False,
         ),
         Column("lon", "float", "degrees", "longitude, WGS84", minimum=-180, maximum=180),
