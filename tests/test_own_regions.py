@@ -430,3 +430,16 @@ def test_report_map_without_polygons_in_a_browser(bare_run: Path, browser: Any) 
         assert not errors, errors
     finally:
         page.close()
+
+
+def test_stress_with_own_regions_and_the_bundled_portfolio(
+        own: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The bundled portfolio's sites lie in bundled regions: one line that names no bundled
+    file and says what to give instead."""
+    out = tmp_path / "stress"
+    assert dcplan("stress", "--scenario", own / "scenario.yaml", "-o", out) == 2
+    err = capsys.readouterr().err.strip()
+    assert re.fullmatch(r"error: the bundled portfolio's sites lie in [A-Z, ]+, which the "
+                        r"scenario's own regions \(regions\.csv\) do not have: give a portfolio "
+                        r"of your own \(dcplan stress PORTFOLIO, docs/stress\.md\)", err), err
+    assert not out.exists()
