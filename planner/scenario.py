@@ -382,7 +382,14 @@ def load_scenario(path: str | Path | None = None) -> Scenario:
         prices.attrs["path"] = str(prices_path)
     if sites_path is None and not is_bundled(regions):
         _check_bundled_sites(sites_raw, regions, path)
-    sites = place_sites(sites_raw, regions, geometry, sites_raw.attrs["path"])
+    try:
+        sites = place_sites(sites_raw, regions, geometry, sites_raw.attrs["path"])
+    except InputError as exc:
+        if sites_path is not None:
+            raise
+        # the user's polygons against the bundled sites: name no file the user never gave
+        raise InputError(exc.message, file="the bundled sites", row=exc.row,
+                         column=exc.column) from None
     on_sale = (chips_raw["last_year"] >= years[0]) & (chips_raw["first_year"] <= years[-1])
     usable = chips_raw[on_sale]
     if spec.efficiency.frontier_growth is None and usable.empty:

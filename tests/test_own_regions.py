@@ -35,6 +35,7 @@ RUN_OUTPUTS = ("results.nc", "summary.json", "gap.csv", "gap.png", "capacity_by_
 #: The hand-solved cases' regions under the names a user would give them.
 RENAME = {"R": "R1", "RA": "DEAR", "RB": "CHEAP"}
 CHROMIUM = Path("/usr/bin/chromium")
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def dcplan(*args: Any) -> int:
@@ -443,3 +444,21 @@ def test_stress_with_own_regions_and_the_bundled_portfolio(
                         r"scenario's own regions \(regions\.csv\) do not have: give a portfolio "
                         r"of your own \(dcplan stress PORTFOLIO, docs/stress\.md\)", err), err
     assert not out.exists()
+
+
+def test_own_polygons_against_the_bundled_sites_name_no_bundled_file(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Bundled regions and sites with polygons of the user's: a site far from its polygon is
+    reported as "the bundled sites", not as a sites.csv the user never gave."""
+    gj = json.loads(default_geometry_path().read_text(encoding="utf-8"))
+    for feature in gj["features"]:
+        if feature["properties"]["region"] == "PJM":
+            feature["geometry"] = {"type": "Polygon", "coordinates": [[*box(-89.5, 30.5, 0.5),
+                                                                        box(-89.5, 30.5, 0.5)[0]]]}
+    (tmp_path / "mine.geojson").write_text(json.dumps(gj), encoding="utf-8")
+    text = (ROOT / "planner" / "data" / "us-base.yaml").read_text(encoding="utf-8")
+    (tmp_path / "scenario.yaml").write_text(text + "geometry: mine.geojson\n", encoding="utf-8")
+    assert dcplan("validate", tmp_path / "scenario.yaml") == 2
+    err = capsys.readouterr().err.strip()
+    assert re.fullmatch(r"error: the bundled sites row \d+, column lon: site '\w+' at lon [-\d.]+, "
+                        r"lat [\d.]+ is more than 0\.25° outside its region PJM .*", err), err
