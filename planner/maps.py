@@ -214,7 +214,8 @@ def run_polygons(folder: str | Path, ds: xr.Dataset) -> gpd.GeoDataFrame:
 
     Read from the run's ``capacity_map.gpkg``; for a run folder written before
     that file existed, from the geometry file named in ``summary.json`` (the
-    bundled default, or the user's file if its SHA-256 still matches the run).
+    bundled default, or the user's file if its SHA-256 still matches the run);
+    none when ``summary.json`` says the run had no geometry.
     """
     folder = Path(folder)
     regions = [str(r) for r in ds.region.values]
@@ -229,6 +230,11 @@ def run_polygons(folder: str | Path, ds: xr.Dataset) -> gpd.GeoDataFrame:
                 "geometry")
         except (ValueError, AttributeError):
             source = None
+    if source == "":  # the run had no polygons: every region is drawn as its sites
+        out = gpd.GeoDataFrame({"region": pd.Series(dtype=object), "name": pd.Series(
+            dtype=object)}, geometry=gpd.GeoSeries([], crs=EXCHANGE_CRS), crs=EXCHANGE_CRS)
+        out.attrs["path"] = ""
+        return out
     if not source:
         raise InputError(f"file not found in {folder} (expected the region polygons of the run;"
                          " re-run dcplan run to write it)", file=gpkg)

@@ -462,3 +462,16 @@ def test_own_polygons_against_the_bundled_sites_name_no_bundled_file(
     err = capsys.readouterr().err.strip()
     assert re.fullmatch(r"error: the bundled sites row \d+, column lon: site '\w+' at lon [-\d.]+, "
                         r"lat [\d.]+ is more than 0\.25° outside its region PJM .*", err), err
+
+
+def test_map_of_a_run_without_polygons_needs_no_capacity_map_gpkg(
+        bare_run: Path, tmp_path: Path) -> None:
+    """summary.json says the run had no geometry: without capacity_map.gpkg the map is still
+    drawn from results.nc (every region as its sites)."""
+    copy = tmp_path / "run"
+    shutil.copytree(bare_run, copy)
+    (copy / "capacity_map.gpkg").unlink()
+    assert dcplan("map", copy, "--format", "geojson", "-o", tmp_path / "m.geojson") == 0
+    regions = gpd.read_file(tmp_path / "m.geojson")
+    assert sorted(regions["region"]) == ["CHEAP", "DEAR"] and regions.geometry.isna().all()
+    assert dcplan("map", copy, "-o", tmp_path / "m.png") == 0
