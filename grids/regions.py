@@ -109,21 +109,13 @@ def load_prices(path: str | Path, regions: pd.DataFrame) -> pd.DataFrame:
 
 
 GEOPARQUET_SUFFIXES = (".parquet", ".geoparquet")
-#: How error messages name the bundled polygons (a file the user never gave).
-BUNDLED_POLYGONS = "the bundled regions"
+#: How error messages name the bundled regions and their polygons (files the user never gave).
+BUNDLED_REGIONS = "the bundled regions"
 
 
 def is_bundled(regions: pd.DataFrame) -> bool:
     """Whether ``regions`` is the bundled regions table (read by :func:`load_regions`)."""
     return regions.attrs.get("path") == str(default_regions_path())
-
-
-def polygon_source(polygons: gpd.GeoDataFrame) -> str:
-    """How messages name where ``polygons`` came from: a file name or "the bundled regions"."""
-    src = polygons.attrs.get("path") or ""
-    if not src or src == str(default_geometry_path()):
-        return BUNDLED_POLYGONS
-    return Path(src).name
 
 
 def no_polygons() -> gpd.GeoDataFrame:

@@ -19,7 +19,7 @@ import pandas as pd
 from pydantic import BaseModel, Field, ValidationError, model_validator
 
 from grids.regions import (
-    BUNDLED_POLYGONS,
+    BUNDLED_REGIONS,
     PRICES,
     default_geometry_path,
     is_bundled,
@@ -237,7 +237,7 @@ class Scenario:
     path: Path | None
     spec: ScenarioFile
     regions: pd.DataFrame
-    geometry: gpd.GeoDataFrame
+    geometry: gpd.GeoDataFrame  # polygons of the regions that have one (possibly none)
     prices: pd.DataFrame | None
     sites: pd.DataFrame
     chips: pd.DataFrame  # announced + synthetic, with π and κ
@@ -332,7 +332,18 @@ def load_scenario(path: str | Path | None = None) -> Scenario:
     Raises
     ------
     InputError
-        With file, row/line and column/key for any bad input.
+        With file, row/line and column/key for any bad input. Every table's own
+        content (a missing or unreadable file, a missing column, a bad value, a
+        duplicate) is checked before any check between tables and polygons, so
+        the error names the real problem; it names a file the user gave, or
+        "the bundled regions" / "the bundled sites".
+
+    Notes
+    -----
+    Region polygons are optional, also per region: they place a site without a
+    ``region`` and draw regions on maps. The bundled polygons go with the
+    bundled regions only; a regions table of the user's own has no polygons
+    unless the scenario names a ``geometry`` file.
 
     Examples
     --------
@@ -441,7 +452,7 @@ def scenario_demand(spec: ScenarioFile, path: Path, demand_path: Path | None,
 
 def _regions_name(regions: pd.DataFrame) -> str:
     """How messages name the regions table: its file name, or "the bundled regions"."""
-    return BUNDLED_POLYGONS if is_bundled(regions) else Path(regions.attrs["path"]).name
+    return BUNDLED_REGIONS if is_bundled(regions) else Path(regions.attrs["path"]).name
 
 
 def _check_bundled_sites(sites: pd.DataFrame, regions: pd.DataFrame, path: Path) -> None:

@@ -14,6 +14,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from grids.regions import no_polygons
 from grids.tables import Column, TableSchema, check_references, read_table, row_error
 
 SITES = TableSchema(
@@ -122,8 +123,7 @@ def place_sites(
     """
     df = df.copy()
     check_references(df, "region", regions.index, "region", path)
-    polygons = geometry if geometry is not None else gpd.GeoDataFrame(
-        {"region": []}, geometry=gpd.GeoSeries([], crs=4326), crs=4326)
+    polygons = geometry if geometry is not None else no_polygons()
     missing = df["region"].isna().to_numpy()
     if missing.any():
         if polygons.empty:
