@@ -3,7 +3,9 @@
 A run's results (``results.nc``) are joined to the region polygons the run
 used. Regions become polygons and sites points, each with one column per
 metric and year, named ``<metric>_<year>`` (``load_mw_2030``); the metric
-name carries the unit (``_mw``, ``_twh``, ``_usd_per_mw``, ``_pct``).
+name carries the unit (``_mw``, ``_twh``, ``_usd_per_mw``, ``_pct``). A region
+without a polygon keeps its row with an empty geometry and is drawn as its
+sites, in the region's colour.
 
 * Exchange formats (GeoPackage, GeoJSON, GeoParquet) are in EPSG:4326.
 * ``area_km2`` and the PNG maps use an equal-area projection: EPSG:5070
