@@ -11,7 +11,6 @@ import warnings
 from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
-from typing import Any
 
 import geopandas as gpd
 import pandas as pd
@@ -110,19 +109,37 @@ def load_prices(path: str | Path, regions: pd.DataFrame) -> pd.DataFrame:
 
 
 GEOPARQUET_SUFFIXES = (".parquet", ".geoparquet")
+#: How error messages name the bundled regions and their polygons (files the user never gave).
+BUNDLED_REGIONS = "the bundled regions"
 
 
-def read_polygons(path: str | Path, regions: Sequence[str] | None = None, *,
-                  layer: str | None = None, of: str = "the regions table") -> gpd.GeoDataFrame:
+def is_bundled(regions: pd.DataFrame) -> bool:
+    """Whether ``regions`` is the bundled regions table (read by :func:`load_regions`)."""
+    return regions.attrs.get("path") == str(default_regions_path())
+
+
+def no_polygons() -> gpd.GeoDataFrame:
+    """An empty polygon table (``region``, ``geometry``; EPSG:4326), indexed by region."""
+    gdf = gpd.GeoDataFrame({"region": pd.Series(dtype=object)},
+                           geometry=gpd.GeoSeries([], crs=4326), crs=4326)
+    return gdf.set_index("region", drop=False)
+
+
+def read_polygons(path: str | Path, *, layer: str | None = None,
+                  empty_ok: bool = False) -> gpd.GeoDataFrame:
     """Region polygons from GeoJSON, a GeoPackage layer or GeoParquet, in EPSG:4326.
+
+    Checks the file's own content only; which regions need a polygon is not
+    this function's business (see :func:`polygons_for`).
 
     Parameters
     ----------
     path : the file; any CRS (reprojected). GeoParquet by its suffix
         (``.parquet``, ``.geoparquet``), everything else through GDAL.
-    regions : regions that must each have a polygon; the result keeps only these.
     layer : the layer of a multi-layer file (default, or when absent: the first).
-    of : what ``regions`` are, for the error message ("the results").
+    empty_ok : a row with an empty geometry means "no polygon" and is kept with
+        geometry ``None`` (a run's ``capacity_map.gpkg`` keeps regions without a
+        polygon that way); otherwise an empty geometry is an error.
 
     Returns
     -------
@@ -131,9 +148,9 @@ def read_polygons(path: str | Path, regions: Sequence[str] | None = None, *,
     Raises
     ------
     InputError
-        An unreadable file, no ``region`` attribute, no CRS, an empty, non-polygon
-        or invalid geometry, a region twice, or a region of ``regions`` without a
-        polygon — naming the file, row and column.
+        An unreadable file, no ``region`` attribute, no CRS, an empty (unless
+        ``empty_ok``), non-polygon or invalid geometry or a region twice —
+        naming the file, row and column.
     """
     path = Path(path)
     if not path.is_file():
@@ -156,12 +173,19 @@ def read_polygons(path: str | Path, regions: Sequence[str] | None = None, *,
     if "region" not in gdf.columns:
         raise InputError("geometry file has no 'region' attribute", file=path, column="region")
     if gdf.crs is None:
-        raise InputError("geometry file has no coordinate reference system", file=path,
-                         column="geometry")
+        if empty_ok and len(gdf) and not gdf.geometry.notna().any():
+            gdf = gdf.set_crs(4326)  # no polygon at all: nothing to reproject
+        else:
+            raise InputError("geometry file has no coordinate reference system", file=path,
+                             column="geometry")
     gdf = gdf.to_crs(4326).reset_index(drop=True)
     gdf["region"] = gdf["region"].astype(str)
+    empty = []
     for i, (region, geom) in enumerate(zip(gdf["region"], gdf.geometry)):
         if geom is None or geom.is_empty:
+            if empty_ok:
+                empty.append(i)
+                continue
             raise row_error(gdf, i, "geometry", f"region '{region}' has an empty geometry", path,
                             csv=False)
         if geom.geom_type not in ("Polygon", "MultiPolygon"):
@@ -176,28 +200,61 @@ def read_polygons(path: str | Path, regions: Sequence[str] | None = None, *,
         i = int(dup.nonzero()[0][0])
         raise row_error(gdf, i, "region", f"region '{gdf['region'].iloc[i]}' has two features",
                         path, csv=False)
-    if regions is None:
-        return gdf
-    require_polygons(gdf, regions, path, of)
-    return gdf[gdf["region"].isin([str(r) for r in regions])].reset_index(drop=True)
+    if empty:
+        gdf.loc[empty, gdf.geometry.name] = None
+    gdf.attrs["path"] = str(path)
+    return gdf
 
 
-def require_polygons(gdf: gpd.GeoDataFrame, regions: Sequence[str], path: Any,
-                     of: str = "the regions table") -> None:
-    """Raise :class:`InputError` naming the regions without a polygon in ``gdf``."""
-    have = set(gdf["region"].astype(str))
-    missing = [str(r) for r in regions if str(r) not in have]
-    if missing:
-        raise InputError(f"no polygon for region(s) {', '.join(missing)} of {of}", file=path,
-                         column="region")
+def polygons_for(gdf: gpd.GeoDataFrame, regions: Sequence[str], *,
+                 of: str = "the regions table") -> gpd.GeoDataFrame:
+    """The polygons of ``regions`` in ``gdf`` (indexed by region); regions may lack one.
+
+    Raises
+    ------
+    InputError
+        When ``gdf`` has polygons but none for any of ``regions`` (a geometry
+        file for other regions, or misspelt region ids), naming the file.
+    """
+    wanted = [str(r) for r in regions]
+    out = gdf[gdf["region"].isin(wanted) & gdf.geometry.notna()]
+    if len(gdf) and out.empty:
+        have = sorted(gdf["region"].astype(str))
+        shown = ", ".join(have[:8]) + (", …" if len(have) > 8 else "")
+        raise InputError(f"no polygon is for a region of {of} (the file has {shown}; "
+                         f"expected {', '.join(wanted[:8])}{', …' if len(wanted) > 8 else ''})",
+                         file=gdf.attrs.get("path"), column="region")
+    out = out[["region", "geometry"]].set_index("region", drop=False)
+    out.attrs["path"] = gdf.attrs.get("path", "")
+    return out
 
 
 def load_geometry(path: str | Path | None, regions: pd.DataFrame) -> gpd.GeoDataFrame:
-    """Region polygons (any CRS; returned in EPSG:4326), one per region, indexed by region.
+    """Region polygons (any CRS; returned in EPSG:4326) for the regions that have one.
 
-    The file needs a ``region`` attribute. Every region of the regions table
-    must have exactly one valid polygon or multipolygon (see :func:`read_polygons`).
+    Parameters
+    ----------
+    path : a GeoJSON, GeoPackage or GeoParquet file with a ``region`` attribute;
+        ``None`` for the bundled polygons, which belong to the bundled regions
+        only: for a regions table of the user's own, ``None`` means no polygons.
+    regions : the validated regions table (indexed by ``region``).
+
+    Returns
+    -------
+    One row per region with a polygon (``region``, ``geometry``), indexed by
+    region; regions without a polygon are simply absent (possibly all).
+
+    Examples
+    --------
+    >>> len(load_geometry(None, load_regions()))
+    11
+    >>> own = load_regions().head(2).copy()
+    >>> own.attrs["path"] = "my_regions.csv"
+    >>> len(load_geometry(None, own))
+    0
     """
-    path = Path(path) if path is not None else default_geometry_path()
-    gdf = read_polygons(path, sorted(regions.index))
-    return gdf[["region", "geometry"]].set_index("region", drop=False)
+    if path is None:
+        if not is_bundled(regions):
+            return no_polygons()
+        path = default_geometry_path()
+    return polygons_for(read_polygons(path), sorted(regions.index))

@@ -42,6 +42,34 @@ def default_fleet_path() -> Path:
     return Path(str(DATA / "fleet.csv"))
 
 
+def read_fleet(path: str | Path, last_year: int) -> pd.DataFrame:
+    """The fleet table with its own content checked (no cross-check with other tables).
+
+    Parameters
+    ----------
+    path : CSV or Parquet fleet table.
+    last_year : the last model year (a row installed after it is an error).
+    """
+    path = Path(path)
+    df = read_table(path, FLEET)
+    late = df["year_installed"] > last_year
+    if late.any():
+        i = int(np.flatnonzero(late.to_numpy())[0])
+        raise row_error(df, i, "year_installed", f"expected a year <= the last model year "
+                        f"{last_year}, got {df.at[i, 'year_installed']}", path)
+    df.attrs["path"] = str(path)
+    return df
+
+
+def check_fleet(df: pd.DataFrame, sites: pd.DataFrame, chips: Iterable[str],
+                path: str | Path) -> pd.DataFrame:
+    """Check that every row of the fleet (from :func:`read_fleet`) names a known site and chip."""
+    check_references(df, "site", sites.index, "site", path)
+    check_references(df, "chip", chips, "chip", path)
+    df.attrs["path"] = str(path)
+    return df
+
+
 def load_fleet(
     path: str | Path | None,
     sites: pd.DataFrame,
@@ -49,6 +77,8 @@ def load_fleet(
     last_year: int,
 ) -> pd.DataFrame:
     """The fleet table, validated against the sites and chips.
+
+    :func:`read_fleet` then :func:`check_fleet`.
 
     Parameters
     ----------
@@ -59,16 +89,7 @@ def load_fleet(
     last_year : the last model year (a row installed after it is an error).
     """
     path = Path(path) if path is not None else default_fleet_path()
-    df = read_table(path, FLEET)
-    check_references(df, "site", sites.index, "site", path)
-    check_references(df, "chip", chips, "chip", path)
-    late = df["year_installed"] > last_year
-    if late.any():
-        i = int(np.flatnonzero(late.to_numpy())[0])
-        raise row_error(df, i, "year_installed", f"expected a year <= the last model year "
-                        f"{last_year}, got {df.at[i, 'year_installed']}", path)
-    df.attrs["path"] = str(path)
-    return df
+    return check_fleet(read_fleet(path, last_year), sites, chips, path)
 
 
 def fleet_facility_mw(fleet: pd.DataFrame, sites: pd.DataFrame) -> pd.Series:

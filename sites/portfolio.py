@@ -35,11 +35,11 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, Field, ValidationError, model_validator
 
-from grids.regions import load_geometry, load_regions
+from grids.regions import is_bundled, load_geometry, load_regions
 from grids.tables import Column, InputError, TableSchema, check_references, read_table, row_error
 from grids.yamlfile import StrictModel, YearSpan, read_yaml_mapping
 from grids.yamlfile import yaml_line as _yaml_line
-from sites.sites import load_sites
+from sites.sites import place_sites, read_sites
 
 #: Operator kinds: who owns what.
 OPERATOR_KINDS = {
@@ -397,7 +397,10 @@ def load_portfolio(
             regions = load_regions()
         if geometry is None:
             geometry = load_geometry(None, regions)
-        sites = load_sites(site_path, regions, geometry)
+        raw = read_sites(site_path)
+        if path == default_portfolio_path() and not is_bundled(regions):
+            _check_bundled_portfolio_sites(raw, regions)
+        sites = place_sites(raw, regions, geometry, site_path)
         _check_site_operators(sites, site_path, operators)
     else:
         site_path = None
@@ -415,6 +418,17 @@ def load_portfolio(
                      contracts=contracts.set_index("contract", drop=False),
                      customers=customers.set_index("customer", drop=False), sites=sites,
                      table_paths=paths)
+
+
+def _check_bundled_portfolio_sites(sites: pd.DataFrame, regions: pd.DataFrame) -> None:
+    """The bundled portfolio's sites lie in the bundled regions: with a scenario of regions
+    of its own the user needs a portfolio of their own (the error names no bundled file)."""
+    unknown = sorted({str(r) for r in sites["region"].dropna()} - {str(r) for r in regions.index})
+    if unknown:
+        raise InputError(f"the bundled portfolio's sites lie in {', '.join(unknown)}, which the "
+                         f"scenario's own regions ({Path(regions.attrs.get('path', '')).name}) "
+                         "do not have: give a portfolio of your own (dcplan stress PORTFOLIO, "
+                         "docs/stress.md)")
 
 
 def _first(mask: pd.Series | np.ndarray) -> int | None:

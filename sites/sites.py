@@ -14,6 +14,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from grids.regions import no_polygons
 from grids.tables import Column, TableSchema, check_references, read_table, row_error
 
 SITES = TableSchema(
@@ -24,7 +25,8 @@ SITES = TableSchema(
         Column("site", "str", "-", "site id"),
         Column(
             "region", "str", "-",
-            "grid region (optional when lon/lat are given: assigned by point-in-polygon)",
+            "grid region (optional when a region polygon contains lon/lat: assigned by "
+            "point-in-polygon)",
             required=False,
         ),
         Column("lon", "float", "degrees", "longitude, WGS84", minimum=-180, maximum=180),
@@ -65,24 +67,21 @@ def default_sites_path() -> Path:
     return Path(str(DATA / "sites.csv"))
 
 
-def load_sites(
-    path: str | Path | None,
-    regions: pd.DataFrame,
-    geometry: gpd.GeoDataFrame | None = None,
-) -> pd.DataFrame:
-    """The sites table, validated and with every site in a known region.
+def read_sites(path: str | Path | None = None) -> pd.DataFrame:
+    """The sites table with its own content checked (no cross-check with other tables).
 
     Parameters
     ----------
     path : path to a CSV or Parquet sites table (``None`` = bundled default).
-    regions : validated regions table (indexed by ``region``).
-    geometry : region polygons in EPSG:4326; needed only when some site has
-        no ``region`` (it is then assigned by point-in-polygon).
+
+    Raises
+    ------
+    InputError
+        A missing or unreadable file, a bad or missing value, a duplicate site,
+        ``existing_mw`` above ``max_mw``, or queued MW without a ``queue_year``.
     """
     path = Path(path) if path is not None else default_sites_path()
     df = read_table(path, SITES)
-    check_references(df, "region", regions.index, "region", path)
-
     over = df["existing_mw"] > df["max_mw"] + 1e-9
     if over.any():
         i = int(np.flatnonzero(over.to_numpy())[0])
@@ -94,18 +93,77 @@ def load_sites(
         i = int(np.flatnonzero(no_year.to_numpy())[0])
         raise row_error(df, i, "queue_year", "expected a year because queued_mw > 0, got blank",
                         path)
+    df.attrs["path"] = str(path)
+    return df
 
+
+def place_sites(
+    df: pd.DataFrame,
+    regions: pd.DataFrame,
+    geometry: gpd.GeoDataFrame | None,
+    path: str | Path,
+) -> pd.DataFrame:
+    """Cross-check sites (from :func:`read_sites`) with the regions and their polygons.
+
+    A site that names its region must name a known one, and lie near that
+    region's polygon when it has one. A site with a blank ``region`` is placed
+    by point-in-polygon; without a polygon that contains it, it is an error
+    saying what to add.
+
+    Parameters
+    ----------
+    df : the sites, as :func:`read_sites` returns them.
+    regions : validated regions table (indexed by ``region``).
+    geometry : the polygons of the regions that have one (may be empty or ``None``).
+    path : the sites file, for messages.
+
+    Returns
+    -------
+    The sites with every ``region`` filled in, indexed by ``site``.
+    """
+    df = df.copy()
+    check_references(df, "region", regions.index, "region", path)
+    polygons = geometry if geometry is not None else no_polygons()
     missing = df["region"].isna().to_numpy()
     if missing.any():
-        if geometry is None:
+        if polygons.empty:
             i = int(np.flatnonzero(missing)[0])
-            raise row_error(df, i, "region", "expected a region (no region geometries given "
-                            "to place the site by lon/lat)", path)
-        df.loc[missing, "region"] = assign_regions(df.loc[missing], geometry, path)
-    if geometry is not None and (~missing).any():
-        check_in_region(df.loc[~missing], geometry, path)
+            raise row_error(df, i, "region", f"{_site_at(df.loc[i])} has no region and there "
+                            "is no region polygon to place it by lon/lat: add its region "
+                            f"({_known(regions)}), or a geometry file with your regions' "
+                            "polygons (scenario key geometry)", path)
+        df.loc[missing, "region"] = assign_regions(df.loc[missing], polygons, path)
+    has_polygon = df["region"].astype(str).isin(polygons["region"].astype(str)).to_numpy()
+    named = ~missing & has_polygon
+    if named.any():
+        check_in_region(df.loc[named], polygons, path)
     df.attrs["path"] = str(path)
     return df.set_index("site", drop=False)
+
+
+def load_sites(
+    path: str | Path | None,
+    regions: pd.DataFrame,
+    geometry: gpd.GeoDataFrame | None = None,
+) -> pd.DataFrame:
+    """The sites table, validated and with every site in a known region.
+
+    :func:`read_sites` then :func:`place_sites`.
+
+    Parameters
+    ----------
+    path : path to a CSV or Parquet sites table (``None`` = bundled default).
+    regions : validated regions table (indexed by ``region``).
+    geometry : polygons of the regions that have one, in EPSG:4326; needed only
+        when some site has no ``region`` (it is then assigned by point-in-polygon).
+    """
+    df = read_sites(path)
+    return place_sites(df, regions, geometry, df.attrs["path"])
+
+
+def _known(regions: pd.DataFrame) -> str:
+    ids = [str(r) for r in regions.index]
+    return "one of " + ", ".join(ids[:12]) + (", …" if len(ids) > 12 else "")
 
 
 def assign_regions(sites: pd.DataFrame, geometry: gpd.GeoDataFrame, path: str | Path) -> list:
@@ -126,7 +184,8 @@ def assign_regions(sites: pd.DataFrame, geometry: gpd.GeoDataFrame, path: str | 
     for i, region in zip(hits["row"], hits["region"]):
         if not isinstance(region, str):
             raise row_error(sites, int(i), "lon",
-                            f"{_site_at(sites.loc[i])} lies outside every region polygon", path)
+                            f"{_site_at(sites.loc[i])} lies outside every region polygon: fix "
+                            "lon/lat, or add its region", path)
         out.append(region)
     return out
 
@@ -143,13 +202,15 @@ REGION_TOLERANCE_DEG = 0.25
 def check_in_region(sites: pd.DataFrame, geometry: gpd.GeoDataFrame, path: str | Path) -> None:
     """Error for a site whose lon/lat lies far outside the polygon of the region it names.
 
+    Every site of ``sites`` must name a region that has a polygon in ``geometry``.
+
     The named region is what the model uses (prices, lead time); the point is where maps
     draw the site. A point more than :data:`REGION_TOLERANCE_DEG` from its region's
     polygon is taken for a mistake, naming the file, row and column.
     """
     points = gpd.GeoSeries(gpd.points_from_xy(sites["lon"], sites["lat"]), crs=4326)
-    own = gpd.GeoSeries(geometry.loc[sites["region"].astype(str), "geometry"].to_numpy(),
-                        crs=4326)
+    own = gpd.GeoSeries(geometry.set_index(geometry["region"].astype(str)).loc[
+        sites["region"].astype(str), "geometry"].to_numpy(), crs=4326)
     with warnings.catch_warnings():  # "geographic CRS" distance warning: degrees are intended
         warnings.simplefilter("ignore")
         far = (points.distance(own, align=False) > REGION_TOLERANCE_DEG).to_numpy()

@@ -387,14 +387,20 @@ def test_error_for_an_invalid_polygon(run_dir: Path, tmp_path: Path,
     assert not (tmp_path / "x.png").exists()
 
 
-def test_error_for_a_region_without_polygon(run_dir: Path, tmp_path: Path,
-                                            capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_region_without_polygon_is_kept_with_an_empty_geometry(
+        run_dir: Path, tmp_path: Path) -> None:
+    """Polygons are only for drawing: a region the run's map has no polygon for keeps its
+    row (and values) with an empty geometry in every export (docs/maps.md)."""
     regions = gpd.read_file(run_dir / "capacity_map.gpkg", layer="regions")
     regions = regions[regions["region"] != "NYISO"][["region", "name", "geometry"]]
     d = _folder_with(run_dir, tmp_path, regions)
-    assert dcplan("map", d, "--format", "gpkg", "-o", tmp_path / "x.gpkg") == 2
-    _one_line_error(capsys, "capacity_map.gpkg", "column region", "no polygon", "NYISO")
-    assert not (tmp_path / "x.gpkg").exists()
+    assert dcplan("map", d, "--format", "gpkg", "-o", tmp_path / "x.gpkg") == 0
+    out = gpd.read_file(tmp_path / "x.gpkg", layer="regions")
+    nyiso = out[out["region"] == "NYISO"]
+    assert len(out) == len(regions) + 1 and len(nyiso) == 1
+    assert nyiso.geometry.isna().all() and np.isnan(nyiso["area_km2"]).all()
+    assert np.isfinite(nyiso["load_mw_2030"]).all()
+    assert out[out["region"] != "NYISO"].geometry.notna().all()
 
 
 # -- report.html --------------------------------------------------------------------------------

@@ -91,7 +91,8 @@ def validate(scenario: ScenarioArg = None) -> None:
         synth = int(sc.chips["synthetic"].sum())
         t.add_row("chips", f"{len(sc.chips) - synth} announced + {synth} synthetic frontier  "
                   f"({sc.table_paths['chips']})")
-        t.add_row("geometry", sc.table_paths["geometry"])
+        t.add_row("geometry", sc.table_paths["geometry"] or "none: every site names its "
+                  "region (maps draw a region without a polygon as its sites)")
         t.add_row("prices", sc.table_paths["prices"] or "none (regional price × escalation)")
         d = sc.demand_h100e
         t.add_row("demand", f"{d.iloc[0]:,.0f} H100e in {d.index[0]} → {d.iloc[-1]:,.0f} "

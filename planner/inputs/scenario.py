@@ -18,8 +18,17 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, Field, ValidationError, model_validator
 
-from grids.regions import default_geometry_path, load_geometry, load_prices, load_regions
-from grids.tables import InputError
+from grids.regions import (
+    BUNDLED_REGIONS,
+    PRICES,
+    default_geometry_path,
+    is_bundled,
+    load_geometry,
+    load_regions,
+    polygons_for,
+    read_polygons,
+)
+from grids.tables import InputError, check_references, read_table
 from grids.yamlfile import StrictModel, YearSpan, read_yaml_mapping
 from grids.yamlfile import yaml_line as _yaml_line
 from models.capacity import CapacityInputs, resolve_prices
@@ -35,8 +44,8 @@ from models.levers import (
     water_per_mwh,
 )
 from planner.inputs.uncertainty import Uncertainty
-from sites.fleet import load_fleet
-from sites.sites import load_sites
+from sites.fleet import check_fleet, read_fleet
+from sites.sites import place_sites, read_sites
 
 #: Largest demand a growth path may reach, H100e: a hundred million times today's fleet.
 MAX_DEMAND_H100E = 1e15
@@ -191,7 +200,9 @@ class ScenarioFile(StrictModel):
     efficiency: Efficiency
     onsite: Onsite
     regions: str | None = Field(default=None, description="regions table (default: bundled)")
-    geometry: str | None = Field(default=None, description="region polygons (default: bundled)")
+    geometry: str | None = Field(
+        default=None, description="region polygons, optional per region (default: the "
+        "bundled polygons with the bundled regions; none with a regions table of your own)")
     prices: str | None = Field(default=None, description="per-(region, year) price overrides")
     sites: str | None = Field(default=None, description="sites table (default: bundled)")
     chips: str | None = Field(default=None, description="chips table (default: bundled)")
@@ -235,7 +246,7 @@ class Scenario:
     path: Path | None
     spec: ScenarioFile
     regions: pd.DataFrame
-    geometry: gpd.GeoDataFrame
+    geometry: gpd.GeoDataFrame  # polygons of the regions that have one (possibly none)
     prices: pd.DataFrame | None
     sites: pd.DataFrame
     chips: pd.DataFrame  # announced + synthetic, with π and κ
@@ -330,7 +341,18 @@ def load_scenario(path: str | Path | None = None) -> Scenario:
     Raises
     ------
     InputError
-        With file, row/line and column/key for any bad input.
+        With file, row/line and column/key for any bad input. Every table's own
+        content (a missing or unreadable file, a missing column, a bad value, a
+        duplicate) is checked before any check between tables and polygons, so
+        the error names the real problem; it names a file the user gave, or
+        "the bundled regions" / "the bundled sites".
+
+    Notes
+    -----
+    Region polygons are optional, also per region: they place a site without a
+    ``region`` and draw regions on maps. The bundled polygons go with the
+    bundled regions only; a regions table of the user's own has no polygons
+    unless the scenario names a ``geometry`` file.
 
     Examples
     --------
@@ -352,53 +374,60 @@ def load_scenario(path: str | Path | None = None) -> Scenario:
                              line=_yaml_line(path, (key,)))
         return p
 
-    regions = load_regions(table("regions"))
-    geometry = load_geometry(table("geometry"), regions)
-    prices_path = table("prices")
-    prices = load_prices(prices_path, regions) if prices_path else None
-    sites = load_sites(table("sites"), regions, geometry)
-    chips_raw = load_chips(table("chips"))
+    # 1. every file and every table's own content, before any cross-check between them,
+    #    so an error names the real problem (a bad value, not its knock-on effect)
+    regions_path, geometry_path = table("regions"), table("geometry")
+    prices_path, sites_path = table("prices"), table("sites")
+    chips_path, fleet_path = table("chips"), table("fleet")
+    demand_path = None
+    if spec.demand.path is not None:
+        demand_path = (base / spec.demand.path).resolve()
+        if not demand_path.is_file():
+            raise InputError(f"file not found: {spec.demand.path}", file=path,
+                             key="demand.path", line=_yaml_line(path, ("demand", "path")))
     years = list(range(spec.years.start, spec.years.end + 1))
+    regions = load_regions(regions_path)
+    polygons = read_polygons(geometry_path) if geometry_path is not None else None
+    prices = read_table(prices_path, PRICES) if prices_path is not None else None
+    sites_raw = read_sites(sites_path)
+    chips_raw = load_chips(chips_path)
+    fleet_raw = read_fleet(fleet_path, years[-1]) if fleet_path is not None else None
+    demand = scenario_demand(spec, path, demand_path, years)
+
+    # 2. cross-checks: tables against each other, sites against the region polygons
+    geometry = (load_geometry(None, regions) if polygons is None else
+                polygons_for(polygons, sorted(regions.index), of=_regions_name(regions)))
+    if prices is not None:
+        check_references(prices, "region", regions.index, "region", prices_path)
+        prices.attrs["path"] = str(prices_path)
+    if sites_path is None and not is_bundled(regions):
+        _check_bundled_sites(sites_raw, regions, path)
+    try:
+        sites = place_sites(sites_raw, regions, geometry, sites_raw.attrs["path"])
+    except InputError as exc:
+        if sites_path is not None:
+            raise
+        # the user's polygons against the bundled sites: name no file the user never gave
+        raise InputError(exc.message, file="the bundled sites", row=exc.row,
+                         column=exc.column) from None
     on_sale = (chips_raw["last_year"] >= years[0]) & (chips_raw["first_year"] <= years[-1])
     usable = chips_raw[on_sale]
     if spec.efficiency.frontier_growth is None and usable.empty:
         raise InputError(
             f"no chip can be bought in {years[0]}–{years[-1]} and efficiency.frontier_growth is "
-            "null: add chips or set a frontier growth", file=table("chips") or path,
+            "null: add chips or set a frontier growth", file=chips_path or path,
             column="first_year")
     chips = with_frontier(chips_raw, spec.efficiency.frontier_growth, years[-1])
-
-    d = spec.demand
-    demand_path = None
-    if d.path is not None:
-        demand_path = (base / d.path).resolve()
-        if not demand_path.is_file():
-            raise InputError(f"file not found: {d.path}", file=path, key="demand.path",
-                             line=_yaml_line(path, ("demand", "path")))
-        demand = load_demand_path(demand_path, years)
-    elif d.preset is not None:
-        demand = preset_path(d.preset, years)
-    else:
-        demand = growth_path(float(d.base_h100e), d.growth, years)
-        past = ~(demand <= MAX_DEMAND_H100E)  # NaN and inf too
-        if past.any():
-            raise InputError(f"demand grows past {MAX_DEMAND_H100E:.0e} H100e in "
-                             f"{int(demand.index[past.to_numpy()][0])} (expected growth "
-                             "multipliers that keep demand plausible)",
-                             file=path, key="demand.growth",
-                             line=_yaml_line(path, ("demand", "growth")))
-
     fleet = None
-    fleet_path = table("fleet")
-    if fleet_path is not None:
-        fleet = load_fleet(fleet_path, sites, chips.index, years[-1])
+    if fleet_raw is not None:
+        fleet = check_fleet(fleet_raw, sites, chips.index, fleet_path)
 
     paths = {
         "scenario": str(path),
         "regions": regions.attrs.get("path", ""),
         "sites": sites.attrs.get("path", ""),
         "chips": chips_raw.attrs.get("path", ""),
-        "geometry": str(table("geometry") or default_geometry_path()),
+        "geometry": str(geometry_path or (default_geometry_path() if len(geometry) else "")),
         "prices": str(prices_path or ""),
     }
     if demand_path is not None:  # hashed like every table: a changed path is a new run
@@ -412,6 +441,43 @@ def load_scenario(path: str | Path | None = None) -> Scenario:
                   sites=sites, chips=chips, demand_h100e=demand, table_paths=paths, fleet=fleet)
     sc.levers()  # lever references checked now: errors before any solve
     return sc
+
+
+def scenario_demand(spec: ScenarioFile, path: Path, demand_path: Path | None,
+                    years: list[int]) -> pd.Series:
+    """The demand path (H100e by year) from a table, a preset, or base and growth."""
+    d = spec.demand
+    if demand_path is not None:
+        return load_demand_path(demand_path, years)
+    if d.preset is not None:
+        return preset_path(d.preset, years)
+    demand = growth_path(float(d.base_h100e), d.growth, years)
+    past = ~(demand <= MAX_DEMAND_H100E)  # NaN and inf too
+    if past.any():
+        raise InputError(f"demand grows past {MAX_DEMAND_H100E:.0e} H100e in "
+                         f"{int(demand.index[past.to_numpy()][0])} (expected growth "
+                         "multipliers that keep demand plausible)",
+                         file=path, key="demand.growth",
+                         line=_yaml_line(path, ("demand", "growth")))
+    return demand
+
+
+def _regions_name(regions: pd.DataFrame) -> str:
+    """How messages name the regions table: its file name, or "the bundled regions"."""
+    return BUNDLED_REGIONS if is_bundled(regions) else Path(regions.attrs["path"]).name
+
+
+def _check_bundled_sites(sites: pd.DataFrame, regions: pd.DataFrame, path: Path) -> None:
+    """The bundled sites lie in the bundled regions: with regions of the user's own they
+    need a sites table of the user's too (the error names the scenario, not a bundled file)."""
+    unknown = sorted({str(r) for r in sites["region"].dropna()} - {str(r) for r in regions.index})
+    if unknown:
+        shown = ", ".join(unknown[:6]) + (", …" if len(unknown) > 6 else "")
+        raise InputError(f"the scenario has its own regions ({_regions_name(regions)}) but no "
+                         f"sites table, and the bundled sites lie in {shown}, which "
+                         f"{_regions_name(regions)} does not have: add a sites table of your "
+                         "own (sites: sites.csv, every site naming one of your regions)",
+                         file=path, key="sites")
 
 
 def build_levers(sc: Scenario) -> Levers | None:

@@ -149,8 +149,11 @@ def render() -> str:
         parts += ["", schema.markdown()]
     parts += [
         "",
-        "**geometry** — one Polygon or MultiPolygon per region with a `region` attribute, in",
-        "any CRS (reprojected to EPSG:4326); GeoJSON, GeoPackage or GeoParquet.",
+        "**geometry** — at most one Polygon or MultiPolygon per region with a `region`",
+        "attribute, in any CRS (reprojected to EPSG:4326); GeoJSON, GeoPackage or GeoParquet.",
+        "Optional, also per region: polygons only place sites without a `region` and draw",
+        "regions on maps. The bundled polygons go with the bundled regions only; a regions",
+        "table of your own has no polygons unless the scenario names a geometry file.",
         "",
         HOURLY_LOAD,
         "",

@@ -10,9 +10,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import geopandas as gpd
+
 from grids.tables import InputError
 from planner.outputs.maps import (
     DEFAULT_METRIC,
+    EXCHANGE_CRS,
     FORMATS,
     GPKG_NAME,
     SUFFIX,
@@ -95,10 +98,13 @@ def write_map_outputs(result: Result, scenario: Scenario, folder: Path) -> None:
     folder : the (temporary) run folder.
     """
     folder = Path(folder)
-    polygons = scenario.geometry.reset_index(drop=True)[["region", "geometry"]].copy()
-    names = scenario.regions["name"] if "name" in scenario.regions.columns else None
-    polygons["name"] = (polygons["region"].map(names) if names is not None
-                        else polygons["region"]).fillna(polygons["region"])
+    regions = [str(r) for r in scenario.regions.index]
+    shapes = scenario.geometry.set_index(scenario.geometry["region"].astype(str))["geometry"]
+    names = (scenario.regions["name"] if "name" in scenario.regions.columns
+             else scenario.regions["region"])
+    polygons = gpd.GeoDataFrame(  # every region; None where the scenario has no polygon
+        {"region": regions, "name": names.fillna(scenario.regions["region"]).astype(str)
+         .to_numpy()}, geometry=shapes.reindex(regions).to_numpy(), crs=EXCHANGE_CRS)
     polygons.attrs["path"] = scenario.table_paths.get("geometry", "")
     cmap = capacity_map(result.to_xarray(), polygons)
     write_vector(cmap, folder / GPKG_NAME, "gpkg")

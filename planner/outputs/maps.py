@@ -3,7 +3,9 @@
 A run's results (``results.nc``) are joined to the region polygons the run
 used. Regions become polygons and sites points, each with one column per
 metric and year, named ``<metric>_<year>`` (``load_mw_2030``); the metric
-name carries the unit (``_mw``, ``_twh``, ``_usd_per_mw``, ``_pct``).
+name carries the unit (``_mw``, ``_twh``, ``_usd_per_mw``, ``_pct``). A region
+without a polygon keeps its row with an empty geometry and is drawn as its
+sites, in the region's colour.
 
 * Exchange formats (GeoPackage, GeoJSON, GeoParquet) are in EPSG:4326.
 * ``area_km2`` and the PNG maps use an equal-area projection: EPSG:5070
@@ -29,7 +31,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from grids.regions import read_polygons, require_polygons
+from grids.regions import read_polygons
 from grids.tables import InputError
 from planner.outputs.fileio import atomic_file, file_sha256
 
@@ -179,25 +181,28 @@ def read_region_polygons(path: str | Path, regions: Sequence[str] | None = None,
     Parameters
     ----------
     path : the file, e.g. a run's ``capacity_map.gpkg``.
-    regions : regions that must each have a polygon (e.g. those of results.nc).
+    regions : the regions to keep (e.g. those of results.nc; default: all).
     layer : layer to read from a multi-layer file (ignored when the file has one).
 
     Returns
     -------
     GeoDataFrame with ``region``, ``name`` (the region id when the file has none)
-    and ``geometry``, one row per region, in EPSG:4326.
+    and ``geometry``, one row per region, in EPSG:4326. A region without a
+    polygon has an empty geometry in the file and ``None`` here; a region the
+    file does not list has no row (both are drawn as their sites).
 
     Raises
     ------
     InputError
-        A missing or unreadable file, no ``region`` column, no CRS, an empty,
-        non-polygon or invalid geometry, a region twice, or a region of
-        ``regions`` without a polygon.
+        A missing or unreadable file, no ``region`` column, no CRS, a
+        non-polygon or invalid geometry, or a region twice.
     """
-    gdf = read_polygons(path, regions, layer=layer, of="the results")
+    gdf = read_polygons(path, layer=layer, empty_ok=True)
     if "name" not in gdf.columns:
         gdf["name"] = gdf["region"]
     gdf["name"] = gdf["name"].fillna(gdf["region"]).astype(str)
+    if regions is not None:
+        gdf = gdf[gdf["region"].isin([str(r) for r in regions])]
     out = gdf[["region", "name", "geometry"]].reset_index(drop=True)
     out.attrs["path"] = str(path)
     return out
@@ -208,7 +213,8 @@ def run_polygons(folder: str | Path, ds: xr.Dataset) -> gpd.GeoDataFrame:
 
     Read from the run's ``capacity_map.gpkg``; for a run folder written before
     that file existed, from the geometry file named in ``summary.json`` (the
-    bundled default, or the user's file if its SHA-256 still matches the run).
+    bundled default, or the user's file if its SHA-256 still matches the run);
+    none when ``summary.json`` says the run had no geometry.
     """
     folder = Path(folder)
     regions = [str(r) for r in ds.region.values]
@@ -223,6 +229,11 @@ def run_polygons(folder: str | Path, ds: xr.Dataset) -> gpd.GeoDataFrame:
                 "geometry")
         except (ValueError, AttributeError):
             source = None
+    if source == "":  # the run had no polygons: every region is drawn as its sites
+        out = gpd.GeoDataFrame({"region": pd.Series(dtype=object), "name": pd.Series(
+            dtype=object)}, geometry=gpd.GeoSeries([], crs=EXCHANGE_CRS), crs=EXCHANGE_CRS)
+        out.attrs["path"] = ""
+        return out
     if not source:
         raise InputError(f"file not found in {folder} (expected the region polygons of the run;"
                          " re-run dcplan run to write it)", file=gpkg)
@@ -352,15 +363,30 @@ def capacity_map(
                          file=polygons.attrs.get("path"), column="geometry")
     poly = polygons.to_crs(EXCHANGE_CRS)
     poly = poly.assign(region=poly["region"].astype(str))
-    require_polygons(poly, regions, polygons.attrs.get("path"), of="the results")
-    poly = poly.drop_duplicates("region").set_index("region").loc[regions]
-    names = poly["name"].astype(str) if "name" in poly.columns else pd.Series(regions, regions)
-    ea_crs = equal_area_crs(poly)
+    poly = poly[poly.geometry.notna() & ~poly.geometry.is_empty]
+    poly = poly.drop_duplicates("region").set_index("region")
+    # a region without a polygon keeps its row, with an empty geometry (docs/maps.md)
+    shapes = gpd.GeoSeries(poly.geometry.reindex(regions).to_numpy(), index=regions,
+                           crs=EXCHANGE_CRS)
+    names = pd.Series(regions, index=regions, dtype=object)
+    if "name" in polygons.columns:
+        given = polygons.assign(region=polygons["region"].astype(str)).drop_duplicates(
+            "region").set_index("region")["name"]
+        names = given.reindex(regions).where(lambda v: v.notna(), names).astype(str)
+    lon = _need(ds, "lon").to_numpy().astype(float)
+    lat = _need(ds, "lat").to_numpy().astype(float)
+    ea_crs = equal_area_crs(gpd.GeoDataFrame(geometry=shapes.dropna())) if shapes.notna().any() \
+        else equal_area_crs(gpd.GeoDataFrame(geometry=gpd.points_from_xy(lon, lat),
+                                             crs=EXCHANGE_CRS))
+    area = np.full(len(regions), np.nan)
+    has = shapes.notna().to_numpy()
+    if has.any():
+        area[has] = shapes[has].to_crs(ea_crs).area.to_numpy() / 1e6
 
     cols: dict[str, Any] = {
         "region": regions,
         "name": names.to_numpy(),
-        "area_km2": poly.geometry.to_crs(ea_crs).area.to_numpy() / 1e6,
+        "area_km2": area,
     }
     totals: dict[str, Any] = {}
     for name in metrics:
@@ -369,12 +395,10 @@ def capacity_map(
             cols[f"{name}_{y}"] = values[y].to_numpy()
         if REGION_METRICS[name].kind == "flow":
             totals[f"{name}_total"] = values.sum(axis=1).to_numpy()
-    region_gdf = gpd.GeoDataFrame({**cols, **totals}, geometry=poly.geometry.to_numpy(),
+    region_gdf = gpd.GeoDataFrame({**cols, **totals}, geometry=shapes.to_numpy(),
                                   crs=EXCHANGE_CRS)
 
     sites = [str(s) for s in ds.site.values]
-    lon = _need(ds, "lon").to_numpy().astype(float)
-    lat = _need(ds, "lat").to_numpy().astype(float)
     scols: dict[str, Any] = {
         "site": sites,
         "region": _need(ds, "site_region").to_numpy().astype(str),
@@ -488,8 +512,12 @@ def plot_map(cmap: CapacityMap, metric: str, years: Sequence[int], path: str | P
     years = [int(y) for y in years]
     crs = cmap.equal_area_crs
     regions = cmap.regions.to_crs(crs)
-    regions = regions.set_geometry(display_geometry(regions.geometry))
+    drawn = regions.geometry.notna().to_numpy()
+    bare = regions.loc[~drawn, "region"].astype(str).tolist()  # no polygon: drawn as sites
+    if drawn.any():
+        regions.loc[drawn, regions.geometry.name] = display_geometry(regions.geometry[drawn])
     sites = cmap.sites.to_crs(crs)
+    of_bare = sites["region"].astype(str).isin(bare).to_numpy()
     values = np.array([regions[f"{metric}_{y}"].to_numpy(dtype=float) for y in years])
     size = np.array([sites[f"{SITE_SIZE_METRIC}_{y}"].to_numpy(dtype=float) for y in years])
     finite = values[np.isfinite(values)]
@@ -516,20 +544,28 @@ def plot_map(cmap: CapacityMap, metric: str, years: Sequence[int], path: str | P
         y = years[k]
         col = f"{metric}_{y}"
         has = np.isfinite(regions[col].to_numpy(dtype=float))
-        if (~has).any():
+        if (~has & drawn).any():
             missing = True
-            regions[~has].plot(ax=ax, color="#e6e6e6", edgecolor="#9a9a9a", linewidth=0.5,
-                               hatch="///")
-        if has.any():
-            regions[has].plot(ax=ax, column=col, cmap=colours, norm=norm, edgecolor="#5a5a5a",
-                              linewidth=0.5)
+            regions[~has & drawn].plot(ax=ax, color="#e6e6e6", edgecolor="#9a9a9a",
+                                       linewidth=0.5, hatch="///")
+        if (has & drawn).any():
+            regions[has & drawn].plot(ax=ax, column=col, cmap=colours, norm=norm,
+                                      edgecolor="#5a5a5a", linewidth=0.5)
         mw = sites[f"{SITE_SIZE_METRIC}_{y}"].to_numpy(dtype=float)
         on = mw > 0
         xs, ys = sites.geometry.x.to_numpy(), sites.geometry.y.to_numpy()
-        ax.scatter(xs[~on], ys[~on], s=6, facecolors="none", edgecolors="#303030",
-                   linewidths=0.5, zorder=3)
-        ax.scatter(xs[on], ys[on], s=area(mw[on]), color="#1f4e9c", alpha=0.55,
-                   edgecolors="white", linewidths=0.6, zorder=4)
+        if of_bare.any():  # a region without a polygon: its sites in the region's colour
+            value = regions.set_index("region")[col].reindex(
+                sites.loc[of_bare, "region"].astype(str)).to_numpy(dtype=float)
+            rgba = colours(norm(np.nan_to_num(value, nan=lo)))
+            rgba[~np.isfinite(value)] = (0.9, 0.9, 0.9, 1.0)
+            ax.scatter(xs[of_bare], ys[of_bare], s=np.maximum(area(mw[of_bare]), 40.0),
+                       c=rgba, edgecolors="#303030", linewidths=0.9, zorder=4)
+            ax.set_aspect("equal", adjustable="datalim")
+        ax.scatter(xs[~on & ~of_bare], ys[~on & ~of_bare], s=6, facecolors="none",
+                   edgecolors="#303030", linewidths=0.5, zorder=3)
+        ax.scatter(xs[on & ~of_bare], ys[on & ~of_bare], s=area(mw[on & ~of_bare]),
+                   color="#1f4e9c", alpha=0.55, edgecolors="white", linewidths=0.6, zorder=4)
         ax.set_title(str(y) if n > 1 else f"{cmap.scenario}: {m.label}, {y}",
                      fontsize=11 if n > 1 else 13)
 
@@ -550,6 +586,13 @@ def plot_map(cmap: CapacityMap, metric: str, years: Sequence[int], path: str | P
     if missing:
         handles.append(Patch(facecolor="#e6e6e6", edgecolor="#9a9a9a", hatch="///",
                              label="no value (no limit)"))
+    if bare:
+        handles.append(Line2D([], [], marker="o", linestyle="", markerfacecolor="#fd8d3c",
+                              markeredgecolor="#303030", markersize=8,
+                              label="site of a region\nwithout a polygon,\nin its region's colour"))
+        shown = ", ".join(bare[:8]) + (f" and {len(bare) - 8} more" if len(bare) > 8 else "")
+        fig.supxlabel(f"No polygon was given for {shown}: drawn as their sites, in the "
+                      "region's colour.", fontsize=9, color="#555555")
     fig.legend(handles=handles, loc="outside right upper", title="sites: facility MW\nin service",
                frameon=False, fontsize=9, title_fontsize=9, labelspacing=1.3)
     if n > 1:

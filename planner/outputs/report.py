@@ -194,9 +194,18 @@ def map_payload(cmap: CapacityMap, metric: str = "load_mw", year: int | None = N
         raise InputError(f"--metric: metric '{metric}' has no columns in this map")
     years = cmap.years
     reg = cmap.regions
-    minx, miny, maxx, maxy = reg.total_bounds
-    tolerance = max(maxx - minx, maxy - miny) / 3000.0
-    shapes = display_geometry(reg.geometry).simplify(tolerance, preserve_topology=True)
+    drawn = reg.geometry.notna().to_numpy()
+    bare = []  # regions without a polygon: drawn as their sites (docs/maps.md)
+    for _, row in reg[~drawn].iterrows():
+        bare.append({"region": str(row["region"]), "name": str(row["name"]),
+                     "values": {m: _json_values(row[[f"{m}_{y}" for y in years]].to_numpy(float))
+                                for m in cmap.metrics}})
+    reg = reg[drawn]
+    shapes = reg.geometry
+    if len(reg):
+        minx, miny, maxx, maxy = reg.total_bounds
+        tolerance = max(maxx - minx, maxy - miny) / 3000.0
+        shapes = display_geometry(reg.geometry).simplify(tolerance, preserve_topology=True)
     features = []
     for i, (_, row) in enumerate(reg.iterrows()):
         geom = mapping(shapes.iloc[i])
@@ -229,6 +238,7 @@ def map_payload(cmap: CapacityMap, metric: str = "load_mw", year: int | None = N
         "metrics": [{"name": m, "label": REGION_METRICS[m].label, "units": REGION_METRICS[m].units}
                     for m in cmap.metrics],
         "regions": {"type": "FeatureCollection", "features": features},
+        "regions_without_polygon": bare,
         "sites": sites,
     }
 
@@ -257,6 +267,9 @@ MAP_JS = r"""
     yearSel.appendChild(o);
   });
   var state = {metric: D.default_metric, yi: D.default_year_index};
+  // regions without a polygon: their sites are drawn in the region's colour
+  var BARE_LIST = D.regions_without_polygon || [], BARE = {};
+  BARE_LIST.forEach(function (p) { BARE[p.region] = p; });
   metricSel.value = state.metric;
   yearSel.value = String(state.yi);
 
@@ -273,11 +286,12 @@ MAP_JS = r"""
   }
   function range(metric) {
     var lo = Infinity, hi = -Infinity;
-    D.regions.features.forEach(function (f) {
-      f.properties.values[metric].forEach(function (v) {
-        if (v !== null) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
+    D.regions.features.map(function (f) { return f.properties; }).concat(BARE_LIST)
+      .forEach(function (p) {
+        p.values[metric].forEach(function (v) {
+          if (v !== null) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
+        });
       });
-    });
     if (!isFinite(lo)) { return [0, 1]; }
     lo = Math.min(lo, 0);
     if (hi <= lo) { hi = lo + 1; }
@@ -322,14 +336,17 @@ MAP_JS = r"""
     return rows.join("<br>");
   }
   function siteTip(s) {
-    var y = D.years[state.yi], v = s.values;
-    return ["<b>" + esc(s.site) + "</b> (" + esc(s.region) + "), " + y,
+    var y = D.years[state.yi], v = s.values, r = BARE[s.region];
+    var m = META[state.metric];
+    var extra = r ? ["region " + esc(r.name) + " (no polygon given): " + esc(m.label) +
+                     " <b>" + fmt(r.values[state.metric][state.yi], m.units) + "</b>"] : [];
+    return ["<b>" + esc(s.site) + "</b> (" + esc(s.region) + "), " + y].concat(extra, [
             "facility in service: <b>" + fmt(v.facility_mw[state.yi], "MW") + "</b>",
             "built this year: " + fmt(v.build_mw[state.yi], "MW") +
               " (all years: " + fmt(s.build_mw_total, "MW") + ")",
             "load: " + fmt(v.load_mw[state.yi], "MW") +
               " (grid " + fmt(v.grid_load_mw[state.yi], "MW") +
-              ", on-site " + fmt(v.onsite_load_mw[state.yi], "MW") + ")"].join("<br>");
+              ", on-site " + fmt(v.onsite_load_mw[state.yi], "MW") + ")"]).join("<br>");
   }
 
   var map = L.map("map", {attributionControl: false, zoomSnap: 0.25, scrollWheelZoom: false});
@@ -351,7 +368,17 @@ MAP_JS = r"""
     c.dcSite = s;
     return c;
   })).addTo(map);
-  map.fitBounds(regions.getBounds(), {padding: [8, 8]});
+  var bounds = regions.getBounds();
+  D.sites.forEach(function (s) {
+    if (BARE[s.region]) { bounds = bounds.isValid() ? bounds.extend([s.lat, s.lon]) :
+                          L.latLngBounds([[s.lat, s.lon], [s.lat, s.lon]]); }
+  });
+  if (!bounds.isValid()) { bounds = L.latLngBounds([[-60, -170], [75, 170]]); }
+  if (bounds.getNorthEast().equals(bounds.getSouthWest())) {
+    map.setView(bounds.getCenter(), 6);
+  } else {
+    map.fitBounds(bounds, {padding: [24, 24]});
+  }
 
   var legend = L.control({position: "bottomright"});
   legend.onAdd = function () {
@@ -371,15 +398,25 @@ MAP_JS = r"""
     });
     if (anyNone) { rows.push('<i style="background:' + NONE + '"></i>no value (no limit)'); }
     rows.push('<span class="dc-dot"></span>site: area ∝ facility MW');
+    if (BARE_LIST.length) {
+      rows.push('<span class="dc-dot dc-bare"></span>site of a region without a polygon,<br>' +
+                "in its region's colour");
+    }
     legend._div.innerHTML = rows.join("<br>");
   }
   function update() {
     current = range(state.metric);
     regions.setStyle(regionStyle);
     sites.eachLayer(function (c) {
-      var mw = c.dcSite.values[D.size_metric][state.yi] || 0;
-      c.setRadius(radius(mw));
-      c.setStyle({fillOpacity: mw > 0 ? 0.55 : 0});
+      var mw = c.dcSite.values[D.size_metric][state.yi] || 0, r = BARE[c.dcSite.region];
+      if (r) {  // no polygon: the site carries its region's colour
+        c.setRadius(Math.max(5, radius(mw)));
+        c.setStyle({fillColor: colour(r.values[state.metric][state.yi], current),
+                    fillOpacity: 0.9, color: "#303030", weight: 1.5});
+      } else {
+        c.setRadius(radius(mw));
+        c.setStyle({fillOpacity: mw > 0 ? 0.55 : 0});
+      }
     });
     drawLegend();
     caption.textContent = META[state.metric].label + " (" + META[state.metric].units + "), " +
@@ -417,6 +454,8 @@ details { margin: 0.6rem 0; }
 .dc-legend i { width: 16px; height: 14px; float: left; margin-right: 6px; opacity: 0.85; }
 .dc-dot { display: inline-block; width: 10px; height: 10px; border-radius: 50%;
           background: rgba(31,78,156,0.55); margin-right: 6px; }
+.dc-bare { background: #fd8d3c; border: 1.5px solid #303030; }
+.dc-note { color: #555; font-size: 0.9rem; margin: 0.3rem 0 0; }
 footer { color: #777; font-size: 0.8rem; margin-top: 2rem; }
 """
 
@@ -429,9 +468,19 @@ def map_section(cmap: CapacityMap, metric: str = "load_mw", year: int | None = N
         '<label>metric <select id="map-metric"></select></label>'
         '<label>year <select id="map-year"></select></label></div>'
         '<div id="map" role="region" aria-label="map of regions and sites"></div>'
-        '<p id="map-caption"></p>'
+        '<p id="map-caption"></p>' + no_polygon_note(cmap) +
         f'<script type="application/json" id="dcplan-map-data">{payload}</script>'
     )
+
+
+def no_polygon_note(cmap: CapacityMap) -> str:
+    """One line saying which regions have no polygon and how they are drawn ('' for none)."""
+    bare = cmap.regions.loc[cmap.regions.geometry.isna(), "region"].astype(str).tolist()
+    if not bare:
+        return ""
+    shown = ", ".join(bare[:12]) + (f" and {len(bare) - 12} more" if len(bare) > 12 else "")
+    return (f'<p class="dc-note" id="map-no-polygon">No polygon was given for {html.escape(shown)}'
+            ": drawn as their sites, in the region's colour.</p>")
 
 
 def page(title: str, body: str, *, with_map: bool) -> str:
