@@ -74,7 +74,7 @@ def hedge_command(
 
 
 def _bn(v: float) -> str:
-    return "–" if not math.isfinite(v) else f"{v / 1e9:,.1f}"
+    return "–" if not math.isfinite(v) else f"{round(v / 1e9, 1) + 0.0:,.1f}"
 
 
 def print_hedge(r: Any, target: Path, console: Any) -> None:

@@ -245,19 +245,27 @@ def solve_hedge(
     # every commitment before the last reveal: one plan in all futures, as a hedged plan's
     # first stages are (fixing only the first would let later stages see the future)
     ev_first = {k: v for k, v in ev.values.items() if not tree.is_recourse(k[3])}
-    eev = {k: _fixed_cost(st.scenarios[k], ev_first, verbose) for k in names}
+    eev_result = {k: _fixed_result(st.scenarios[k], ev_first, verbose) for k in names}
+    eev = {k: math.inf if r is None else float(r.objective_usd) for k, r in eev_result.items()}
     seconds["eev"] = time.perf_counter() - t
 
     rows = []
     if regret:
         t = time.perf_counter()
         step("regret table")
-        plans = {"hedged": None, **{f"{j} plan": first_stage(ws[j], st) for j in names},
-                 "mean-future plan": ev_first}
-        for plan_label, fixed in plans.items():
+        plans = {"hedged": None, **{f"{j} plan": j for j in names}, "mean-future plan": None}
+        for plan_label, own in plans.items():
             for k in names:
-                res = recourse[k].result if fixed is None else _fixed_result(
-                    st.scenarios[k], fixed, verbose)
+                # solved already: the hedged plan's recourse, the mean-future plan's EEV
+                # solves and a future's own plan in itself (its wait-and-see optimum)
+                if plan_label == "hedged":
+                    res: Result | None = recourse[k].result
+                elif plan_label == "mean-future plan":
+                    res = eev_result[k]
+                elif own == k:
+                    res = ws[k].result
+                else:
+                    res = _fixed_result(st.scenarios[k], first_stage(ws[own], st), verbose)
                 c = math.inf if res is None else float(res.objective_usd)
                 strand = stranded_mw(res) if res is not None else {}
                 rows.append({"plan": plan_label, "future": k,
@@ -285,11 +293,6 @@ def _fixed_result(sc: Scenario, fixed: Mapping[CommitKey, float],
         return solve_plan(sc, fixed, verbose).result
     except SolveError:
         return None
-
-
-def _fixed_cost(sc: Scenario, fixed: Mapping[CommitKey, float], verbose: bool) -> float:
-    res = _fixed_result(sc, fixed, verbose)
-    return math.inf if res is None else float(res.objective_usd)
 
 
 def _commitment_table(st: ScenarioTree, plans: Mapping[str, ScenarioPlan]) -> pd.DataFrame:

@@ -110,7 +110,7 @@ def _svg(fig: Any) -> str:
 
 
 def _money(v: float) -> str:
-    return "–" if v is None or not math.isfinite(v) else f"{v / 1e9:,.1f}"
+    return "–" if v is None or not math.isfinite(v) else f"{round(v / 1e9, 1) + 0.0:,.1f}"
 
 
 def _html_table(df: pd.DataFrame) -> str:
