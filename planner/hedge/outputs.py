@@ -88,11 +88,12 @@ def fan_chart(r: HedgeResult, path: Path | None = None) -> Any:
         ax.set_xlabel("year")
         ax.xaxis.get_major_locator().set_params(integer=True)
         ax.grid(alpha=0.3)
-        ax.set_ylim(bottom=0)
+    a.set_ylim(bottom=0)
     a.set_ylabel("facility load, GW")
     a.set_title("load under the hedged plan (dotted: reveal year)")
-    b.set_ylabel("cumulative present cost, billion USD")
-    b.set_title("cost path per future")
+    b.set_yscale("log")
+    b.set_ylabel("cumulative present cost, billion USD (log)")
+    b.set_title("cost path per future (incl. the value of unserved compute)")
     a.legend(fontsize=8, loc="upper left")
     fig.tight_layout()
     if path is not None:
@@ -120,6 +121,22 @@ def _html_table(df: pd.DataFrame) -> str:
         else f"<td>{html.escape(str(v))}</td>" for v in row) + "</tr>"
         for row in df.itertuples(index=False))
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def commitment_summary(df: pd.DataFrame) -> pd.DataFrame:
+    """Commitments by kind and region: MW, sites and the years they come into service."""
+    g = df.groupby(["kind", "region", "futures"], sort=False)
+    out = g.agg(mw=("mw", "sum"), sites=("site", "nunique"), first=("energize_year", "min"),
+                last=("energize_year", "max")).reset_index()
+    order = {k: i for i, k in enumerate(KIND_LABEL)}
+    out = out.sort_values(["kind", "mw"], key=lambda c: c.map(order) if c.name == "kind"
+                          else -c)
+    return pd.DataFrame({
+        "what": out["kind"].map(KIND_LABEL), "region": out["region"],
+        "for futures": out["futures"], "sites": out["sites"].astype(int),
+        "MW": out["mw"].map(lambda v: f"{v:,.0f}"),
+        "in service": [f"{a}" if a == b else f"{a}–{b}" for a, b in zip(out["first"],
+                                                                        out["last"])]})
 
 
 def commitment_view(df: pd.DataFrame) -> pd.DataFrame:
@@ -177,7 +194,9 @@ def render_report(r: HedgeResult, s: dict[str, Any]) -> str:
             "comes?</em></p>", answer,
             "<h2>What hedging is worth</h2>", _html_table(measures),
             "<h2>Decisions due now</h2>",
-            _html_table(commitment_view(due)) if len(due) else "<p>None.</p>",
+            (_html_table(commitment_summary(due)) + "<details><summary>every site ("
+             f"{len(due)} commitments)</summary>" + _html_table(commitment_view(due))
+             + "</details>") if len(due) else "<p>None.</p>",
             "<h2>Load and cost per future</h2>", _svg(fan_chart(r)),
             "<h2>Cost per future</h2>", _html_table(costs)]
     if len(r.regret):
@@ -185,7 +204,10 @@ def render_report(r: HedgeResult, s: dict[str, Any]) -> str:
                  "<p>Cost above the future's own optimum, billion USD.</p>",
                  _html_table(regret_view(r.regret))]
     body += ["<h2>Every commitment made before the future is known</h2>",
-             _html_table(commitment_view(r.commitments)),
+             _html_table(commitment_summary(r.commitments)),
+             f"<details><summary>every site ({len(r.commitments)} commitments; "
+             "commitments.csv)</summary>", _html_table(commitment_view(r.commitments)),
+             "</details>",
              "<h2>How to read this</h2><p>A commitment is made its lead time before it is in "
              "service; what is committed before a reveal year is the same in every future not "
              "yet told apart (docs/hedge.md). Costs are present values at the start of "
