@@ -412,13 +412,21 @@ def load_capacity_map(folder: str | Path, *, years: Sequence[int] | None = None,
 
 @contextmanager
 def atomic_file(path: str | Path) -> Iterator[Path]:
-    """Yield a temporary path in the same folder that replaces ``path`` on success."""
+    """Yield a temporary path in the same folder that replaces ``path`` on success.
+
+    A failure to create or rename is an :class:`InputError` naming ``path`` (never
+    the temporary name).
+    """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.tmp-{uuid.uuid4().hex[:8]}{path.suffix}")
+    if path.is_dir():
+        raise InputError("is a folder (expected a file name to write)", file=path)
+    tmp = path.with_name(f".{path.stem[:100]}.tmp-{uuid.uuid4().hex[:8]}{path.suffix[:20]}")
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         yield tmp
         os.replace(tmp, path)
+    except OSError as exc:
+        raise InputError(f"cannot write the file: {exc.strerror or exc}", file=path) from None
     finally:
         if tmp.exists():
             tmp.unlink()
@@ -444,8 +452,8 @@ def write_vector(cmap: CapacityMap, path: str | Path, fmt: str) -> list[Path]:
     sites_path = path.with_name(f"{path.stem}_sites{path.suffix}")
     for gdf, target in ((cmap.regions, path), (cmap.sites, sites_path)):
         with atomic_file(target) as tmp:
-            if fmt == "geojson":
-                gdf.to_file(tmp, driver="GeoJSON")
+            if fmt == "geojson":  # the layer name is the file's, not the temporary one's
+                gdf.to_file(tmp, driver="GeoJSON", layer=target.stem)
             elif fmt == "parquet":
                 gdf.to_parquet(tmp, index=False)
             else:
@@ -594,7 +602,9 @@ def export(
     ----------
     folder : the run folder (results.nc and capacity_map.gpkg).
     fmt : one of :data:`FORMATS`.
-    out : the file (default: ``<folder>/map_<metric>_<years>.<fmt>``).
+    out : the file (default: ``<folder>/map_<metric>_<years>.<fmt>``, a file the
+        next run into ``folder`` keeps); an existing folder gets that default name
+        inside it.
     years : years to include; vector formats default to all years, PNG and
         HTML to the last year. Several years make small multiples in a PNG.
     metric : a region metric; vector formats default to all metrics, PNG and
@@ -616,10 +626,10 @@ def export(
         chosen = select_years(ds, None)
         years = chosen if fmt == "html" else chosen[-1:]
     chosen = select_years(ds, years)
-    if out is None:
+    if out is None or Path(out).is_dir():  # -o DIR: the default name inside DIR
         stem = "map_" + (metric or ("all" if vector else DEFAULT_METRIC))
         span = f"{chosen[0]}" if len(chosen) == 1 else f"{chosen[0]}-{chosen[-1]}"
-        out = Path(folder) / f"{stem}_{span}{SUFFIX[fmt]}"
+        out = Path(out if out is not None else folder) / f"{stem}_{span}{SUFFIX[fmt]}"
     out = Path(out)
     if vector:
         cmap = capacity_map(ds, polygons, years=chosen, metrics=[metric] if metric else None)

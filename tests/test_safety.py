@@ -3,6 +3,7 @@ and ``dcplan validate`` says what a run would use."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -21,7 +22,7 @@ def scenario_dir(tmp_path: Path) -> Path:
 def test_scenario_names_cannot_escape_the_runs_folder(
         scenario_dir: Path, capsys: pytest.CaptureFixture[str], name: str) -> None:
     path = scenario_dir / "scenario.yaml"
-    path.write_text(path.read_text().replace("name: us-base", f"name: '{name}'"))
+    path.write_text(re.sub(r"^name: .*$", f"name: '{name}'", path.read_text(), flags=re.M))
     assert main(["validate", str(path)]) == 2
     assert "key name" in capsys.readouterr().err
 

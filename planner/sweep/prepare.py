@@ -10,6 +10,7 @@ from pathlib import Path
 
 from grids.tables import InputError
 from grids.yamlfile import yaml_line as _yaml_line
+from planner.outdir import check_output_folder
 from planner.output import file_sha256, input_hashes
 from planner.scenario import load_scenario
 from planner.sweep.compact_result import PART_FORMAT
@@ -93,6 +94,7 @@ def prepare_sweep(scenario: str | Path | None, grid: str | Path, out_dir: str | 
                              key="stress.shocks") from None
     target = Path(out_dir) if out_dir is not None else \
         Path("runs") / f"sweep-{base.name}-{grid_path.stem}"
+    check_output_folder(target, "sweep")  # a folder of the user's files is refused now
     return PreparedSweep(base=SweepBase(base, portfolio, fingerprint), plan=plan,
                          grid_path=grid_path, out_dir=target, fmt=fmt,
                          input_hashes={**hashes, "grid": file_sha256(grid_path)})
