@@ -193,10 +193,10 @@ def init(
         if folder.exists() and any(folder.iterdir()) and not force:
             raise InputError("folder exists and is not empty (use --force to overwrite)",
                              file=folder)
-        name = scenario_name_for(folder)
+        sc_name = scenario_name_for(folder)
         folder.mkdir(parents=True, exist_ok=True)
         text = default_scenario_path().read_text(encoding="utf-8").rstrip("\n")
-        text = re.sub(r"^name: .*$", f"name: {name}", text, count=1, flags=re.MULTILINE)
+        text = re.sub(r"^name: .*$", f"name: {sc_name}", text, count=1, flags=re.MULTILINE)
         copies = {
             "regions": (default_regions_path(), "regions.csv"),
             "geometry": (default_geometry_path(), "regions.geojson"),
@@ -208,8 +208,8 @@ def init(
             shutil.copyfile(src, folder / name)
             lines.append(f"{key}: {name}")
         (folder / "scenario.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
-        console.print(f"wrote {folder}/scenario.yaml (name: {name}) and its tables; run it "
-                      f"with:\n  dcplan run {folder}/scenario.yaml    # writes runs/{name}/")
+        console.print(f"wrote {folder}/scenario.yaml (name: {sc_name}) and its tables; run it "
+                      f"with:\n  dcplan run {folder}/scenario.yaml    # writes runs/{sc_name}/")
 
 
 def scenario_name_for(folder: Path) -> str:
@@ -227,7 +227,7 @@ def scenario_name_for(folder: Path) -> str:
     """
     name = re.sub(r"[^A-Za-z0-9_.\-]+", "-", folder.resolve().name if folder.name in
                   ("", ".", "..") else folder.name)
-    name = name.lstrip(".-")
+    name = name.strip(".-")
     return name or "my-scenario"
 
 
