@@ -471,7 +471,10 @@ def atomic_folder(target: str | Path, *, owned: bool = True,
         # Ctrl-C / SIGTERM wait until a file is whole (an interrupt inside netCDF's locks can
         # hang the process); pressed while writing, it drops the temporary folder here.
         with deferred(at_end=False):
-            yield tmp
+            try:
+                yield tmp
+            except OSError as exc:  # disk full, quota: named by the target, not the temp path
+                raise _named(exc, shown) from None
             check()
             try:
                 if owned:

@@ -362,9 +362,49 @@ def test_a_kill_in_the_old_two_rename_swap_is_recovered(tmp_path: Path) -> None:
     (old / "previous" / MARKER).write_text("written by dcplan")
     (old / "previous" / "summary.json").write_text("{}")
     (old / "previous" / "notes.txt").write_text("mine")
+    tmp = tmp_path / ".s.tmp-x1y2z3_4"  # a temporary folder a SIGTERM left
+    tmp.mkdir()
+    (tmp / "results.nc").write_text("half")
     assert recover(tmp_path / "s")
     assert (tmp_path / "s" / "notes.txt").read_text() == "mine"
     assert leftovers(tmp_path) == []
+
+
+def test_user_files_that_cannot_be_hard_linked_stop_the_rerun(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where the file system has no hard links the user's files cannot be carried over:
+    exit 2 naming them, and nothing changes."""
+    out = tmp_path / "s"
+    assert main(["synth", "--sites", "2", "-o", str(out)]) == 0
+    (out / "notes.txt").write_text("mine")
+    before = {p.name: p.stat().st_ino for p in out.iterdir()}
+
+    def no_links(*_a: object, **_k: object) -> None:
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(os, "link", no_links)
+    capsys.readouterr()
+    assert main(["synth", "--sites", "3", "-o", str(out)]) == 2
+    err = one_line_error(capsys.readouterr().err)
+    assert "notes.txt" in err and "hard link" in err
+    assert {p.name: p.stat().st_ino for p in out.iterdir()} == before
+    assert leftovers(tmp_path) == []
+
+
+def test_a_full_disk_names_the_output_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """An error while writing names the user's -o, never the temporary folder."""
+    import planner.synth
+
+    def full(*_a: object, **_k: object) -> None:
+        raise OSError(28, "No space left on device", "/x/.s.tmp-0123abcd/sites.csv")
+
+    monkeypatch.setattr(planner.synth.shutil, "copyfile", full)
+    assert main(["synth", "--sites", "2", "-o", str(tmp_path / "s")]) == 2
+    err = one_line_error(capsys.readouterr().err)
+    assert err.startswith("error: s: cannot write the output folder: No space left on device")
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
 
 
 def test_a_users_folder_with_a_dcplan_like_name_is_never_cleaned(tmp_path: Path) -> None:
