@@ -106,7 +106,7 @@ def test_rerun_replaces_the_folder_atomically(tmp_path: Path,
     assert not list(tmp_path.glob(".res.*"))
     monkeypatch.undo()
     assert main(["run", "-o", str(out)]) == 0
-    assert not (out / "marker.txt").exists()
+    assert (out / "marker.txt").read_text() == "previous run"  # not dcplan's: kept
     assert (out / "results.nc").is_file() and (out / MARKER).is_file()
     assert not list(tmp_path.glob(".res.*"))
 

@@ -23,7 +23,8 @@ from pyproj import Geod
 from shapely.geometry import Polygon, box
 
 import planner
-from planner.cli.commands import app, main
+from planner.cli.app import app
+from planner.cli.commands import main
 from planner.cli.map import register
 from planner.outputs.exports import write_map_outputs
 from planner.outputs.files import write_run

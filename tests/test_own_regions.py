@@ -22,7 +22,8 @@ import numpy as np
 import pytest
 
 from grids.regions import default_geometry_path
-from planner.cli.commands import app, main
+from planner.cli.app import app
+from planner.cli.commands import main
 from planner.cli.map import register
 from tests.factory import edit_csv, replace_text
 from tests.scenario_folders import write_scenario_folder

@@ -16,7 +16,8 @@ import pytest
 import xarray as xr
 
 from grids.tables import InputError
-from planner.cli.commands import app, main
+from planner.cli.app import app
+from planner.cli.commands import main
 from planner.cli.stress import register
 from planner.stress import (
     NATIONAL,

@@ -20,7 +20,8 @@ import yaml
 
 import planner
 from models.capacity_matrix import build_matrix
-from planner.cli.commands import app, main
+from planner.cli.app import app
+from planner.cli.commands import main
 from planner.cli.sweep import register
 from planner.optimize.highs import solve_standard_form
 from planner.optimize.persistent import PersistentSolver

@@ -16,7 +16,7 @@ import typer
 from rich.console import Console
 
 from grids.tables import InputError
-from planner.optimize.interrupts import check, deferred
+from planner.optimize.interrupts import check, deferred, exit_code
 
 app = typer.Typer(
     name="dcplan",
@@ -54,7 +54,7 @@ def guard() -> Any:
     except SolveError as exc:
         fail(str(exc), 1)
     except KeyboardInterrupt:
-        fail("interrupted; no output was written", 130)
+        fail("interrupted; no output was written", exit_code())
     except (OSError, FileExistsError) as exc:
         fail(f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), 2)
 

@@ -7,6 +7,7 @@ and exit code 2; no traceback, no output folder.
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 from typing import Annotated, Any
@@ -65,7 +66,7 @@ def run(
             if route not in ("auto", "pyomo", "matrix"):
                 raise InputError(f"--route must be auto, pyomo or matrix, got '{route}'")
             target = out if out is not None else Path("runs") / sc.name
-            check_output_folder(target)  # a bad -o fails now, not after the solve
+            check_output_folder(target, "run")  # a bad -o fails now, not after the solve
             result = planner.solve(sc, progress=step, verbose=verbose, route=route)
             step("results.nc")
             write_run(result, sc, target)
@@ -128,8 +129,10 @@ def init(
         if folder.exists() and any(folder.iterdir()) and not force:
             raise InputError("folder exists and is not empty (use --force to overwrite)",
                              file=folder)
+        sc_name = scenario_name_for(folder)
         folder.mkdir(parents=True, exist_ok=True)
         text = default_scenario_path().read_text(encoding="utf-8").rstrip("\n")
+        text = re.sub(r"^name: .*$", f"name: {sc_name}", text, count=1, flags=re.MULTILINE)
         copies = {
             "regions": (default_regions_path(), "regions.csv"),
             "geometry": (default_geometry_path(), "regions.geojson"),
@@ -141,8 +144,27 @@ def init(
             shutil.copyfile(src, folder / name)
             lines.append(f"{key}: {name}")
         (folder / "scenario.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
-        console.print(f"wrote {folder}/scenario.yaml and its tables; run it with:\n"
-                      f"  dcplan run {folder}/scenario.yaml")
+        console.print(f"wrote {folder}/scenario.yaml (name: {sc_name}) and its tables; run it "
+                      f"with:\n  dcplan run {folder}/scenario.yaml    # writes runs/{sc_name}/")
+
+
+def scenario_name_for(folder: Path) -> str:
+    """The scenario name ``dcplan init`` gives a copy: its folder's name, made a valid id.
+
+    The name picks the default output folder (``runs/<name>``), so a copy never
+    writes over the bundled scenario's results.
+
+    Examples
+    --------
+    >>> scenario_name_for(Path("studies/my folder"))
+    'my-folder'
+    >>> scenario_name_for(Path("..."))
+    'my-scenario'
+    """
+    name = re.sub(r"[^A-Za-z0-9_.\-]+", "-", folder.resolve().name if folder.name in
+                  ("", ".", "..") else folder.name)
+    name = name.strip(".-")
+    return name or "my-scenario"
 
 
 @app.command()

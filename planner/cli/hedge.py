@@ -65,7 +65,7 @@ def hedge_command(
 
             build_tree(sc)  # every future checked before anything is solved
             target = out if out is not None else Path("runs") / sc.name
-            check_output_folder(target)
+            check_output_folder(target, "hedge")
             result = hedge(sc, progress=step, regret=regret, method=method, ranks=ranks,
                            verbose=verbose)
             step("write")

@@ -7,7 +7,9 @@ exit code 2, before anything is solved or written.
 
 from __future__ import annotations
 
+import hashlib
 import math
+import re
 from pathlib import Path
 from typing import Annotated
 
@@ -41,12 +43,13 @@ def stress_command(
         "--scenario", help="capacity scenario whose duals value re-let MW "
         "(default: the bundled us-base)", show_default=False)] = None,
     out: Annotated[Path | None, typer.Option(
-        "-o", "--out", help="output folder (default: runs/stress-<portfolio name>)",
+        "-o", "--out", help="output folder (default: runs/stress-<portfolio name>, "
+        "plus the --shock texts when given)",
         show_default=False)] = None,
 ) -> None:
     """Stress-test datacenter operators: covenants, defaults, contract chains."""
     from planner.cli.app import guard, stages
-    from planner.outputs.files import check_output_folder
+    from planner.outputs.outdir import check_output_folder
     from planner.stress import stress, write_stress
     from sites.portfolio import parse_shock
 
@@ -57,14 +60,41 @@ def stress_command(
                   "simulate": "clearing payments year by year",
                   "write": "writing results"}
         if out is not None:
-            check_output_folder(out)  # a bad -o fails now, not after the solves
+            check_output_folder(out, "stress")  # a bad -o fails now, not after the solves
         with stages(labels) as step:
             result = stress(portfolio, extra, scenario=scenario, progress=step)
             name = result.portfolio.name
-            target = out if out is not None else Path("runs") / f"stress-{name}"
+            target = out if out is not None else Path("runs") / default_folder(name, extra)
             step("write")
             write_stress(result, target)
         print_stress(result, target)
+
+
+def default_folder(portfolio: str, shocks: list) -> str:
+    """The default output folder name: ``stress-<portfolio>`` plus the shocks given.
+
+    A stressed run never lands in the folder of the unshocked one. Each shock is
+    written in its canonical form (``+50%`` and ``+0.5`` give the same folder), with
+    ``:`` and ``@`` as ``-``; a very long name is cut and ends with a hash of the shocks.
+
+    Examples
+    --------
+    >>> from sites.portfolio import parse_shock
+    >>> default_folder("ai-chains-2026", [])
+    'stress-ai-chains-2026'
+    >>> default_folder("ai-chains-2026", [parse_shock("default:microsoft@2028")])
+    'stress-ai-chains-2026_default-microsoft-1-2028'
+    """
+    name = f"stress-{portfolio}"
+    if not shocks:
+        return name
+    texts = [s.text() for s in shocks]
+    parts = [re.sub(r"[^A-Za-z0-9_.+-]", "_", re.sub(r"[:@]", "-", t)) for t in texts]
+    name = "_".join([name, *parts])
+    if len(name) > 120:
+        digest = hashlib.sha256("\n".join(texts).encode()).hexdigest()[:8]
+        name = f"{name[:110]}_{digest}"
+    return name
 
 
 def _fmt(v: float, spec: str = ",.2f", blank: str = "–") -> str:

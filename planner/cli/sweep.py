@@ -49,6 +49,7 @@ def sweep_command(
 ) -> None:
     """Sweep a parameter grid or Monte Carlo over a scenario on Dask; resumable."""
     from planner.cli.app import console, guard, stages
+    from planner.optimize.interrupts import exit_code
     from planner.sweep import execute, prepare_sweep, write_outputs
 
     with guard():
@@ -75,7 +76,7 @@ def sweep_command(
         except KeyboardInterrupt:
             console.print(f"interrupted: finished scenarios are kept in {prep.parts}; run the "
                           "same command again to resume")
-            raise typer.Exit(130) from None
+            raise typer.Exit(exit_code()) from None
         with stages({"write": "assembling and writing the sweep"}) as step:
             step("write")
             outcome = write_outputs(prep, counts, time.perf_counter() - t0)

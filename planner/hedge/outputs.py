@@ -218,7 +218,7 @@ def render_report(r: HedgeResult, s: dict[str, Any]) -> str:
 def write_hedge(r: HedgeResult, target: Path) -> None:
     """Write the hedged plan into ``target`` (replaced atomically; never a user's folder)."""
     s = summary(r)
-    with atomic_folder(target) as tmp:
+    with atomic_folder(target, kind="hedge") as tmp:
         (tmp / "summary.json").write_text(json.dumps(json_ready(s), indent=2) + "\n",
                                           encoding="utf-8")
         r.commitments.to_csv(tmp / "commitments.csv", index=False)

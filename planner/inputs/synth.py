@@ -22,7 +22,7 @@ import shapely
 import yaml
 
 from grids.regions import default_geometry_path, default_regions_path, load_geometry, load_regions
-from planner.outputs.files import atomic_folder
+from planner.outputs.outdir import atomic_folder
 from sites.sites import load_sites
 
 
@@ -122,7 +122,7 @@ def write_synth(out_dir: str | Path, n_sites: int, n_years: int = 15, n_chips: i
                 seed: int = 0) -> Path:
     """Write a synthetic scenario folder (atomically); returns the scenario path."""
     t = synth_tables(n_sites, n_years, n_chips, seed)
-    with atomic_folder(out_dir) as tmp:
+    with atomic_folder(out_dir, kind="synth") as tmp:
         t["sites"].to_csv(tmp / "sites.csv", index=False)
         t["chips"].to_csv(tmp / "chips.csv", index=False)
         shutil.copyfile(default_regions_path(), tmp / "regions.csv")

@@ -1,4 +1,4 @@
-"""Ctrl-C that stops at a safe point, never in the middle of a file write or a lock.
+"""Ctrl-C (and SIGTERM) that stops at a safe point, never in the middle of a file write or a lock.
 
 Python raises ``KeyboardInterrupt`` between any two bytecodes. Inside library code
 that pairs lock acquisitions (xarray's netCDF locks, HiGHS's solver-thread locks) an
@@ -6,7 +6,9 @@ interrupt at the wrong moment leaves a lock held, and the next ``close()`` — o
 one in a ``finally`` on the way out — waits on it forever. A sweep interrupted while it
 wrote a part hung exactly like that.
 
-Inside :func:`deferred`, SIGINT only records that it was pressed. Code checks at
+Inside :func:`deferred`, SIGINT only records that it was pressed, and SIGTERM — what
+``timeout``, ``kill``, systemd and Slurm send — is handled the same way, so a
+terminated run also leaves nothing half-written and no temporary folder behind. Code checks at
 points where stopping is safe (:func:`check`: between scenarios, between stages, in
 the loop that waits for HiGHS, which cancels the solve first) and leaving the block is
 one such point too. A second Ctrl-C while the first is pending stops the process at
@@ -34,22 +36,39 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-_state = {"depth": 0, "presses": 0, "pending": False}
+_state: dict[str, Any] = {"depth": 0, "presses": 0, "pending": False, "signum": 0}
+
+#: The signals :func:`deferred` turns into a stop at the next safe point.
+SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
-def _on_sigint(_signum: int, _frame: Any) -> None:
+def _on_signal(signum: int, _frame: Any) -> None:
     _state["presses"] += 1
+    _state["signum"] = signum
     if _state["presses"] > 1:
-        signal.signal(signal.SIGINT, signal.SIG_DFL)
-        os.kill(os.getpid(), signal.SIGINT)
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
         return
     _state["pending"] = True
+    again = "Ctrl-C" if signum == signal.SIGINT else "send it"
+    what = "interrupt" if signum == signal.SIGINT else "terminate"
     try:
-        sys.stderr.write("\ninterrupt: stopping at the next safe point "
-                         "(Ctrl-C again to stop at once)\n")
+        sys.stderr.write(f"\n{what}: stopping at the next safe point "
+                         f"({again} again to stop at once)\n")
         sys.stderr.flush()
     except (OSError, ValueError):
         pass
+
+
+def exit_code() -> int:
+    """The shell's exit code for the last stop: 128 + the signal (130 Ctrl-C, 143 SIGTERM).
+
+    Examples
+    --------
+    >>> exit_code()
+    130
+    """
+    return 128 + int(_state["signum"] or signal.SIGINT)
 
 
 def _main_thread() -> bool:
@@ -72,7 +91,8 @@ def check() -> None:
 def deferred(at_end: bool = True) -> Iterator[None]:
     """Within the block, Ctrl-C takes effect only at :func:`check` and at the block's end.
 
-    Blocks nest; the outermost one installs and restores the SIGINT handler.
+    SIGTERM is handled like Ctrl-C. Blocks nest; the outermost one installs and
+    restores the SIGINT and SIGTERM handlers.
     ``at_end=False``: leaving the block is not a stopping point (a press in the
     block's last moments, after its work is done, is then dropped by the outermost
     block and left to the next :func:`check` by an inner one).
@@ -81,14 +101,15 @@ def deferred(at_end: bool = True) -> Iterator[None]:
         yield
         return
     outermost = _state["depth"] == 0
-    previous = None
+    previous: dict[int, Any] = {}
     if outermost:
         try:
-            previous = signal.signal(signal.SIGINT, _on_sigint)
+            for signum in SIGNALS:
+                previous[signum] = signal.signal(signum, _on_signal)
         except ValueError:  # not the main interpreter's main thread
             yield
             return
-        _state["presses"], _state["pending"] = 0, False
+        _state["presses"], _state["pending"], _state["signum"] = 0, False, 0
     _state["depth"] += 1
     try:
         yield
@@ -96,8 +117,11 @@ def deferred(at_end: bool = True) -> Iterator[None]:
         _state["depth"] -= 1
         pressed = _state["pending"]
         if outermost:
-            signal.signal(signal.SIGINT,
-                          previous if previous is not None else signal.default_int_handler)
+            for signum, before in previous.items():
+                if before is None:
+                    before = (signal.default_int_handler if signum == signal.SIGINT
+                              else signal.SIG_DFL)
+                signal.signal(signum, before)
             _state["presses"], _state["pending"] = 0, False
     if pressed and at_end:
         _state["pending"] = False

@@ -48,7 +48,9 @@ def export(
     ----------
     folder : the run folder (results.nc and capacity_map.gpkg).
     fmt : one of :data:`FORMATS`.
-    out : the file (default: ``<folder>/map_<metric>_<years>.<fmt>``).
+    out : the file (default: ``<folder>/map_<metric>_<years>.<fmt>``, a file the
+        next run into ``folder`` keeps); an existing folder gets that default name
+        inside it.
     years : years to include; vector formats default to all years, PNG and
         HTML to the last year. Several years make small multiples in a PNG.
     metric : a region metric; vector formats default to all metrics, PNG and
@@ -70,10 +72,10 @@ def export(
         chosen = select_years(ds, None)
         years = chosen if fmt == "html" else chosen[-1:]
     chosen = select_years(ds, years)
-    if out is None:
+    if out is None or Path(out).is_dir():  # -o DIR: the default name inside DIR
         stem = "map_" + (metric or ("all" if vector else DEFAULT_METRIC))
         span = f"{chosen[0]}" if len(chosen) == 1 else f"{chosen[0]}-{chosen[-1]}"
-        out = Path(folder) / f"{stem}_{span}{SUFFIX[fmt]}"
+        out = Path(out if out is not None else folder) / f"{stem}_{span}{SUFFIX[fmt]}"
     out = Path(out)
     if vector:
         cmap = capacity_map(ds, polygons, years=chosen, metrics=[metric] if metric else None)

@@ -1,7 +1,8 @@
 """Write a run's output folder atomically.
 
-Everything is written into a temporary sibling folder, which is renamed onto
-the target only when every file is complete. An error or Ctrl-C leaves the
+Everything is written into a temporary sibling folder, which replaces the target
+only when every file is complete (:mod:`planner.outputs.outdir`: the rules for a folder
+that also holds the user's files). An error, Ctrl-C or SIGTERM leaves the
 previous folder (if any) untouched and no partial folder behind.
 """
 
@@ -9,87 +10,21 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import shutil
-import tempfile
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from grids.tables import InputError
 from planner.inputs.scenario import Scenario
-from planner.optimize.interrupts import check, deferred
 from planner.outputs.exports import write_map_outputs
 from planner.outputs.fileio import file_sha256
 from planner.outputs.gap import plot_gap
+from planner.outputs.outdir import MARKER, atomic_folder, check_output_folder
 from planner.outputs.results import Result
 
-#: Written into every output folder: a folder holding it may be replaced whole by a new run.
-MARKER = ".dcplan-output"
-
-
-def check_output_folder(target: str | Path) -> None:
-    """Raise :class:`InputError` unless ``target`` may be replaced by an output folder.
-
-    Allowed: a path that does not exist, an empty folder, or a folder dcplan wrote
-    (it holds :data:`MARKER`, or ``summary.json`` from versions before the marker).
-    Anything else — a file, a folder of the user's own files — is refused, so a
-    mistyped ``-o`` never deletes data. Called before the work starts (a bad target
-    fails in a second, not after the solve) and again when the folder is swapped in.
-    """
-    target = Path(target)
-    if not target.exists():
-        return
-    if not target.is_dir():
-        raise InputError("the output path exists and is not a folder (expected a folder "
-                         "to write, or a new name)", file=target)
-    if (target / MARKER).is_file() or (target / "summary.json").is_file():
-        return
-    if any(target.iterdir()):
-        raise InputError("the output folder is not empty and was not written by dcplan; "
-                         "refusing to replace it (choose another -o, or empty it)",
-                         file=target)
-
-
-@contextmanager
-def atomic_folder(target: str | Path, *, owned: bool = True) -> Iterator[Path]:
-    """Yield a temporary folder that replaces ``target`` on success.
-
-    ``owned`` (the default): ``target`` must pass :func:`check_output_folder` and
-    the new folder gets :data:`MARKER`. ``owned=False`` is for a store whose
-    name the caller controls inside a folder it already owns (a sweep's Zarr store).
-    """
-    target = Path(target).resolve()
-    if owned:
-        check_output_folder(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    if target.exists() and not target.is_dir():
-        raise FileExistsError(f"{target} exists and is not a folder")
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
-    try:
-        # Ctrl-C waits until a file is whole (an interrupt inside netCDF's locks can hang
-        # the process); pressed while writing, it drops the temporary folder here.
-        with deferred(at_end=False):
-            yield tmp
-            check()
-            if owned:
-                (tmp / MARKER).write_text("written by dcplan; the next run into this folder "
-                                          "replaces it whole\n", encoding="utf-8")
-                check_output_folder(target)  # nothing of the user's appeared meanwhile
-            old = None
-            if target.exists():
-                old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
-                os.rename(target, old / "previous")
-            os.rename(tmp, target)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-
+__all__ = ["MARKER", "atomic_folder", "capacity_by_region", "check_output_folder",
+           "file_sha256", "input_hashes", "site_table", "write_run"]
 
 def input_hashes(scenario: Scenario) -> dict[str, str]:
     out = {}
@@ -152,7 +87,7 @@ def write_run(
     say = step or (lambda _s: None)
     out_dir = Path(out_dir)
     hashes = input_hashes(scenario)
-    with atomic_folder(out_dir) as tmp:
+    with atomic_folder(out_dir, kind="run") as tmp:
         say("results.nc")
         ds = result.to_xarray().copy()
         ds.attrs.update({f"sha256_{k}": v for k, v in hashes.items()})

@@ -449,8 +449,8 @@ def write_vector(cmap: CapacityMap, path: str | Path, fmt: str) -> list[Path]:
     sites_path = path.with_name(f"{path.stem}_sites{path.suffix}")
     for gdf, target in ((cmap.regions, path), (cmap.sites, sites_path)):
         with atomic_file(target) as tmp:
-            if fmt == "geojson":
-                gdf.to_file(tmp, driver="GeoJSON")
+            if fmt == "geojson":  # the layer name is the file's, not the temporary one's
+                gdf.to_file(tmp, driver="GeoJSON", layer=target.stem)
             elif fmt == "parquet":
                 gdf.to_parquet(tmp, index=False)
             else:

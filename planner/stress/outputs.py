@@ -15,7 +15,7 @@ def write_stress(result: StressResult, out_dir: str | Path) -> Path:
     """Write stress.nc, CSVs, summary.json and the two PNGs atomically."""
     out_dir = Path(out_dir)
     pf = result.portfolio
-    with atomic_folder(out_dir) as tmp:
+    with atomic_folder(out_dir, kind="stress") as tmp:
         ds = result.metrics.copy()
         hashes = {k: file_sha256(p) for k, p in pf.table_paths.items() if p and Path(p).is_file()}
         ds.attrs.update({f"sha256_{k}": v for k, v in hashes.items()})

@@ -15,11 +15,16 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from planner.outputs.files import atomic_folder, json_ready
+from planner.outputs.files import json_ready
+from planner.outputs.outdir import atomic_folder, claim_folder
 from planner.sweep.assembly import assemble, plan_table
 from planner.sweep.charts import PERCENTILES, plot_fans, plot_tornado
 from planner.sweep.parts import _atomic_text
 from planner.sweep.prepare import PreparedSweep
+
+#: Every name a sweep writes in its folder (its marker lists them; a rerun resumes).
+SWEEP_FILES = {"sweep.nc", "sweep.zarr", "plan.csv", "failures.csv", "summary.json",
+               "fan.png", "tornado.png", "parts"}
 
 
 @dataclass
@@ -44,8 +49,7 @@ def write_outputs(prep: PreparedSweep, counts: dict[str, int] | None = None,
     Each file is written to a temporary name and renamed into place (a Zarr store through
     :func:`planner.outputs.files.atomic_folder`).
     """
-    out = prep.out_dir
-    out.mkdir(parents=True, exist_ok=True)
+    out = claim_folder(prep.out_dir, "sweep", SWEEP_FILES)
     ds, failures = assemble(prep)
     files: list[Path] = []
     if prep.fmt == "zarr":

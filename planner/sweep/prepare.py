@@ -13,6 +13,7 @@ from grids.yamlfile import yaml_line as _yaml_line
 from planner.inputs.scenario import load_scenario
 from planner.outputs.fileio import file_sha256
 from planner.outputs.files import input_hashes
+from planner.outputs.outdir import check_output_folder
 from planner.sweep.compact_result import PART_FORMAT
 from planner.sweep.grid import read_grid_file
 from planner.sweep.plan import SweepPlan, make_plan
@@ -94,6 +95,7 @@ def prepare_sweep(scenario: str | Path | None, grid: str | Path, out_dir: str | 
                              key="stress.shocks") from None
     target = Path(out_dir) if out_dir is not None else \
         Path("runs") / f"sweep-{base.name}-{grid_path.stem}"
+    check_output_folder(target, "sweep")  # a folder of the user's files is refused now
     return PreparedSweep(base=SweepBase(base, portfolio, fingerprint), plan=plan,
                          grid_path=grid_path, out_dir=target, fmt=fmt,
                          input_hashes={**hashes, "grid": file_sha256(grid_path)})

@@ -12,6 +12,8 @@ from typing import Any
 
 from planner.optimize.interrupts import check, deferred, ignored_by_new_processes
 from planner.optimize.persistent import PersistentSolver
+from planner.outputs.outdir import claim_folder
+from planner.sweep.outputs import SWEEP_FILES
 from planner.sweep.parts import _write_part
 from planner.sweep.prepare import PreparedSweep
 from planner.sweep.task import _one_line, run_scenario
@@ -37,6 +39,7 @@ def execute(prep: PreparedSweep, *, workers: int | None = None, scheduler: str |
     -------
     ``{"total", "skipped", "computed", "failed", "hot_starts"}``.
     """
+    claim_folder(prep.out_dir, "sweep", SWEEP_FILES)  # marked before the first part
     plan = prep.plan
     done = prep.finished(retry_failed)
     todo = [(sid, p) for sid, p in zip(plan.ids, plan.params) if sid not in done]
