@@ -30,9 +30,25 @@ METRICS: tuple[tuple[str, str, str], ...] = (
     ("opex_usd_per_year", "USD/year", "fixed plus per-MW operating cost"),
     ("power_cost_usd_per_year", "USD/year", "electricity bought"),
     ("ebitda_usd_per_year", "USD/year", "revenue − lease cost − opex − power cost"),
-    ("debt_service_usd_per_year", "USD/year", "interest and principal due"),
+    ("debt_service_usd_per_year", "USD/year",
+     "scheduled debt service: interest + amortization + flat service (DSCR denominator)"),
+    ("interest_usd_per_year", "USD/year", "interest on the tranches' balances"),
+    ("principal_usd_per_year", "USD/year", "scheduled (amortizing) principal"),
+    ("balloon_usd_per_year", "USD/year", "bullet principal due and not refinanced"),
+    ("refinanced_usd_per_year", "USD/year", "bullet principal refinanced into a new tranche"),
+    ("accelerated_usd_per_year", "USD/year",
+     "principal accelerated after an uncured covenant breach"),
+    ("debt_drawn_usd_per_year", "USD/year", "debt drawn (cash in)"),
+    ("gpu_capex_usd_per_year", "USD/year", "GPU capex of contracts starting in the year"),
+    ("facility_capex_usd_per_year", "USD/year",
+     "facility capex of builds energized the next year"),
+    ("debt_outstanding_usd", "USD", "principal outstanding at the end of the year"),
+    ("leverage", "1", "debt outstanding at the start of the year ÷ EBITDA (NaN when "
+     "EBITDA ≤ 0)"),
     ("dscr", "1", "EBITDA ÷ debt service (NaN without debt service)"),
     ("breach", "1", "1 when DSCR < the covenant minimum in a tested year"),
+    ("event_of_default", "1", "1 in the year a breach is left uncured past the cure period "
+     "(the debt is accelerated the next year)"),
     ("in_default", "1", "1 from the default year on"),
     ("top_customer_share", "1", "largest payer's share of contract payments due"),
     ("hhi", "1", "Herfindahl–Hirschman index of payers' shares of contract payments due (0–1)"),
@@ -58,6 +74,8 @@ class StressResult:
     metrics: xr.Dataset
     contracts: pd.DataFrame
     exposure: pd.DataFrame
+    tranches: pd.DataFrame = field(default_factory=pd.DataFrame)
+    lender_losses: pd.DataFrame = field(default_factory=pd.DataFrame)
     seconds: dict[str, float] = field(default_factory=dict)
 
     def summary(self) -> pd.DataFrame:
