@@ -23,9 +23,9 @@ YAML list: ``KIND:MAGNITUDE@YEAR`` or, for a default, ``default:TARGET[:LGD]@YEA
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import re
-import dataclasses
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path

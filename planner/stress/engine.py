@@ -174,7 +174,7 @@ class _Engine:
             if not _blank(share) and float(share) > 0 and not _blank(rate):
                 self.debt.add_gpu_loan(c, o, amount * float(share), float(rate), y,
                                        self.end[c] - y + 1)
-        for s, row in self.pf.sites.iterrows():
+        for _s, row in self.pf.sites.iterrows():
             q = row["queue_year"]
             if _blank(q) or float(row["queued_mw"]) <= 0:
                 continue
@@ -470,10 +470,10 @@ class _Engine:
                 self.out["in_default"][self.oi[o], j] = 1.0
         for o in net:
             k, f, own = ni[o], flows[o], self.own[o]
-            contract_rev = sum(yr.paid[c] for c in own)
+            contract_rev = sum(yr.paid[c] + yr.deferred.get(c, 0.0) for c in own)
             contracted = sum(yr.book[c] for c in own)
             lease_cost = sum(yr.due[c] for c in self.cids if self.payer[c] == o)
-            revenue = contract_rev + f["deferred"] + f["relet_rev"] + f["merchant"]
+            revenue = contract_rev + f["relet_rev"] + f["merchant"]
             ebitda = revenue - lease_cost - f["opex"] - f["power"]
             yd: YearDebt = f["debt"]
             dscr = ebitda / yd.service if yd.service > 0 else np.nan
