@@ -183,3 +183,18 @@ def operators_by_year(result: StressResult) -> pd.DataFrame:
     df = ds[names].to_dataframe().reset_index()
     df.insert(1, "kind", df["operator"].map(result.portfolio.operators["kind"]))
     return df.drop(columns=["operator_name", "operator_kind"], errors="ignore")
+
+
+#: The capital and debt columns of :func:`capital_schedule`.
+CAPITAL = ("gpu_capex_usd_per_year", "facility_capex_usd_per_year", "debt_drawn_usd_per_year",
+           "interest_usd_per_year", "principal_usd_per_year", "balloon_usd_per_year",
+           "refinanced_usd_per_year", "accelerated_usd_per_year", "debt_outstanding_usd",
+           "ebitda_usd_per_year", "dscr", "leverage", "breach", "event_of_default",
+           "in_default", "cash_usd")
+
+
+def capital_schedule(result: StressResult) -> pd.DataFrame:
+    """Tidy (operator, year) capital and debt schedule: capex, draws, interest, principal,
+    balloons, refinancing, acceleration, debt outstanding (``capital_by_year.csv``)."""
+    df = result.metrics[list(CAPITAL)].to_dataframe().reset_index()
+    return df.drop(columns=["operator_name", "operator_kind"], errors="ignore")
