@@ -18,7 +18,8 @@ Per operator o and year y (USD, USD/year):
   start); plus the flat ``debt_service_usd_per_year`` of the operators table.
 - **bullet maturity**: in the maturity year the balance is refinanced when the lenders'
   tests pass — EBITDA_y > 0, leverage Σ B ÷ EBITDA_y ≤ ``financing.max_leverage`` and the
-  pro-forma DSCR EBITDA_y ÷ (debt service with the new tranche) ≥ ``financing.min_dscr`` —
+  pro-forma DSCR EBITDA_y ÷ (the year's other debt service + the new tranche's interest and
+  first instalment B_t · (r' + 1 / term)) ≥ ``financing.min_dscr`` —
   into an amortizing tranche over ``financing.term_years`` at r_t + ``spread_bp`` +
   refinancing shocks; otherwise the whole balance is due that year (the **balloon**), in the
   clearing with everything else the operator owes: one that cannot pay it defaults.
@@ -151,7 +152,8 @@ class DebtBook:
             debt = self.outstanding(o)
             ok = (ebitda_estimate > 0
                   and debt / ebitda_estimate <= self.fin.max_leverage
-                  and ebitda_estimate / (yd.service + new_service) >= self.fin.min_dscr)
+                  and ebitda_estimate / (yd.service - t.rate * t.balance_usd + new_service)
+                  >= self.fin.min_dscr)
             if ok:
                 t.refinanced_year = y
                 t.rate = new_rate

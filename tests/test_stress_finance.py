@@ -1,0 +1,281 @@
+"""Capital and financing in stress tests: GPU debt, bullets and refinancing, covenant cures,
+interest checks, Monte Carlo default probabilities, the corrected bundled portfolio."""
+
+from __future__ import annotations
+
+import csv
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from grids.tables import InputError
+from planner.cli import main
+from planner.stress import simulate
+from planner.stress.montecarlo import draw_shocks, read_risk_factors, run_monte_carlo
+from sites.debt import DEBT
+from sites.portfolio import default_portfolio_path, load_portfolio
+from tests.test_stress import M, hand_market, metric, write_portfolio
+
+
+def with_debt(path: Path, tranches: list[dict[str, Any]], financing: str | None = None,
+              extra_yaml: str = "") -> Path:
+    """Add a debt table (and a financing block) to a portfolio written by write_portfolio."""
+    with open(path.parent / "debt.csv", "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(DEBT.names)
+        for t in tranches:
+            full = {"instrument": "loan", "security": "unsecured", "draw_year": "", **t}
+            w.writerow([full.get(n, "") for n in DEBT.names])
+    text = path.read_text() + "debt: debt.csv\n"
+    if financing:
+        text += f"financing: {financing}\n"
+    path.write_text(text + extra_yaml)
+    return path
+
+
+def test_dscr_by_hand_with_gpu_debt(tmp_path: Path) -> None:
+    """GPU cloud G starts a 10 IT-MW contract in 2030 at 100 USD/kW-month = 12 M USD/yr.
+
+    GPU capex 2 M USD per IT MW → 20 M USD in 2030, all drawn as a GPU-backed loan at 10 %
+    amortizing over the 5-year term (maturity 2034). 2030: interest 2 M, no principal in the
+    draw year → DSCR 12 / 2 = 6; cash 0 + 12 + 20 drawn − 20 capex − 2 = 10 M.
+    2031: interest 2 M + principal 20 / (2034 − 2031 + 1) = 5 M → DSCR 12 / 7 = 1.714;
+    cash 10 + 12 − 7 = 15 M; debt outstanding 15 M.
+    """
+    path = write_portfolio(
+        tmp_path,
+        [{"operator": "G", "kind": "gpu_cloud", "fleet_h100e_per_mw": 1000,
+          "gpu_capex_usd_per_mw": 2 * M, "gpu_debt_share": 1.0, "gpu_debt_rate": 0.10,
+          "covenant_min_dscr": 1.5}],
+        [{"contract": "g1", "lessor": "G", "lessee": "c", "mw": 10, "usd_per_kw_month": 100,
+          "start_year": 2030, "term_years": 5}],
+        [{"customer": "c"}])
+    pf = load_portfolio(path)
+    r = simulate(pf, [], hand_market(pf.years))
+    assert metric(r, "gpu_capex_usd_per_year", "G", 2030) == pytest.approx(20 * M)
+    assert metric(r, "debt_drawn_usd_per_year", "G", 2030) == pytest.approx(20 * M)
+    assert metric(r, "interest_usd_per_year", "G", 2030) == pytest.approx(2 * M)
+    assert metric(r, "dscr", "G", 2030) == pytest.approx(6.0)
+    assert metric(r, "cash_usd", "G", 2030) == pytest.approx(10 * M)
+    assert metric(r, "principal_usd_per_year", "G", 2031) == pytest.approx(5 * M)
+    assert metric(r, "dscr", "G", 2031) == pytest.approx(12 / 7)
+    assert metric(r, "cash_usd", "G", 2031) == pytest.approx(15 * M)
+    assert metric(r, "debt_outstanding_usd", "G", 2031) == pytest.approx(15 * M)
+    assert np.isnan(float(r.metrics["default_year"].sel(operator="G")))
+
+
+def bullet_portfolio(tmp_path: Path, amount: float, shocks: list[str] | None = None) -> Path:
+    """Landlord L: 10 M USD/yr from customer c, 2030–2031; a bullet at 5 % due 2031."""
+    path = write_portfolio(
+        tmp_path,
+        [{"operator": "L", "covenant_min_dscr": 1.0}],
+        [{"contract": "l1", "lessor": "L", "lessee": "c", "mw": 10, "total_value_usd": 50 * M,
+          "start_year": 2030, "term_years": 5}],
+        [{"customer": "c"}], shocks=shocks)
+    return with_debt(path, [{"tranche": "n", "operator": "L", "security": "facility",
+                             "amount_usd": amount, "rate": 0.05, "maturity_year": 2031,
+                             "repayment": "bullet"}],
+                     "{max_leverage: 6.0, min_dscr: 1.1, term_years: 10}")
+
+
+def test_bullet_that_cannot_be_refinanced_defaults_in_its_maturity_year(tmp_path: Path) -> None:
+    """100 M USD bullet: in 2031 leverage 100 / 10 = 10 > 6, so no refinancing; the
+    balloon of 100 M is due with 5 M interest. 2030 left 10 − 5 = 5 M of cash, so L has
+    5 + 10 = 15 M against 105 M: default in 2031, recovery 15 / 105; its lenders lose
+    105 − 15 = 90 M."""
+    pf = load_portfolio(bullet_portfolio(tmp_path, 100 * M))
+    r = simulate(pf, [], hand_market(pf.years))
+    assert metric(r, "cash_usd", "L", 2030) == pytest.approx(5 * M)
+    assert metric(r, "balloon_usd_per_year", "L", 2031) == pytest.approx(100 * M)
+    assert metric(r, "refinanced_usd_per_year", "L", 2031) == 0.0
+    assert float(r.metrics["default_year"].sel(operator="L")) == 2031
+    assert metric(r, "recovery_rate", "L", 2031) == pytest.approx(15 / 105)
+    loss = r.lender_losses.set_index("security").loc["facility"]
+    assert loss["loss_usd"] == pytest.approx(90 * M)
+
+
+@pytest.mark.parametrize("shock, refinanced", [(None, True), ("refinancing:+300bp@2031", True),
+                                               ("refinancing:+500bp@2031", False)])
+def test_refinancing_spread_shock_by_hand(tmp_path: Path, shock: str | None,
+                                          refinanced: bool) -> None:
+    """50 M USD bullet: leverage 5 ≤ 6. Pro-forma DSCR = 10 / (50 · (rate + 1/10)):
+    at 5 % 1.33, at 8 % (+300 bp) 1.11, both ≥ 1.1 → refinanced; at 10 % (+500 bp)
+    1.0 < 1.1 → the 50 M balloon is due against 7.5 + 10 M of cash: default in 2031."""
+    pf = load_portfolio(bullet_portfolio(tmp_path, 50 * M, [shock] if shock else None))
+    r = simulate(pf, list(pf.spec.shocks), hand_market(pf.years))
+    dy = float(r.metrics["default_year"].sel(operator="L"))
+    if refinanced:
+        assert metric(r, "refinanced_usd_per_year", "L", 2031) == pytest.approx(50 * M)
+        assert math.isnan(dy)
+        rate = float(r.tranches.set_index("tranche").at["n", "rate"])
+        assert rate == pytest.approx(0.05 + (0.03 if shock else 0.0))
+    else:
+        assert metric(r, "balloon_usd_per_year", "L", 2031) == pytest.approx(50 * M)
+        assert dy == 2031
+
+
+def cure_portfolio(tmp_path: Path, second_start: int) -> Path:
+    """Landlord L, covenant 1.5 with a 1-year cure; 80 M USD at 0 % amortizing 2030–2033
+    (20 M a year). Contract c1 24 M/yr (DSCR 1.2: a breach); c2 adds 6 M/yr (DSCR 1.5)."""
+    path = write_portfolio(
+        tmp_path,
+        [{"operator": "L", "covenant_min_dscr": 1.5, "covenant_cure_years": 1}],
+        [{"contract": "c1", "lessor": "L", "lessee": "a", "mw": 10, "total_value_usd": 96 * M,
+          "start_year": 2030, "term_years": 4},
+         {"contract": "c2", "lessor": "L", "lessee": "b", "mw": 5,
+          "total_value_usd": 6 * M * (2034 - second_start), "start_year": second_start,
+          "term_years": 2034 - second_start}],
+        [{"customer": "a"}, {"customer": "b"}], years=(2030, 2033))
+    return with_debt(path, [{"tranche": "t", "operator": "L", "amount_usd": 80 * M,
+                             "rate": 0.0, "maturity_year": 2033, "repayment": "amortizing"}])
+
+
+def test_breach_cured_within_the_period_does_not_default(tmp_path: Path) -> None:
+    pf = load_portfolio(cure_portfolio(tmp_path, 2031))
+    r = simulate(pf, [], hand_market(pf.years))
+    assert metric(r, "breach", "L", 2030) == 1.0
+    assert metric(r, "dscr", "L", 2031) == pytest.approx(1.5)
+    assert metric(r, "breach", "L", 2031) == 0.0
+    assert float(r.metrics["event_of_default"].sum()) == 0.0
+    assert math.isnan(float(r.metrics["default_year"].sel(operator="L")))
+
+
+def test_uncured_breach_accelerates_the_debt_and_defaults(tmp_path: Path) -> None:
+    """Breach in 2030 and 2031 (cure period 1 year): event of default at the end of 2031,
+    the 40 M USD left is due in 2032. Cash 4 + 4 = 8 M plus 30 M of rent < 40 M: default in
+    2032 with recovery 38 / 40."""
+    pf = load_portfolio(cure_portfolio(tmp_path, 2032))
+    r = simulate(pf, [], hand_market(pf.years))
+    assert metric(r, "event_of_default", "L", 2031) == 1.0
+    assert metric(r, "accelerated_usd_per_year", "L", 2032) == pytest.approx(40 * M)
+    assert float(r.metrics["default_year"].sel(operator="L")) == 2032
+    assert metric(r, "recovery_rate", "L", 2032) == pytest.approx(38 / 40)
+
+
+def test_interest_that_implies_an_impossible_rate_is_one_clear_line(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The old bundled CoreWeave row: 1.24 B USD of interest on 6 B USD of debt = 20.7 %."""
+    path = write_portfolio(
+        tmp_path,
+        [{"operator": "G", "kind": "gpu_cloud", "fleet_h100e_per_mw": 1000,
+          "debt_usd": 6000 * M, "reported_interest_usd_per_year": 1240 * M}],
+        [{"contract": "g1", "lessor": "G", "lessee": "c", "mw": 10, "usd_per_kw_month": 100,
+          "start_year": 2030, "term_years": 5}],
+        [{"customer": "c"}])
+    with pytest.raises(InputError, match=r"implies 20\.7% a year"):
+        load_portfolio(path)
+    out = tmp_path / "out"
+    assert main(["stress", str(path), "-o", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "operators.csv row 1" in err[0]
+    assert "reported_interest_usd_per_year" in err[0] and "Traceback" not in err[0]
+    assert not out.exists()
+
+
+def mc_portfolio(tmp_path: Path) -> Path:
+    """Landlord L (cash 0, 10 M/yr flat debt service) on a 12 M/yr lease to customer c;
+    c defaults with probability 0.3 a year: L then cannot pay and defaults."""
+    path = write_portfolio(
+        tmp_path,
+        [{"operator": "L", "debt_service_usd_per_year": 10 * M, "covenant_min_dscr": 1.1}],
+        [{"contract": "l1", "lessor": "L", "lessee": "c", "mw": 10, "total_value_usd": 60 * M,
+          "start_year": 2030, "term_years": 5}],
+        [{"customer": "c"}], years=(2030, 2032),
+        re_lease="{delay_years: 5, haircut: 0.25, window_years: 5}")
+    path.write_text(path.read_text() + "monte_carlo:\n"
+                    "  - {kind: default, target: c, annual_probability: 0.3, "
+                    "magnitude: {dist: uniform, low: 0.5, high: 1.0}}\n")
+    return path
+
+
+def test_monte_carlo_equals_the_share_of_sampled_paths_that_default(tmp_path: Path) -> None:
+    pf = load_portfolio(mc_portfolio(tmp_path))
+    market = hand_market(pf.years)
+    n, seed = 60, 7
+    mc = run_monte_carlo(pf, market, [], n, seed, workers=0)
+    factors = read_risk_factors(pf)
+    hits = {y: 0 for y in pf.years}
+    for i in range(n):
+        r = simulate(pf, draw_shocks(factors, seed, i, pf.years), market)
+        dy = float(r.metrics["default_year"].sel(operator="L"))
+        for y in pf.years:
+            hits[y] += int(not math.isnan(dy) and dy <= y)
+    prob = mc.default_probability.set_index("year")
+    for y in pf.years:
+        p = hits[y] / n
+        assert prob.at[y, "p_default"] == pytest.approx(p)
+        assert prob.at[y, "p_default_se"] == pytest.approx(math.sqrt(p * (1 - p) / n))
+    # exact: L defaults by year k when c defaults in year ≤ k (any LGD ≥ 0.5 leaves 6 M < 10 M)
+    assert 0 < prob.at[2032, "p_default"] < 1
+    el = mc.expected_loss_by_class.set_index("creditor_class")
+    assert el.at["lessors", "expected_loss_usd"] > 0
+
+
+def test_monte_carlo_converges_within_its_standard_error(tmp_path: Path) -> None:
+    """P(c defaults by 2030) = 0.3 exactly; with 400 paths the estimate lies within 3 s.e."""
+    pf = load_portfolio(mc_portfolio(tmp_path))
+    mc = run_monte_carlo(pf, hand_market(pf.years), [], 400, 1, workers=0)
+    row = mc.default_probability.set_index("year").loc[2030]
+    assert abs(row["p_default"] - 0.3) < 3 * row["p_default_se"]
+    assert row["p_default_se"] == pytest.approx(math.sqrt(0.3 * 0.7 / 400), rel=0.15)
+    by3 = mc.default_probability.set_index("year").loc[2032]
+    assert abs(by3["p_default"] - (1 - 0.7 ** 3)) < 3 * by3["p_default_se"]
+
+
+def test_stress_samples_through_the_cli(tmp_path: Path) -> None:
+    out = tmp_path / "mc"
+    path = mc_portfolio(tmp_path / "pf")
+    assert main(["stress", str(path), "--samples", "20", "--seed", "3", "-o", str(out)]) == 0
+    prob = pd.read_csv(out / "default_probability.csv")
+    assert {"operator", "year", "p_breach", "p_default", "p_breach_se",
+            "p_default_se"} <= set(prob.columns)
+    assert len(prob) == 3 and (out / "default_risk.png").stat().st_size > 0
+    assert (out / "expected_loss.csv").stat().st_size > 0
+    assert (out / "capital_by_year.csv").stat().st_size > 0
+
+
+def test_bundled_portfolio_reconciles_with_its_sources() -> None:
+    """The corrected figures of issue 18, read back from the bundled tables."""
+    pf = load_portfolio(default_portfolio_path())
+    debt = pf.debt
+    cw = debt[debt["operator"] == "coreweave"]
+    assert cw["amount_usd"].sum() == pytest.approx(12.92e9, rel=0.01)
+    interest = float((cw["amount_usd"] * cw["rate"]).sum())
+    assert 1.24e9 * 0.75 < interest < 1.24e9 * 1.25
+    ct = pf.contracts
+    openai = ct[ct["lessee"] == "openai"]["total_value_usd"].sum()
+    assert openai == pytest.approx(22.4e9)
+    assert ct.at["cw_meta", "total_value_usd"] == pytest.approx(14.2e9)
+    assert ct["start_year"].add(ct["term_years"]).max() - 1 >= 2031
+    adi = debt[debt["operator"] == "applied_digital"]
+    assert set(adi["repayment"]) == {"bullet"}
+    iren = pf.operators.loc["iren"]
+    assert iren["gpu_capex_usd_per_mw"] * ct.at["iren_msft", "mw"] == pytest.approx(5.8e9)
+    assert ct.at["iren_msft", "prepaid_share"] == pytest.approx(0.2)
+    for table in (pf.operators, pf.contracts, pf.customers, debt):
+        assert table["source"].astype(str).str.len().min() > 20
+
+
+def test_corrected_bundled_portfolio_without_shock(tmp_path: Path) -> None:
+    """What the corrected example shows with no shock (docs/stress.md states it): CoreWeave
+    borrows its 2026 GPU capital (23.3 B USD at the capacity model's GB200 cost), its DSCR
+    falls to ~0.7 in 2027 and it defaults there; Applied Digital, its landlord, follows in
+    2028; IREN and Cipher survive, Cipher refinancing its 2030 notes."""
+    out = tmp_path / "base"
+    assert main(["stress", "-o", str(out)]) == 0
+    cap = pd.read_csv(out / "capital_by_year.csv").set_index(["operator", "year"])
+    assert cap.at[("coreweave", 2026), "gpu_capex_usd_per_year"] == pytest.approx(23.33e9,
+                                                                                  rel=0.01)
+    assert cap.at[("applied_digital", 2026), "facility_capex_usd_per_year"] == pytest.approx(
+        345 * 11.039e6, rel=1e-5)
+    summary = pd.read_csv(out / "summary.csv").set_index("operator")
+    assert summary.at["coreweave", "default_year"] == 2027
+    assert summary.at["applied_digital", "default_year"] == 2028
+    assert np.isnan(summary.at["iren", "default_year"])
+    assert np.isnan(summary.at["cipher", "default_year"])
+    tr = pd.read_csv(out / "debt_tranches.csv").set_index("tranche")
+    assert tr.at["cipher_notes_2030", "refinanced_year"] == 2030
