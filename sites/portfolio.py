@@ -330,6 +330,12 @@ class Financing(StrictModel):
                             "last year ÷ the refinanced debt service is below this")
     term_years: int = Field(default=5, ge=1, le=40, description="a refinanced tranche "
                             "amortizes over this many years")
+    cash_reserve_years: float | None = Field(
+        default=None, ge=0, le=10, description="cash kept at a year end, in years of that "
+        "year's cash costs (debt service, leases, opex, power); the excess is swept "
+        "(None = cash accumulates)")
+    sweep_to_debt: float = Field(default=1.0, ge=0, le=1, description="share of the swept "
+                                 "excess that prepays debt; the rest is paid out to equity")
 
 
 class PortfolioFile(StrictModel):

@@ -26,6 +26,7 @@ from planner.stress import (
     stress,
 )
 from planner.stress_cli import register
+from sites.debt import DEBT
 from sites.portfolio import (
     CONTRACTS,
     CUSTOMERS,
@@ -567,7 +568,7 @@ def test_bundled_example_is_sourced_and_illustrative() -> None:
 
 def test_docs_show_the_current_schema_and_every_shock() -> None:
     doc = (Path(__file__).resolve().parents[1] / "docs" / "stress.md").read_text(encoding="utf-8")
-    for schema in (OPERATORS, CONTRACTS, CUSTOMERS):
+    for schema in (OPERATORS, CONTRACTS, CUSTOMERS, DEBT):
         assert schema.markdown() in doc, f"docs/stress.md: {schema.name} table is stale"
     for kind in SHOCK_KINDS:
         assert f"| `{kind}` |" in doc, kind

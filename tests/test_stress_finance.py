@@ -279,3 +279,27 @@ def test_corrected_bundled_portfolio_without_shock(tmp_path: Path) -> None:
     assert np.isnan(summary.at["cipher", "default_year"])
     tr = pd.read_csv(out / "debt_tranches.csv").set_index("tranche")
     assert tr.at["cipher_notes_2030", "refinanced_year"] == 2030
+
+
+def test_cash_above_the_reserve_is_swept_by_hand(tmp_path: Path) -> None:
+    """Landlord L: 12 M/yr, cash 30 M, 40 M at 0 % amortizing 2030–2031; reserve one year
+    of cash costs, half the excess prepays debt. 2030: 30 + 12 − 20 = 22 M; reserve 20 →
+    excess 2: 1 prepaid (debt 40 − 20 − 1 = 19), 1 paid out, cash 20. 2031: service 19,
+    cash 20 + 12 − 19 = 13 < reserve 19: no sweep; debt 0."""
+    path = write_portfolio(
+        tmp_path, [{"operator": "L", "cash_usd": 30 * M, "covenant_min_dscr": 0.5}],
+        [{"contract": "l1", "lessor": "L", "lessee": "c", "mw": 10, "total_value_usd": 60 * M,
+          "start_year": 2030, "term_years": 5}], [{"customer": "c"}])
+    with_debt(path, [{"tranche": "t", "operator": "L", "amount_usd": 40 * M, "rate": 0.0,
+                      "maturity_year": 2031, "repayment": "amortizing"}],
+              "{cash_reserve_years: 1.0, sweep_to_debt: 0.5}")
+    pf = load_portfolio(path)
+    r = simulate(pf, [], hand_market(pf.years))
+    assert metric(r, "prepaid_usd_per_year", "L", 2030) == pytest.approx(1 * M)
+    assert metric(r, "distributed_usd_per_year", "L", 2030) == pytest.approx(1 * M)
+    assert metric(r, "cash_usd", "L", 2030) == pytest.approx(20 * M)
+    assert metric(r, "debt_outstanding_usd", "L", 2030) == pytest.approx(19 * M)
+    assert metric(r, "debt_service_usd_per_year", "L", 2031) == pytest.approx(19 * M)
+    assert metric(r, "cash_usd", "L", 2031) == pytest.approx(13 * M)
+    assert metric(r, "prepaid_usd_per_year", "L", 2031) == 0.0
+    assert metric(r, "debt_outstanding_usd", "L", 2031) == pytest.approx(0.0, abs=1e-6)

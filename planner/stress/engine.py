@@ -328,11 +328,35 @@ class _Engine:
             self.out["debt_outstanding_usd"][self.oi[o], self.years.index(y)] = \
                 self.debt.outstanding(o)
             if not defaulted:
+                self._sweep(o, y, flows[o])
+                self.out["debt_outstanding_usd"][self.oi[o], self.years.index(y)] = \
+                    self.debt.outstanding(o)
                 self._covenant(o, y)
         for o, (fy, _lgd) in self.forced.items():
             if fy == y and o in self.oi and o not in net:
                 self._lender_loss(o, y, YearDebt(), 1.0 - self.forced[o][1])
         self._terminate(y)
+
+    def _sweep(self, o: str, y: int, f: dict[str, Any]) -> None:
+        """Cash above the reserve (``financing.cash_reserve_years`` × the year's cash costs)
+        is swept: ``sweep_to_debt`` of it prepays debt, the rest is paid out to equity."""
+        fin = self.pf.spec.financing
+        j = self.years.index(y)
+        self.out["prepaid_usd_per_year"][self.oi[o], j] = 0.0
+        self.out["distributed_usd_per_year"][self.oi[o], j] = 0.0
+        if fin.cash_reserve_years is None:
+            return
+        lease = self.out["lease_cost_usd_per_year"][self.oi[o], j]
+        costs = f["debt"].service + lease + f["opex"] + f["power"]
+        excess = self.cash[o] - fin.cash_reserve_years * costs
+        if excess <= 0:
+            return
+        prepaid = self.debt.prepay(o, excess * fin.sweep_to_debt)
+        paid_out = excess - prepaid
+        self.cash[o] -= excess
+        self.out["prepaid_usd_per_year"][self.oi[o], j] = prepaid
+        self.out["distributed_usd_per_year"][self.oi[o], j] = paid_out
+        self.out["cash_usd"][self.oi[o], j] = self.cash[o]
 
     def _ebitda_estimate(self, o: str, y: int, yr: _Year, f: dict[str, Any]) -> float:
         """Accrual EBITDA before the clearing (dues as if paid): the refinancing test."""

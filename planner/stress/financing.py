@@ -188,6 +188,16 @@ class DebtBook:
             n = self._flat_years_left(o, y)
             self.flat_left[o] -= self.flat_left[o] / max(1, n)
 
+    def prepay(self, o: str, amount: float) -> float:
+        """Prepay up to ``amount`` pro rata to the tranches' balances; returns what was
+        prepaid (USD)."""
+        live = [t for t in self.of(o) if t.balance_usd > 0]
+        total = sum(t.balance_usd for t in live)
+        pay = min(amount, total)
+        for t in live:
+            t.balance_usd -= pay * t.balance_usd / total
+        return pay
+
     def _flat_years_left(self, o: str, y: int) -> int:
         m = self.ops.at[o, "debt_maturity_year"]
         return 1 if pd.isna(m) else max(1, int(m) - y + 1)

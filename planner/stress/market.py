@@ -110,10 +110,12 @@ def new_build_costs(scenario: Scenario, national_energy: pd.Series,
     Returns ``(region → USD/(MW·year), year → USD/(H100e·year))``:
 
     - a facility MW: CRF(ρ, ℓ) × (mean ``build_capex_usd_per_mw`` of the region's scenario
-      sites + the region's ``interconnect_capex_usd_per_mw``); row ``_national`` = all sites;
+      sites + the region's ``interconnect_capex_usd_per_mw``) + CRF(ρ, on-site life) ×
+      ``onsite.capex_usd_per_mw`` — a new hall with its own power plant, what a tenant could
+      build instead when the grid queue is full; row ``_national`` = all sites;
     - an H100e-year of new compute in year y: the cheapest chip available in y of
       capex ÷ H100e × CRF(ρ, chip life) + IT kW per H100e ÷ 1000 × ``pue`` ×
-      (CRF(ρ, ℓ) × national facility cost + utilization × 8760 h × national energy price).
+      (the national facility cost above + utilization × 8760 h × national energy price).
     """
     spec = scenario.spec
     rho, life = spec.discount_rate, spec.facility_life_years
@@ -123,10 +125,13 @@ def new_build_costs(scenario: Scenario, national_energy: pd.Series,
              if "interconnect_capex_usd_per_mw" in regions.columns
              else pd.Series(0.0, index=regions.index))
     build = sites.groupby("region")["build_capex_usd_per_mw"].mean()
-    nat_build = float(sites["build_capex_usd_per_mw"].mean()) + float(inter.mean())
+    power = crf(rho, int(spec.onsite.life_years)) * float(spec.onsite.capex_usd_per_mw)
+    nat = crf(rho, life) * (float(sites["build_capex_usd_per_mw"].mean())
+                            + float(inter.mean())) + power
     rows = {str(r): crf(rho, life) * (float(build.get(r, sites["build_capex_usd_per_mw"].mean()))
-                                      + float(inter.get(r, 0.0))) for r in regions.index}
-    rows[NATIONAL] = crf(rho, life) * nat_build
+                                      + float(inter.get(r, 0.0))) + power
+            for r in regions.index}
+    rows[NATIONAL] = nat
     facility = pd.Series(rows)
     chips = scenario.chips
     out = {}
@@ -137,7 +142,7 @@ def new_build_costs(scenario: Scenario, national_energy: pd.Series,
         per = [float(c["capex_usd_per_unit"]) / float(c["h100e_per_unit"])
                * crf(rho, int(c["life_years"]))
                + float(c["it_kw_per_unit"]) / float(c["h100e_per_unit"]) / 1000.0 * pue
-               * (crf(rho, life) * nat_build + spec.utilization * 8760.0
+               * (nat + spec.utilization * 8760.0
                   * float(national_energy.get(y, national_energy.iloc[-1])))
                for _, c in avail.iterrows()]
         out[y] = min(per)

@@ -43,6 +43,9 @@ METRICS: tuple[tuple[str, str, str], ...] = (
     ("facility_capex_usd_per_year", "USD/year",
      "facility capex of builds energized the next year"),
     ("debt_outstanding_usd", "USD", "principal outstanding at the end of the year"),
+    ("prepaid_usd_per_year", "USD/year", "debt prepaid from cash above the reserve (sweep)"),
+    ("distributed_usd_per_year", "USD/year",
+     "cash above the reserve paid out to equity (sweep)"),
     ("leverage", "1", "debt outstanding at the start of the year ÷ EBITDA (NaN when "
      "EBITDA ≤ 0)"),
     ("dscr", "1", "EBITDA ÷ debt service (NaN without debt service)"),
@@ -188,7 +191,8 @@ def operators_by_year(result: StressResult) -> pd.DataFrame:
 #: The capital and debt columns of :func:`capital_schedule`.
 CAPITAL = ("gpu_capex_usd_per_year", "facility_capex_usd_per_year", "debt_drawn_usd_per_year",
            "interest_usd_per_year", "principal_usd_per_year", "balloon_usd_per_year",
-           "refinanced_usd_per_year", "accelerated_usd_per_year", "debt_outstanding_usd",
+           "refinanced_usd_per_year", "accelerated_usd_per_year", "prepaid_usd_per_year",
+           "distributed_usd_per_year", "debt_outstanding_usd",
            "ebitda_usd_per_year", "dscr", "leverage", "breach", "event_of_default",
            "in_default", "cash_usd")
 
