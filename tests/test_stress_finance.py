@@ -303,3 +303,25 @@ def test_cash_above_the_reserve_is_swept_by_hand(tmp_path: Path) -> None:
     assert metric(r, "cash_usd", "L", 2031) == pytest.approx(13 * M)
     assert metric(r, "prepaid_usd_per_year", "L", 2031) == 0.0
     assert metric(r, "debt_outstanding_usd", "L", 2031) == pytest.approx(0.0, abs=1e-6)
+
+
+def test_hedged_plan_hook_revenue_at_risk_by_hand(tmp_path: Path) -> None:
+    """Landlord L: 12 M/yr at site s (ERCOT). Two demand scenarios, 0.25 / 0.75; the hedged
+    plan strands 40 % of ERCOT's MW in 2031 in the low one and none in the high one:
+    RaR 2031 = 0.25 · 0.4 · 12 M = 1.2 M; 2030: nothing stranded, 0."""
+    from planner.stress.hedged import revenue_at_risk_from_stranded
+
+    path = write_portfolio(
+        tmp_path, [{"operator": "L"}],
+        [{"contract": "l1", "lessor": "L", "lessee": "c", "site": "s", "mw": 10,
+          "usd_per_kw_month": 100, "start_year": 2030, "term_years": 5}],
+        [{"customer": "c"}], sites=[{"site": "s", "existing_mw": 20, "operator": "L"}])
+    pf = load_portfolio(path)
+    table = pd.DataFrame({"scenario": ["low", "high"], "probability": [0.25, 0.75],
+                          "region": ["ERCOT", "ERCOT"], "year": [2031, 2031],
+                          "stranded_share": [0.4, 0.0]})
+    rar = revenue_at_risk_from_stranded(pf, table).set_index("year")
+    assert rar.at[2031, "revenue_at_risk_usd_per_year"] == pytest.approx(1.2 * M)
+    assert rar.at[2030, "revenue_at_risk_usd_per_year"] == 0.0
+    with pytest.raises(InputError, match="probabilities sum to 0.5"):
+        revenue_at_risk_from_stranded(pf, table.assign(probability=[0.25, 0.25]))
