@@ -323,5 +323,5 @@ def test_hedged_plan_hook_revenue_at_risk_by_hand(tmp_path: Path) -> None:
     rar = revenue_at_risk_from_stranded(pf, table).set_index("year")
     assert rar.at[2031, "revenue_at_risk_usd_per_year"] == pytest.approx(1.2 * M)
     assert rar.at[2030, "revenue_at_risk_usd_per_year"] == 0.0
-    with pytest.raises(InputError, match="probabilities sum to 0.5"):
+    with pytest.raises(InputError, match=r"probabilities sum to 0\.5"):
         revenue_at_risk_from_stranded(pf, table.assign(probability=[0.25, 0.25]))
