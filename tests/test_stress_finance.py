@@ -325,3 +325,62 @@ def test_hedged_plan_hook_revenue_at_risk_by_hand(tmp_path: Path) -> None:
     assert rar.at[2030, "revenue_at_risk_usd_per_year"] == 0.0
     with pytest.raises(InputError, match=r"probabilities sum to 0\.5"):
         revenue_at_risk_from_stranded(pf, table.assign(probability=[0.25, 0.25]))
+
+
+def test_power_is_bought_for_it_mw_times_the_site_pue(tmp_path: Path) -> None:
+    """10 IT MW at a site with PUE 1.25: 10 · 1.25 · 0.5 · 8760 h · 50 USD/MWh = 2.7375 M USD
+    (2.19 M without PUE). The site's 20 MW at the meter energize 16 IT MW."""
+    path = write_portfolio(
+        tmp_path, [{"operator": "L", "pays_power": "true", "cash_usd": 100 * M}],
+        [{"contract": "l1", "lessor": "L", "lessee": "c", "site": "s", "mw": 10,
+          "usd_per_kw_month": 100, "start_year": 2030, "term_years": 5}],
+        [{"customer": "c"}], sites=[{"site": "s", "existing_mw": 20, "operator": "L",
+                                     "pue": 1.25}])
+    pf = load_portfolio(path)
+    r = simulate(pf, [], hand_market(pf.years, sites=["s"]))
+    assert metric(r, "power_cost_usd_per_year", "L", 2030) == pytest.approx(2.7375 * M)
+
+
+def test_fleet_chip_prices_gpu_capex_and_compute_at_the_capacity_model(tmp_path: Path) -> None:
+    """Chip x: 50,000 USD and 4 H100e per unit, 2 kW → 25 M USD and 2,000 H100e per IT MW.
+    G starts 10 IT MW in 2030: capex 250 M USD (cash 300 M, no loan). Customer c defaults in
+    2030 (LGD 1); the MW are re-let in 2031 (no delay) at 2,000 H100e × the compute price
+    1,000 USD/H100e-yr × (1 − 0.25) = 1.5 M USD per IT MW → 15 M USD."""
+    path = write_portfolio(
+        tmp_path, [{"operator": "G", "kind": "gpu_cloud", "fleet_chip": "x",
+                    "cash_usd": 300 * M}],
+        [{"contract": "g1", "lessor": "G", "lessee": "c", "mw": 10, "usd_per_kw_month": 100,
+          "start_year": 2030, "term_years": 5}],
+        [{"customer": "c"}], shocks=["default:c@2030"],
+        re_lease="{delay_years: 0, haircut: 0.25, window_years: 1}")
+    pf = load_portfolio(path)
+    market = hand_market(pf.years, compute_price=1000.0)
+    market.chips = pd.DataFrame({"it_kw_per_unit": [2.0], "h100e_per_unit": [4.0],
+                                 "capex_usd_per_unit": [50_000.0], "life_years": [5]},
+                                index=["x"])
+    r = simulate(pf, list(pf.spec.shocks), market)
+    assert metric(r, "gpu_capex_usd_per_year", "G", 2030) == pytest.approx(250 * M)
+    assert metric(r, "re_let_revenue_usd_per_year", "G", 2031) == pytest.approx(15 * M)
+    market.chips = market.chips.rename(index={"x": "y"})
+    with pytest.raises(InputError, match="fleet_chip 'x' is not a chip"):
+        simulate(pf, [], market)
+
+
+def test_relet_value_is_levelized_and_capped_by_new_build(tmp_path: Path) -> None:
+    """A landlord's MW freed in 2030 are re-let from 2031 over a 2-year window. One-year
+    values (USD/MW-yr): 2031 0.4 M, 2032 9.0 M (a spike); new build costs 1.2 M. Levelized:
+    mean(min(0.4, 1.2), min(9.0, 1.2)) = 0.8 M → × 0.75 × 10 MW = 6 M USD in 2031 (the plain
+    window mean would give 35.25 M)."""
+    path = write_portfolio(
+        tmp_path, [{"operator": "L", "cash_usd": 10 * M}],
+        [{"contract": "l1", "lessor": "L", "lessee": "c", "mw": 10, "usd_per_kw_month": 100,
+          "start_year": 2030, "term_years": 5}],
+        [{"customer": "c"}], years=(2030, 2032), shocks=["default:c@2030"],
+        re_lease="{delay_years: 0, haircut: 0.25, window_years: 2}")
+    pf = load_portfolio(path)
+    market = hand_market(pf.years)
+    market.capacity_value_usd_per_mw_year.loc[:, 2031] = 0.4 * M
+    market.capacity_value_usd_per_mw_year.loc[:, 2032] = 9.0 * M
+    market.new_build_usd_per_mw_year = pd.Series({"_national": 1.2 * M})
+    r = simulate(pf, list(pf.spec.shocks), market)
+    assert metric(r, "re_let_revenue_usd_per_year", "L", 2031) == pytest.approx(6 * M)
