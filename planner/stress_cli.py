@@ -66,10 +66,12 @@ def stress_command(
                   "write": "writing results"}
         if out is not None:
             check_output_folder(out)  # a bad -o fails now, not after the solves
-        if samples is not None and samples < 1:
-            from grids.tables import InputError
+        from grids.tables import InputError
 
+        if samples is not None and samples < 1:
             raise InputError(f"--samples must be >= 1, got {samples}")
+        if workers is not None and (workers < 0 or samples is None):
+            raise InputError(f"--workers must be >= 0 and goes with --samples, got {workers}")
         labels["monte_carlo"] = f"drawing {samples} Monte Carlo paths"
         mc = None
         with _stages(labels) as step:

@@ -384,3 +384,29 @@ def test_relet_value_is_levelized_and_capped_by_new_build(tmp_path: Path) -> Non
     market.new_build_usd_per_mw_year = pd.Series({"_national": 1.2 * M})
     r = simulate(pf, list(pf.spec.shocks), market)
     assert metric(r, "re_let_revenue_usd_per_year", "L", 2031) == pytest.approx(6 * M)
+
+
+@pytest.mark.parametrize("factor, extra, expected", [
+    ("{kind: demand, magnitude: -0.2}", [], r"portfolio\.yaml line \d+, key monte_carlo\.0: "
+     r"demand shocks re-solve the capacity model"),
+    ("{kind: default, target: nobody, annual_probability: 0.1}", [],
+     r"key monte_carlo\.0: unknown default target 'nobody'"),
+    ("{kind: lease_rate, magnitude: {dist: gauss, mean: 0}}", [], r"key monte_carlo\.0: "),
+    ("{kind: lease_rate, magnitude: -0.1}", ["--samples", "0"], r"--samples must be >= 1"),
+])
+def test_bad_monte_carlo_input_is_one_clear_line(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], factor: str, extra: list[str],
+        expected: str) -> None:
+    import re
+
+    path = mc_portfolio(tmp_path / "pf")
+    text = path.read_text()
+    path.write_text(text[:text.index("monte_carlo:")] + f"monte_carlo:\n  - {factor}\n")
+    out = tmp_path / "out"
+    capsys.readouterr()
+    code = main(["stress", str(path), "-o", str(out), *(extra or ["--samples", "5"])])
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert code == 2 and len(lines) == 1, err
+    assert re.search(expected, lines[0]), lines[0]
+    assert "Traceback" not in err and not out.exists()

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -121,7 +122,8 @@ def read_risk_factors(portfolio: Portfolio) -> list[RiskFactor]:
                                 portfolio.spec.years)
         except (ValidationError, InputError) as exc:
             msg = exc.errors()[0]["msg"] if isinstance(exc, ValidationError) else str(exc)
-            raise InputError(str(msg).removeprefix("Value error, "), file=portfolio.path,
+            msg = re.sub(r"^--shock '[^']*': ", "", str(msg).removeprefix("Value error, "))
+            raise InputError(msg, file=portfolio.path,
                              key=f"monte_carlo.{i}",
                              line=_yaml_line(portfolio.path, ("monte_carlo", str(i)))) from None
         out.append(f)
