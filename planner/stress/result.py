@@ -14,6 +14,7 @@ import xarray as xr
 from planner.results import package_versions
 from planner.stress.market import Market
 from planner.stress.shocks import ShockPlan
+from sites.debt import opening_debt_usd
 from sites.portfolio import Portfolio, Shock
 
 #: (name, units, description) of every operator × year variable in stress.nc.
@@ -117,6 +118,10 @@ class StressResult:
                 "top_end_customer_share": float(lt["look_through_share"].iloc[0])
                 if len(lt) else np.nan,
                 "max_stranded_mw": float(d["stranded_mw"].max()),
+                "debt_start_usd": float(d["debt_usd"]),
+                "max_debt_usd": float(d["debt_outstanding_usd"].max()),
+                "capex_usd": float((d["gpu_capex_usd_per_year"]
+                                    + d["facility_capex_usd_per_year"]).sum()),
             })
         return pd.DataFrame(rows)
 
@@ -155,8 +160,11 @@ def _dataset(portfolio: Portfolio, market: Market, plan: ShockPlan, years: list[
         ops["covenant_min_dscr"].to_numpy(float), dims=("operator",),
         attrs={"units": "1", "long_name": "minimum DSCR in the loan documents"})
     data["debt_usd"] = xr.DataArray(
-        ops["debt_usd"].to_numpy(float), dims=("operator",),
-        attrs={"units": "USD", "long_name": "debt outstanding at the start"})
+        np.array([float(ops.at[o, "debt_usd"])
+                  + opening_debt_usd(portfolio.debt, o, years[0])[0] for o in op_ids]),
+        dims=("operator",),
+        attrs={"units": "USD", "long_name": "debt outstanding at the start (tranches drawn by "
+               "the first year + flat debt_usd)"})
     spec = portfolio.spec
     return xr.Dataset(
         data,
