@@ -556,7 +556,8 @@ class _Engine:
                 "lessee": self.pf.contracts.at[c, "lessee"], "payer": self.payer[c],
                 "site": self.csite[c] or "", "share_in_force": self.share[c],
                 "delivered_mw": yr.delivered[c], "contracted_usd_per_year": yr.book[c],
-                "due_usd_per_year": yr.due[c], "paid_usd_per_year": yr.paid[c]})
+                "due_usd_per_year": yr.due[c], "paid_usd_per_year": yr.paid[c],
+                "prepaid_recognized_usd_per_year": yr.deferred.get(c, 0.0)})
 
     def _terminate(self, y: int) -> None:
         """Contracts of this year's defaulters end; a guaranteed share passes to the

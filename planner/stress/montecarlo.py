@@ -168,8 +168,8 @@ def _path(pf: Portfolio, market: Market, base: list[Shock], factors: list[RiskFa
         hit = ct[(ct["share_in_force"] < 1.0 - 1e-12)
                  | (ct["paid_usd_per_year"] < ct["due_usd_per_year"] - 1e-6)]
         for (lessor, lessee), g in hit.groupby(["lessor", "lessee"]):
-            lost = float((g["contracted_usd_per_year"] - g["paid_usd_per_year"]).clip(
-                lower=0).sum())
+            lost = float((g["contracted_usd_per_year"] - g["paid_usd_per_year"]
+                          - g["prepaid_recognized_usd_per_year"]).clip(lower=0).sum())
             if lost > 0:
                 losses.append((lessor, lessee, "lessors", lost))
     return {"sample": sample, "shocks": [s.text() for s in shocks],
