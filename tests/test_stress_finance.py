@@ -410,3 +410,23 @@ def test_bad_monte_carlo_input_is_one_clear_line(
     assert code == 2 and len(lines) == 1, err
     assert re.search(expected, lines[0]), lines[0]
     assert "Traceback" not in err and not out.exists()
+
+
+def test_uncured_breach_accelerates_flat_debt_too(tmp_path: Path) -> None:
+    """A portfolio without a debt table: debt_usd 30 M, 10 M/yr flat service to 2032;
+    revenue 8 M/yr (DSCR 0.8 < 1.2). Breach 2030 and 2031 → event of default; in 2032 the
+    10 M left is due at once (30 − 10 − 10); cash 100 − 2 − 2 = 96 + 8 pays it: no default,
+    no debt left."""
+    path = write_portfolio(
+        tmp_path, [{"operator": "L", "debt_usd": 30 * M, "debt_service_usd_per_year": 10 * M,
+                    "debt_maturity_year": 2032, "cash_usd": 100 * M,
+                    "covenant_min_dscr": 1.2}],
+        [{"contract": "l1", "lessor": "L", "lessee": "c", "mw": 10, "total_value_usd": 40 * M,
+          "start_year": 2030, "term_years": 5}],
+        [{"customer": "c"}], years=(2030, 2032))
+    pf = load_portfolio(path)
+    r = simulate(pf, [], hand_market(pf.years))
+    assert metric(r, "event_of_default", "L", 2031) == 1.0
+    assert metric(r, "accelerated_usd_per_year", "L", 2032) == pytest.approx(10 * M)
+    assert metric(r, "debt_outstanding_usd", "L", 2032) == pytest.approx(0.0, abs=1e-6)
+    assert math.isnan(float(r.metrics["default_year"].sel(operator="L")))

@@ -132,8 +132,9 @@ class DebtBook:
             if t.draw_year == y:
                 t.balance_usd = t.amount_usd
                 yd.drawn += t.amount_usd
-        if self.accelerate_in.get(o) == y:
-            yd.accelerated = sum(t.balance_usd for t in self.of(o))
+        if self.accelerate_in.get(o) == y:  # everything falls due, the flat debt too
+            yd.flat = 0.0
+            yd.accelerated = sum(t.balance_usd for t in self.of(o)) + self.flat_left[o]
             yd.interest = sum(t.rate * t.balance_usd for t in self.of(o))
             self.years_of[o][y] = yd
             return yd
@@ -176,6 +177,7 @@ class DebtBook:
         if yd.accelerated > 0:
             for t in self.of(o):
                 t.balance_usd = 0.0
+            self.flat_left[o] = 0.0
             return
         for t in self.of(o):
             if t.balance_usd <= 0:
