@@ -430,3 +430,14 @@ def test_uncured_breach_accelerates_flat_debt_too(tmp_path: Path) -> None:
     assert metric(r, "accelerated_usd_per_year", "L", 2032) == pytest.approx(10 * M)
     assert metric(r, "debt_outstanding_usd", "L", 2032) == pytest.approx(0.0, abs=1e-6)
     assert math.isnan(float(r.metrics["default_year"].sel(operator="L")))
+
+
+def test_monte_carlo_on_dask_equals_in_process(tmp_path: Path) -> None:
+    """The same paths on a one-worker Dask LocalCluster as in this process."""
+    pf = load_portfolio(mc_portfolio(tmp_path))
+    market = hand_market(pf.years)
+    here = run_monte_carlo(pf, market, [], 12, 5, workers=0)
+    dask = run_monte_carlo(pf, market, [], 12, 5, workers=1)
+    pd.testing.assert_frame_equal(here.default_probability, dask.default_probability)
+    pd.testing.assert_frame_equal(here.expected_loss_by_counterparty,
+                                  dask.expected_loss_by_counterparty)
