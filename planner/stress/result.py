@@ -47,8 +47,8 @@ METRICS: tuple[tuple[str, str, str], ...] = (
     ("prepaid_usd_per_year", "USD/year", "debt prepaid from cash above the reserve (sweep)"),
     ("distributed_usd_per_year", "USD/year",
      "cash above the reserve paid out to equity (sweep)"),
-    ("leverage", "1", "debt outstanding at the start of the year ÷ EBITDA (NaN when "
-     "EBITDA ≤ 0)"),
+    ("leverage", "1", "debt outstanding in the year (opening balance + draws) ÷ EBITDA "
+     "(NaN when EBITDA ≤ 0)"),
     ("dscr", "1", "EBITDA ÷ debt service (NaN without debt service)"),
     ("breach", "1", "1 when DSCR < the covenant minimum in a tested year"),
     ("event_of_default", "1", "1 in the year a breach is left uncured past the cure period "
