@@ -23,6 +23,7 @@ YAML list: ``KIND:MAGNITUDE@YEAR`` or, for a default, ``default:TARGET[:LGD]@YEA
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import re
 from dataclasses import dataclass
@@ -39,6 +40,7 @@ from grids.regions import is_bundled, load_geometry, load_regions
 from grids.tables import Column, InputError, TableSchema, check_references, read_table, row_error
 from grids.yamlfile import StrictModel, YearSpan, read_yaml_mapping
 from grids.yamlfile import yaml_line as _yaml_line
+from sites.debt import DEBT, check_debt, check_interest
 from sites.sites import place_sites, read_sites
 
 #: Operator kinds: who owns what.
@@ -58,12 +60,18 @@ OPERATORS = TableSchema(
         Column("operator", "str", "-", "operator id (used by contracts and sites)"),
         Column("name", "str", "-", "readable name"),
         Column("kind", "str", "-", "landlord, gpu_cloud or integrated"),
-        Column("debt_usd", "float", "USD", "debt outstanding at the start", minimum=0),
+        Column("debt_usd", "float", "USD", "flat debt outstanding at the start, outside the "
+               "debt table (0 when every tranche is in the debt table)", required=False,
+               default=0.0, minimum=0),
         Column("debt_service_usd_per_year", "float", "USD/year",
-               "interest plus scheduled principal due each year", minimum=0),
-        Column("debt_maturity_year", "int", "year", "last year debt service is due "
+               "interest plus principal due each year on the flat debt_usd", required=False,
+               default=0.0, minimum=0),
+        Column("debt_maturity_year", "int", "year", "last year the flat debt service is due "
                "(blank = every year of the horizon)", required=False, minimum=1900,
                maximum=2300),
+        Column("reported_interest_usd_per_year", "float", "USD/year", "interest the operator "
+               "reports (checked against its debt: docs/stress.md)", required=False,
+               minimum=0),
         Column("cash_usd", "float", "USD", "cash at the start of the first year", minimum=0),
         Column("opex_usd_per_year", "float", "USD/year", "fixed operating cost (G&A)",
                minimum=0),
@@ -76,14 +84,30 @@ OPERATORS = TableSchema(
                "(EBITDA ÷ debt service) in the loan documents", minimum=0),
         Column("covenant_start_year", "int", "year", "first year the covenant is tested "
                "(blank = first year)", required=False, minimum=1900, maximum=2300),
+        Column("covenant_cure_years", "int", "years", "a breach not cured (DSCR back at the "
+               "minimum) within this many following years is an event of default and the "
+               "debt is accelerated", required=False, default=1, minimum=0, maximum=10),
         Column("merchant_revenue_usd_per_year", "float", "USD/year",
                "uncontracted revenue (e.g. bitcoin mining, on-demand compute), before power",
                required=False, default=0.0, minimum=0),
         Column("merchant_mw", "float", "MW", "MW used by the merchant business (power is "
                "charged when pays_power)", required=False, default=0.0, minimum=0),
-        Column("fleet_h100e_per_mw", "float", "H100e/MW", "compute of the GPU fleet per "
-               "facility MW (required for gpu_cloud and integrated)", required=False,
+        Column("fleet_h100e_per_mw", "float", "H100e/MW", "compute of the GPU fleet per IT "
+               "MW (gpu_cloud and integrated: this or fleet_chip)", required=False,
                minimum=0, exclusive_minimum=True),
+        Column("fleet_chip", "str", "-", "chip of the capacity scenario the operator buys for "
+               "its contracts: GPU capex per IT MW and H100e per IT MW at the capacity model's "
+               "chip costs", required=False),
+        Column("gpu_capex_usd_per_mw", "float", "USD/MW", "GPU capex per IT MW of a contract "
+               "the operator starts (blank = the capacity model's cost of its fleet_chip)",
+               required=False, minimum=0),
+        Column("gpu_debt_share", "float", "1", "share of each contract's GPU capex drawn as "
+               "a GPU-backed loan amortizing over the contract term", required=False,
+               default=0.0, minimum=0, maximum=1),
+        Column("gpu_debt_rate", "float", "1/year", "interest rate of those GPU-backed loans",
+               required=False, minimum=0, maximum=1),
+        Column("pue", "float", "1", "facility MW per IT MW for contracts without a site "
+               "(a site's own pue otherwise)", required=False, default=1.0, minimum=1.0),
     ),
 )
 
@@ -105,6 +129,9 @@ CONTRACTS = TableSchema(
         Column("start_year", "int", "year", "first year of payments", minimum=1900,
                maximum=2300),
         Column("term_years", "int", "years", "years of payments", minimum=1, maximum=100),
+        Column("prepaid_share", "float", "1", "share of the total value the lessee prepays in "
+               "the start year (deducted evenly from the yearly payments)", required=False,
+               default=0.0, minimum=0, maximum=1),
     ),
 )
 
@@ -124,7 +151,7 @@ CUSTOMERS = TableSchema(
     ),
 )
 
-SCHEMAS = (OPERATORS, CONTRACTS, CUSTOMERS)
+SCHEMAS = (OPERATORS, CONTRACTS, CUSTOMERS, DEBT)
 
 DATA = resources.files("sites") / "data" / "portfolio"
 
@@ -132,7 +159,7 @@ DATA = resources.files("sites") / "data" / "portfolio"
 # Shocks
 # --------------------------------------------------------------------------
 ShockKind = Literal["demand", "lease_rate", "power_price", "interconnect", "obsolescence",
-                    "default"]
+                    "refinancing", "default"]
 
 #: What each shock does and what its magnitude means (also used by the docs and the CLI help).
 SHOCK_KINDS: dict[str, str] = {
@@ -145,6 +172,8 @@ SHOCK_KINDS: dict[str, str] = {
                     "years later (whole years >= 0)",
     "obsolescence": "GPU fleets lose a further share m of their value and rate every year from "
                     "the start year (re-lets and contracts starting then); 0 <= m < 1",
+    "refinancing": "debt refinanced at a maturity in or after the start year pays m more "
+                   "interest (refinancing:+300bp@2028 = +3 points); m > -1",
     "default": "the named customer or operator defaults in the start year and pays only "
                "(1 - m) of that year's dues, then walks away; m = loss given default, "
                "0 <= m <= 1, default 1",
@@ -183,7 +212,7 @@ class Shock(StrictModel):
             raise ValueError(f"{kind}: a target is allowed only for default shocks")
         if not np.isfinite(m):
             raise ValueError(f"{kind}: magnitude must be a finite number, got {m}")
-        if kind in ("demand", "lease_rate", "power_price") and m <= -1.0:
+        if kind in ("demand", "lease_rate", "power_price", "refinancing") and m <= -1.0:
             raise ValueError(f"{kind}: magnitude must be > -1 (a fraction, -0.3 = -30 %), "
                              f"got {m:g}")
         if kind == "interconnect" and (m < 0 or abs(m - round(m)) > 1e-9):
@@ -196,6 +225,8 @@ class Shock(StrictModel):
         """The compact form, e.g. ``lease_rate:-0.3@2027``."""
         if self.kind == "default":
             return f"default:{self.target}:{self.magnitude:g}@{self.start_year}"
+        if self.kind == "refinancing":
+            return f"refinancing:{self.magnitude * 1e4:+g}bp@{self.start_year}"
         return f"{self.kind}:{self.magnitude:+g}@{self.start_year}"
 
 
@@ -204,7 +235,7 @@ def parse_shock_fields(text: str) -> dict[str, Any]:
 
     ``KIND:MAGNITUDE@YEAR``; for defaults ``default:TARGET@YEAR`` (loss given
     default 1) or ``default:TARGET:LGD@YEAR``. Magnitudes may carry a sign and
-    a trailing ``%`` (``-30%`` = -0.3).
+    a trailing ``%`` (``-30%`` = -0.3) or ``bp`` (``+300bp`` = 0.03).
 
     Examples
     --------
@@ -214,6 +245,8 @@ def parse_shock_fields(text: str) -> dict[str, Any]:
     {'kind': 'default', 'magnitude': 0.6, 'start_year': 2028, 'target': 'microsoft'}
     >>> parse_shock_fields("power_price:+50%@2027")["magnitude"]
     0.5
+    >>> parse_shock_fields("refinancing:+300bp@2028")["magnitude"]
+    0.03
     """
     m = _SHOCK_RE.match(text)
     if not m:
@@ -242,13 +275,14 @@ def parse_shock_fields(text: str) -> dict[str, Any]:
 
 
 def _number(s: str, text: str) -> float:
-    pct = s.endswith("%")
+    scale = 100.0 if s.endswith("%") else 1e4 if s.lower().endswith("bp") else 1.0
+    body = s[:-1] if scale == 100.0 else s[:-2] if scale == 1e4 else s
     try:
-        v = float(s[:-1] if pct else s)
+        v = float(body)
     except ValueError:
         raise ValueError(f"cannot read shock '{text}': magnitude '{s}' is not a number") \
             from None
-    return v / 100.0 if pct else v
+    return round(v / scale, 12)
 
 
 def parse_shock(text: str) -> Shock:
@@ -285,6 +319,25 @@ class ReLease(StrictModel):
                               "market value over this many years from the year it is earned")
 
 
+class Financing(StrictModel):
+    """How bullet maturities are refinanced (docs/stress.md, Maturities and refinancing)."""
+
+    spread_bp: float = Field(default=0.0, ge=-1000, le=5000, description="added to a "
+                             "tranche's rate when it is refinanced (basis points)")
+    max_leverage: float = Field(default=6.0, gt=0, description="no refinancing when debt ÷ "
+                                "EBITDA of the last year is above this (or EBITDA ≤ 0)")
+    min_dscr: float = Field(default=1.1, ge=0, description="no refinancing when EBITDA of the "
+                            "last year ÷ the refinanced debt service is below this")
+    term_years: int = Field(default=5, ge=1, le=40, description="a refinanced tranche "
+                            "amortizes over this many years")
+    cash_reserve_years: float | None = Field(
+        default=None, ge=0, le=10, description="cash kept at a year end, in years of that "
+        "year's cash costs (debt service, leases, opex, power); the excess is swept "
+        "(None = cash accumulates)")
+    sweep_to_debt: float = Field(default=1.0, ge=0, le=1, description="share of the swept "
+                                 "excess that prepays debt; the rest is paid out to equity")
+
+
 class PortfolioFile(StrictModel):
     """The portfolio YAML schema."""
 
@@ -298,7 +351,12 @@ class PortfolioFile(StrictModel):
     customers: str = Field(description="customers table")
     sites: str | None = Field(default=None, description="sites table (sites schema, "
                               "operator column required); omit when no contract names a site")
+    debt: str | None = Field(default=None, description="debt tranches table (docs/stress.md)")
+    financing: Financing = Field(default_factory=Financing)
     re_lease: ReLease = Field(default_factory=ReLease)
+    monte_carlo: list[dict[str, Any]] | None = Field(
+        default=None, description="risk factors drawn by `dcplan stress --samples N` "
+        "(checked by planner.stress.montecarlo)")
     shocks: list[Shock] = Field(default_factory=list, description="shocks applied on every run")
 
 
@@ -313,6 +371,7 @@ class Portfolio:
     customers: pd.DataFrame  # indexed by customer
     sites: pd.DataFrame  # indexed by site (may be empty)
     table_paths: dict[str, str]
+    debt: pd.DataFrame = dataclasses.field(default_factory=lambda: _empty_debt())
 
     @property
     def name(self) -> str:
@@ -410,14 +469,27 @@ def load_portfolio(
 
     contracts = _check_contracts(read_table(ct_path, CONTRACTS), ct_path, operators, customers,
                                  sites, spec, path)
+    if spec.debt is not None:
+        debt_path = table("debt")
+        debt = check_debt(read_table(debt_path, DEBT), debt_path, operators, spec.years.start)
+    else:
+        debt_path, debt = None, _empty_debt()
+    check_interest(operators, debt, op_path, spec.years.start)
     check_shock_targets(spec.shocks, operators, customers, spec.years, file=path,
                         yaml_path=path)
     paths = {"portfolio": str(path), "operators": str(op_path), "contracts": str(ct_path),
-             "customers": str(cu_path), "sites": str(site_path or "")}
+             "customers": str(cu_path), "sites": str(site_path or ""),
+             "debt": str(debt_path or "")}
     return Portfolio(path=path, spec=spec, operators=operators.set_index("operator", drop=False),
                      contracts=contracts.set_index("contract", drop=False),
                      customers=customers.set_index("customer", drop=False), sites=sites,
-                     table_paths=paths)
+                     table_paths=paths, debt=debt.set_index("tranche", drop=False))
+
+
+def _empty_debt() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype=float if c in ("amount_usd", "rate", "draw_year",
+                                                           "maturity_year") else object)
+                         for c in DEBT.names}).set_index("tranche", drop=False)
 
 
 def _check_bundled_portfolio_sites(sites: pd.DataFrame, regions: pd.DataFrame) -> None:
@@ -441,11 +513,13 @@ def _check_operators(df: pd.DataFrame, path: Path) -> pd.DataFrame:
     if bad is not None:
         raise row_error(df, bad, "kind", f"expected one of {', '.join(OPERATOR_KINDS)}, got "
                         f"'{df.at[bad, 'kind']}'", path)
-    no_fleet = _first(df["kind"].isin(list(GPU_OWNERS)) & df["fleet_h100e_per_mw"].isna())
+    no_fleet = _first(df["kind"].isin(list(GPU_OWNERS)) & df["fleet_h100e_per_mw"].isna()
+                      & df["fleet_chip"].isna())
     if no_fleet is not None:
         raise row_error(df, no_fleet, "fleet_h100e_per_mw",
-                        f"expected a number > 0 for a {df.at[no_fleet, 'kind']} operator "
-                        "(its GPU fleet is re-let at the value of compute), got blank", path)
+                        f"expected a number > 0 (or a fleet_chip) for a "
+                        f"{df.at[no_fleet, 'kind']} operator (its GPU fleet is re-let at the "
+                        "value of compute), got blank", path)
     return df
 
 

@@ -415,7 +415,7 @@ def test_random_lever_and_table_keys_never_crash(tmp_path: Path, data: st.DataOb
 # --------------------------------------------------------------------------
 # Portfolio tables, through the portfolio loader
 # --------------------------------------------------------------------------
-PORTFOLIO_TABLES = ("operators.csv", "contracts.csv", "customers.csv", "sites.csv")
+PORTFOLIO_TABLES = ("operators.csv", "contracts.csv", "customers.csv", "sites.csv", "debt.csv")
 
 
 @pytest.mark.parametrize("table", PORTFOLIO_TABLES)

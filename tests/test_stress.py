@@ -27,6 +27,7 @@ from planner.stress import (
     simulate,
     stress,
 )
+from sites.debt import DEBT
 from sites.portfolio import (
     CONTRACTS,
     CUSTOMERS,
@@ -270,8 +271,8 @@ def test_guaranteed_customer_default_by_hand(tmp_path: Path) -> None:
 
 
 def slip_portfolio(tmp_path: Path, shocks: list[str]) -> Path:
-    """Site s: 50 MW energized, 50 MW queued for 2031. Contract la (50 MW, from 2030) and
-    lb (50 MW, from 2031), 10 M USD/yr each."""
+    """Site s (PUE 1: IT MW = MW at the meter): 50 MW energized, 50 MW queued for 2031.
+    Contract la (50 MW, from 2030) and lb (50 MW, from 2031), 10 M USD/yr each."""
     return write_portfolio(
         tmp_path,
         [{"operator": "L", "debt_service_usd_per_year": 1 * M, "cash_usd": 100 * M}],
@@ -282,7 +283,7 @@ def slip_portfolio(tmp_path: Path, shocks: list[str]) -> Path:
         [{"customer": "a"}, {"customer": "b"}],
         years=(2030, 2033), shocks=shocks,
         sites=[{"site": "s", "existing_mw": 50, "queued_mw": 50, "queue_year": 2031,
-                "operator": "L"}],
+                "operator": "L", "pue": 1.0}],
     )
 
 
@@ -320,7 +321,8 @@ def test_power_price_shock_scales_power_cost(tmp_path: Path) -> None:
 def test_relet_uses_the_regional_value_of_capacity(tmp_path: Path) -> None:
     """Freed MW are re-let at the value of capacity of their site's region.
 
-    Three landlords, no costs, customer a defaults in 2030 with loss given default 1:
+    Three landlords, no costs, customer a defaults in 2030 with loss given default 1 (site
+    PUE 1, so an IT MW is a facility MW):
     LE 40 MW at site se (ERCOT), LS 40 MW at site ss (SPP), LN 20 MW without a site.
     Values (USD/MW-yr, flat): ERCOT 2.0 M, SPP 0.8 M, national 1.2 M; haircut 0.25,
     delay 1. 2031: all MW idle (delay). 2032 (re-let):
@@ -340,9 +342,10 @@ def test_relet_uses_the_regional_value_of_capacity(tmp_path: Path) -> None:
           "total_value_usd": 30 * M, "start_year": 2030, "term_years": 3}],
         [{"customer": "a", "investment_grade": "false"}],
         years=(2030, 2032), shocks=["default:a@2030"],
-        sites=[{"site": "se", "region": "ERCOT", "existing_mw": 40, "operator": "LE"},
+        sites=[{"site": "se", "region": "ERCOT", "existing_mw": 40, "operator": "LE",
+                "pue": 1.0},
                {"site": "ss", "region": "SPP", "lon": -98.5, "lat": 46.0,
-                "existing_mw": 40, "operator": "LS"}],
+                "existing_mw": 40, "operator": "LS", "pue": 1.0}],
     )
     pf = load_portfolio(path)
     assert pf.sites["region"].to_dict() == {"se": "ERCOT", "ss": "SPP"}
@@ -566,7 +569,7 @@ def test_bundled_example_is_sourced_and_illustrative() -> None:
 
 def test_docs_show_the_current_schema_and_every_shock() -> None:
     doc = (Path(__file__).resolve().parents[1] / "docs" / "stress.md").read_text(encoding="utf-8")
-    for schema in (OPERATORS, CONTRACTS, CUSTOMERS):
+    for schema in (OPERATORS, CONTRACTS, CUSTOMERS, DEBT):
         assert schema.markdown() in doc, f"docs/stress.md: {schema.name} table is stale"
     for kind in SHOCK_KINDS:
         assert f"| `{kind}` |" in doc, kind
@@ -580,11 +583,17 @@ def base_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-def test_example_without_shocks_has_no_default(base_run: Path) -> None:
+def test_example_without_shocks_defaults_only_where_its_sources_say_it_cannot_pay(
+        base_run: Path) -> None:
+    """The corrected example without shocks (docs/stress.md): CoreWeave's DSCR falls to
+    ~0.70 in 2027 under the debt of its GB200 capital and it defaults; Applied Digital, whose
+    only tenant it is, follows; IREN and Cipher do not default."""
     with xr.open_dataset(base_run / "stress.nc") as ds:
-        assert np.isnan(ds["default_year"].values).all()
-        assert float(ds["in_default"].sum()) == 0
-        assert float(ds["revenue_at_risk_usd_per_year"].max()) < 1.0  # USD
+        assert float(ds["dscr"].sel(operator="coreweave", year=2027)) == pytest.approx(
+            0.70, abs=0.02)
+        assert float(ds["default_year"].sel(operator="coreweave")) == 2027
+        assert float(ds["default_year"].sel(operator="applied_digital")) == 2028
+        assert np.isnan(ds["default_year"].sel(operator=["iren", "cipher"]).values).all()
         assert json.loads(ds.attrs["shocks"]) == []
 
 
@@ -611,46 +620,48 @@ def test_stress_outputs(base_run: Path) -> None:
 
 
 def test_microsoft_default_cascades_through_the_chain() -> None:
-    """Microsoft walks away in 2028: CoreWeave (68 % Microsoft) defaults, and Applied Digital,
-    whose only tenant is CoreWeave, loses its rent; Cipher (AWS, Fluidstack) is untouched."""
-    r = stress(None, [parse_shock("default:microsoft@2028")])
+    """Microsoft walks away in 2026: CoreWeave defaults at once (a year before its base-case
+    default), and Applied Digital, whose only tenant is CoreWeave, loses its rent; Cipher
+    (AWS, Fluidstack) is untouched."""
+    r = stress(None, [parse_shock("default:microsoft@2026")])
     ds = r.metrics
     cw = float(ds["default_year"].sel(operator="coreweave"))
-    adi_breach = float(ds["first_breach_year"].sel(operator="applied_digital"))
-    assert 2028 <= cw <= 2030
-    assert cw <= adi_breach
+    adi = float(ds["default_year"].sel(operator="applied_digital"))
+    assert cw == 2026
+    assert cw < adi
     assert float(ds["revenue_at_risk_usd_per_year"].sel(operator="applied_digital").sum()) > 0
     assert np.isnan(float(ds["default_year"].sel(operator="cipher")))
     assert float(ds["revenue_at_risk_usd_per_year"].sel(operator="cipher").sum()) == \
         pytest.approx(0.0, abs=1.0)
     lt = r.exposure[(r.exposure["year"] == 2026) & (r.exposure["operator"] == "applied_digital")]
-    assert lt.set_index("counterparty").at["microsoft", "look_through_share"] > 0.5
+    assert lt.set_index("counterparty").at["microsoft", "look_through_share"] > 0.2
 
 
 def test_coreweave_shocked_into_default_takes_applied_digital_with_it() -> None:
-    """``--shock default:coreweave@2028``: an operator (not an end customer) defaults.
+    """``--shock default:coreweave@2027``: an operator (not an end customer) defaults.
 
     Applied Digital (M USD, from the bundled tables): rent 11,000 ÷ 15 = 733.33/yr
-    (183.33 in 2026, 100 of 400 MW); obligations debt 291.5 + opex 50 + 0.229 · MW.
-    Cash 291.5 → 2026: + 183.33 − 291.5 − 72.9 = 110.43 → 2027: + 733.33 − 291.5 − 141.6 =
-    410.67. 2028: CoreWeave leaves the clearing and pays nothing (loss given default 1), so
-    Applied Digital has 410.67 against 433.1 due → pays 410.67 (recovery 0.9482) and
-    defaults in 2028. CoreWeave's customers still pay its estate; IREN is untouched.
+    (183.33 in 2026, 100 of 400 MW). 2026: cash 2,500 + rent 183.33 + the 1,590 notes drawn
+    = 4,273.33 against facility capex 345 MW × 11.039 = 3,808.455, interest
+    2,350 × 9 % + 1,590 × 7 % = 322.8 and opex 50 + 0.229 × 100 = 72.9 → cash 69.18.
+    2027: CoreWeave leaves the clearing and pays nothing (loss given default 1), so Applied
+    Digital has 69.18 against 322.8 + 50 + 0.229 × 400 = 464.4 due → pays 69.18 and defaults
+    in 2027. CoreWeave's customers still pay its estate; IREN is untouched.
     """
-    r = stress(None, [parse_shock("default:coreweave@2028")])
+    r = stress(None, [parse_shock("default:coreweave@2027")])
     ds = r.metrics
-    assert float(ds["default_year"].sel(operator="coreweave")) == 2028
-    assert np.isnan(float(ds["dscr"].sel(operator="coreweave", year=2028)))
+    assert float(ds["default_year"].sel(operator="coreweave")) == 2027
+    assert np.isnan(float(ds["dscr"].sel(operator="coreweave", year=2027)))
     adi = ds.sel(operator="applied_digital")
-    assert float(adi["cash_usd"].sel(year=2027)) == pytest.approx(410.6667 * M, rel=1e-6)
-    assert float(adi["contract_revenue_usd_per_year"].sel(year=2028)) == pytest.approx(0.0)
-    assert float(adi["payments_due_usd_per_year"].sel(year=2028)) == \
-        pytest.approx(433.1 * M, rel=1e-6)
-    assert float(adi["payments_made_usd_per_year"].sel(year=2028)) == \
-        pytest.approx(410.6667 * M, rel=1e-6)
-    assert float(ds["default_year"].sel(operator="applied_digital")) == 2028
+    assert float(adi["cash_usd"].sel(year=2026)) == pytest.approx(69.1783 * M, rel=1e-5)
+    assert float(adi["contract_revenue_usd_per_year"].sel(year=2027)) == pytest.approx(0.0)
+    assert float(adi["payments_due_usd_per_year"].sel(year=2027)) == \
+        pytest.approx(464.4 * M, rel=1e-6)
+    assert float(adi["payments_made_usd_per_year"].sel(year=2027)) == \
+        pytest.approx(69.1783 * M, rel=1e-5)
+    assert float(ds["default_year"].sel(operator="applied_digital")) == 2027
     assert np.isnan(ds["default_year"].sel(operator=["iren", "cipher"]).values).all()
-    paid = r.contracts[r.contracts["year"] == 2028].set_index("contract")["paid_usd_per_year"]
+    paid = r.contracts[r.contracts["year"] == 2027].set_index("contract")["paid_usd_per_year"]
     assert paid["cw_msft_core"] == pytest.approx(326 * 1000 * 808.33 * 12)  # to the estate
 
 
@@ -689,10 +700,9 @@ BAD: list[tuple[str, Callable[[Path], None], list[str], str]] = [
     ("bad kind", lambda d: edit_csv(d / "operators.csv", 2, "kind", "bank"), [],
      r"operators\.csv row 2 \(line 3\), column kind: expected one of landlord, gpu_cloud, "
      r"integrated, got 'bank'"),
-    ("GPU owner without fleet", lambda d: edit_csv(d / "operators.csv", 2,
-                                                   "fleet_h100e_per_mw", ""), [],
-     r"operators\.csv row 2 \(line 3\), column fleet_h100e_per_mw: expected a number > 0 for a "
-     r"gpu_cloud operator"),
+    ("GPU owner without fleet", lambda d: edit_csv(d / "operators.csv", 2, "fleet_chip", ""), [],
+     r"operators\.csv row 2 \(line 3\), column fleet_h100e_per_mw: expected a number > 0 \(or "
+     r"a fleet_chip\) for a gpu_cloud operator"),
     ("not a number", lambda d: edit_csv(d / "operators.csv", 1, "debt_usd", "lots"), [],
      r"operators\.csv row 1 \(line 2\), column debt_usd: expected a number >= 0, got 'lots'"),
     ("duplicate operator", lambda d: edit_csv(d / "operators.csv", 4, "operator", "iren"), [],

@@ -307,14 +307,18 @@ def test_monte_carlo_plan_is_reproducible_and_extends(base: planner.Scenario, tm
 
 def test_stress_shocks_in_a_sweep(tmp_path: Path) -> None:
     grid = write_yaml(tmp_path / "stress.yaml", {"grid": {
-        "stress.shocks": [[], "default:microsoft@2028"]}})
+        "stress.shocks": [[], "default:microsoft@2026"]}})
     out = run_sweep(None, grid, tmp_path / "out", workers=0)
     ds = out.dataset.set_index(scenario="stress.shocks")
-    hit = ds.sel(scenario='["default:microsoft:1@2028"]')
+    hit = ds.sel(scenario='["default:microsoft:1@2026"]')
     calm = ds.sel(scenario="[]")
-    # docs/stress.md: CoreWeave defaults in 2029, then Applied Digital (its only tenant) 2033
-    assert float(hit["stress_default_year"].sel(operator="coreweave")) == 2029
-    assert float(hit["stress_default_year"].sel(operator="applied_digital")) == 2033
+    # docs/stress.md: without a shock CoreWeave defaults in 2027 and Applied Digital (its only
+    # tenant) in 2028; Microsoft walking away in 2026 brings both a year forward (and IREN,
+    # whose only customer it is, with them). [] = no stress run.
+    assert float(hit["stress_default_year"].sel(operator="coreweave")) == 2026
+    assert float(hit["stress_default_year"].sel(operator="applied_digital")) == 2027
+    assert float(hit["stress_default_year"].sel(operator="iren")) == 2026
+    assert np.isnan(hit["stress_default_year"].sel(operator="cipher"))
     assert np.isnan(calm["stress_default_year"].values).all()
     assert float(calm["objective_usd"]) == float(hit["objective_usd"])  # same capacity plan
 

@@ -46,6 +46,14 @@ def stress_command(
         "-o", "--out", help="output folder (default: runs/stress-<portfolio name>, "
         "plus the --shock texts when given)",
         show_default=False)] = None,
+    samples: Annotated[int | None, typer.Option(
+        "--samples", help="Monte Carlo: draw N paths from the portfolio's monte_carlo: "
+        "risk factors; writes default_probability.csv, expected_loss.csv, default_risk.png",
+        show_default=False)] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Monte Carlo random seed")] = 0,
+    workers: Annotated[int | None, typer.Option(
+        "--workers", "-w", help="Monte Carlo on a Dask LocalCluster with N worker processes "
+        "(default: 0 = in this process)", show_default=False)] = None,
 ) -> None:
     """Stress-test datacenter operators: covenants, defaults, contract chains."""
     from planner.cli.app import guard, stages
@@ -61,13 +69,30 @@ def stress_command(
                   "write": "writing results"}
         if out is not None:
             check_output_folder(out, "stress")  # a bad -o fails now, not after the solves
+        from grids.tables import InputError
+
+        if samples is not None and samples < 1:
+            raise InputError(f"--samples must be >= 1, got {samples}")
+        if workers is not None and (workers < 0 or samples is None):
+            raise InputError(f"--workers must be >= 0 and goes with --samples, got {workers}")
+        labels["monte_carlo"] = f"drawing {samples} Monte Carlo paths"
+        mc = None
         with stages(labels) as step:
             result = stress(portfolio, extra, scenario=scenario, progress=step)
             name = result.portfolio.name
             target = out if out is not None else Path("runs") / default_folder(name, extra)
+            if samples is not None:
+                from planner.stress.montecarlo import read_risk_factors, run_monte_carlo
+
+                read_risk_factors(result.portfolio)
+                step("monte_carlo")
+                mc = run_monte_carlo(result.portfolio, result.market, result.shocks, samples,
+                                     seed, workers=workers or 0)
             step("write")
-            write_stress(result, target)
+            write_stress(result, target, monte_carlo=mc)
         print_stress(result, target)
+        if mc is not None:
+            print_monte_carlo(mc)
 
 
 def default_folder(portfolio: str, shocks: list) -> str:
@@ -154,5 +179,57 @@ def print_stress(result: object, target: Path) -> None:
                 cells.append(f"[{'yellow' if v < cov else 'default'}]{v:.2f}[/]")
         d.add_row(str(ds["operator_name"].sel(operator=o).values), *cells)
     console.print(d)
+    c = Table(title="capital and debt, billion USD: the first year and every year with capex, "
+              "a draw, a maturity or an acceleration (capital_by_year.csv has every year)")
+    for col in ("operator", "year", "capex", "drawn", "interest", "principal", "balloon",
+                "refinanced", "debt", "leverage"):
+        c.add_column(col, justify="left" if col == "operator" else "right")
+    for o in ds.operator.values:
+        for y in years:
+            d = ds.sel(operator=o, year=y)
+            capex = float(d["gpu_capex_usd_per_year"] + d["facility_capex_usd_per_year"])
+            events = capex + sum(float(d[k]) for k in (
+                "debt_drawn_usd_per_year", "balloon_usd_per_year", "refinanced_usd_per_year",
+                "accelerated_usd_per_year"))
+            if math.isnan(capex) or (y != years[0] and events == 0):
+                continue
+            c.add_row(str(ds["operator_name"].sel(operator=o).values), str(y),
+                      _fmt(capex / 1e9), _fmt(float(d["debt_drawn_usd_per_year"]) / 1e9),
+                      _fmt(float(d["interest_usd_per_year"]) / 1e9),
+                      _fmt(float(d["principal_usd_per_year"]) / 1e9),
+                      _fmt(float(d["balloon_usd_per_year"]) / 1e9),
+                      _fmt(float(d["refinanced_usd_per_year"]) / 1e9),
+                      _fmt(float(d["debt_outstanding_usd"]) / 1e9),
+                      _fmt(float(d["leverage"]), ".1f"))
+    console.print(c)
     console.print(f"wrote {target}/ (stress.nc, summary.csv, operators_by_year.csv, "
-                  "contracts_by_year.csv, exposure.csv, dscr.png, contract_graph.png)")
+                  "capital_by_year.csv, debt_tranches.csv, contracts_by_year.csv, exposure.csv, "
+                  "dscr.png, contract_graph.png)")
+
+
+def print_monte_carlo(mc: object) -> None:
+    """P(default) by operator and year (± standard error) and the largest expected losses."""
+    from planner.cli.app import console
+
+    prob = mc.default_probability  # type: ignore[attr-defined]
+    years = sorted(prob["year"].unique())
+    pick = sorted({years[0], *years[1:5], *years[5::3], years[-1]})
+    t = Table(title=f"P(default by the end of the year) over {mc.samples} paths "  # type: ignore[attr-defined]
+              f"(seed {mc.seed}; ± standard error)")  # type: ignore[attr-defined]
+    t.add_column("operator")
+    for y in pick:
+        t.add_column(str(y), justify="right")
+    for o, g in prob.groupby("operator", sort=False):
+        g = g.set_index("year")
+        t.add_row(o, *(f"{g.at[y, 'p_default']:.2f}±{g.at[y, 'p_default_se']:.2f}"
+                       for y in pick))
+    console.print(t)
+    e = Table(title="expected loss, billion USD (± standard error): who loses through whom")
+    for col in ("creditor", "through", "class", "expected loss"):
+        e.add_column(col, justify="right" if col == "expected loss" else "left")
+    for r in mc.expected_loss_by_counterparty.head(10).itertuples():  # type: ignore[attr-defined]
+        e.add_row(r.creditor, r.through, r.creditor_class,
+                  f"{r.expected_loss_usd / 1e9:,.2f} ± {r.se_usd / 1e9:,.2f}")
+    console.print(e)
+    console.print("wrote default_probability.csv, expected_loss.csv, mc_paths.csv, "
+                  "default_risk.png")

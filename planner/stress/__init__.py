@@ -28,6 +28,11 @@ Year y, operator i (all amounts USD per year unless marked):
   i's contracts in force;
 - stranded MW          contracted MW not energized (slip) + freed MW not (yet) re-let.
 
+Each operator also carries its capital and debt: GPU capex of the contracts it starts (at the
+capacity model's chip cost or a stated cost per IT MW), facility capex of its builds, debt
+tranches (amortizing or bullet), refinancing at bullet maturities, covenants with a cure
+period whose breach accelerates the debt (:mod:`planner.stress.financing`).
+
 Defaults propagate: a defaulted lessee's contracts end after its default year (a guaranteed
 share passes to the guarantor); the lessor re-lets the freed MW after ``delay_years`` at the
 market value of capacity less ``haircut`` — for landlords the regional value of a facility MW
@@ -42,6 +47,12 @@ The package, one job a module:
   queues and defaults (:class:`ShockPlan`);
 - :mod:`planner.stress.engine`: the year-by-year operator and contract simulation with the
   Eisenberg–Noe clearing (:func:`simulate`);
+- :mod:`planner.stress.financing`: capex, debt tranches, draws, interest, amortization,
+  refinancing at bullet maturities, acceleration, cash sweeps (:class:`DebtBook`);
+- :mod:`planner.stress.montecarlo`: ``--samples N``: drawn shocks, probabilities of breach
+  and default, expected losses (:func:`run_monte_carlo`);
+- :mod:`planner.stress.hedged`: landlords' revenue at risk from a hedged plan's stranded MW
+  (the hook for the stochastic planner);
 - :mod:`planner.stress.result`: the result and its operator × year dataset
   (:class:`StressResult`, :data:`METRICS`, :func:`operators_by_year`);
 - :mod:`planner.stress.run`: load, link and simulate, the Python twin of ``dcplan stress``

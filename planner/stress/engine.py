@@ -12,6 +12,7 @@ import pandas as pd
 from grids.tables import InputError
 from models.capacity import HOURS_PER_YEAR
 from models.exposure import clearing_lp
+from planner.stress.financing import DebtBook, YearDebt
 from planner.stress.market import NATIONAL, Market
 from planner.stress.result import METRICS, StressResult, _blank, _dataset
 from planner.stress.shocks import ShockPlan
@@ -22,9 +23,10 @@ from sites.portfolio import GPU_OWNERS, Portfolio, Shock
 class _Vacancy:
     lessor: str
     site: str | None
-    mw: float
+    mw: float  # IT MW
     idle_from: int
     relet_from: int
+    pue: float = 1.0
 
 
 def simulate(portfolio: Portfolio, shocks: list[Shock], market: Market) -> StressResult:
@@ -53,7 +55,12 @@ def simulate(portfolio: Portfolio, shocks: list[Shock], market: Market) -> Stres
     metrics = _dataset(portfolio, market, engine.plan, years, engine.out, engine.default_year)
     return StressResult(portfolio=portfolio, shocks=list(shocks), market=market,
                         metrics=metrics, contracts=pd.DataFrame(engine.contract_rows),
-                        exposure=_look_through(pd.DataFrame(engine.exposure_rows), portfolio))
+                        exposure=_look_through(pd.DataFrame(engine.exposure_rows), portfolio),
+                        tranches=engine.debt.schedule(),
+                        lender_losses=pd.DataFrame(engine.lender_loss_rows,
+                                                   columns=["operator", "year", "security",
+                                                            "exposure_usd", "paid_usd",
+                                                            "loss_usd"]))
 
 
 @dataclass
@@ -65,6 +72,7 @@ class _Year:
     delivered: dict[str, float]  # MW in force and energized
     unenergized: dict[str, float]  # MW in force but not energized (slip)
     paid: dict[str, float] = field(default_factory=dict)  # after clearing, USD/year
+    deferred: dict[str, float] = field(default_factory=dict)  # prepaid revenue recognized
 
 
 class _Engine:
@@ -95,6 +103,8 @@ class _Engine:
         self.site_region = sites["region"].to_dict() if len(sites) else {}
         self.op_sites = {o: list(sites.index[sites["operator"] == o]) if len(sites) else []
                          for o in self.op_ids}
+        self.pue = {c: self._contract_pue(c) for c in self.cids}
+        self.prepaid = ct["prepaid_share"].astype(float).fillna(0.0).to_dict()
         self.slip = self._slip_factors()
         shocked = plan.defaults()
         self.cust_default = {k: v for k, v in shocked.items() if k in self.customers.index}
@@ -106,16 +116,91 @@ class _Engine:
         self.out = {name: np.full(shape, np.nan) for name, _u, _d in METRICS}
         self.out["breach"][:] = 0.0
         self.out["in_default"][:] = 0.0
+        self.out["event_of_default"][:] = 0.0
         self.contract_rows: list[dict[str, Any]] = []
         self.exposure_rows: list[dict[str, Any]] = []
+        self.lender_loss_rows: list[dict[str, Any]] = []
+        self.debt = DebtBook(portfolio.debt, self.ops, self.years[0], portfolio.spec.financing,
+                             plan)
+        self.h100e_per_mw, self.gpu_capex_per_mw = self._fleets()
+        self.capex = self._capex_schedule()
+        self.breach_run = {o: 0 for o in self.op_ids}
+        self.year_debt: dict[str, YearDebt] = {}
+
+    # -- capital -----------------------------------------------------------------------
+    def _fleets(self) -> tuple[dict[str, float], dict[str, float]]:
+        """H100e and GPU capex (USD) per IT MW of each GPU owner's fleet."""
+        h, k = {}, {}
+        chips = self.market.chips
+        for o in self.op_ids:
+            row = self.ops.loc[o]
+            chip = row.get("fleet_chip")
+            spec = None
+            if isinstance(chip, str):
+                if chips is None or chip not in chips.index:
+                    known = "" if chips is None else ", ".join(sorted(map(str, chips.index))[:12])
+                    raise InputError(f"operator '{o}': fleet_chip '{chip}' is not a chip of the "
+                                     f"capacity scenario ({known})",
+                                     file=self.pf.table_paths.get("operators"),
+                                     column="fleet_chip")
+                spec = chips.loc[chip]
+            fh = row.get("fleet_h100e_per_mw")
+            if not _blank(fh):
+                h[o] = float(fh)
+            elif spec is not None:
+                h[o] = float(spec["h100e_per_unit"]) / float(spec["it_kw_per_unit"]) * 1000.0
+            gk = row.get("gpu_capex_usd_per_mw")
+            if not _blank(gk):
+                k[o] = float(gk)
+            elif spec is not None:
+                k[o] = float(spec["capex_usd_per_unit"]) / float(spec["it_kw_per_unit"]) * 1000.0
+        return h, k
+
+    def _capex_schedule(self) -> dict[tuple[str, int], dict[str, float]]:
+        """(operator, year) → {"gpu", "facility"} capex in USD; adds the GPU-backed loans."""
+        out: dict[tuple[str, int], dict[str, float]] = {}
+        first, last = self.years[0], self.years[-1]
+        for c in self.cids:
+            o = self.lessor[c]
+            if not self.gpu[o] or o not in self.gpu_capex_per_mw:
+                continue
+            y = self.start[c]
+            if not first <= y <= last:
+                continue
+            amount = self.mw[c] * self.gpu_capex_per_mw[o]
+            out.setdefault((o, y), {"gpu": 0.0, "facility": 0.0})["gpu"] += amount
+            share = self.ops.at[o, "gpu_debt_share"]
+            rate = self.ops.at[o, "gpu_debt_rate"]
+            if not _blank(share) and float(share) > 0 and not _blank(rate):
+                self.debt.add_gpu_loan(c, o, amount * float(share), float(rate), y,
+                                       self.end[c] - y + 1)
+        for _s, row in self.pf.sites.iterrows():
+            q = row["queue_year"]
+            if _blank(q) or float(row["queued_mw"]) <= 0:
+                continue
+            y = int(q) - 1
+            if first <= y <= last:
+                amount = float(row["queued_mw"]) * float(row["build_capex_usd_per_mw"])
+                out.setdefault((row["operator"], y), {"gpu": 0.0, "facility": 0.0})[
+                    "facility"] += amount
+        return out
+
+    def _contract_pue(self, c: str) -> float:
+        s = self.csite[c]
+        if s is not None and "pue" in self.pf.sites.columns and not _blank(
+                self.pf.sites.at[s, "pue"]):
+            return float(self.pf.sites.at[s, "pue"])
+        return float(self.ops.at[self.lessor[c], "pue"])
 
     # -- static inputs ---------------------------------------------------------------
     def _energized_mw(self, site: str, year: int, slipped: bool) -> float:
-        """existing_mw + queued_mw once the (slipped) queue year is reached."""
+        """IT MW energized: (existing_mw + queued_mw once the (slipped) queue year is
+        reached) ÷ the site's PUE (site MW are at the meter, contracts in IT MW)."""
         row = self.pf.sites.loc[site]
         q = self.plan.queue_year(row["queue_year"]) if slipped else row["queue_year"]
         on = not _blank(q) and year >= q
-        return float(row["existing_mw"]) + (float(row["queued_mw"]) if on else 0.0)
+        pue = float(row["pue"]) if "pue" in row.index and not _blank(row["pue"]) else 1.0
+        return (float(row["existing_mw"]) + (float(row["queued_mw"]) if on else 0.0)) / pue
 
     def _slip_factors(self) -> dict[tuple[str, int], float]:
         """Share of each contract's MW energized after slips relative to without them.
@@ -149,22 +234,17 @@ class _Engine:
             return float(table.at[site, year])
         return float(self.market.national_energy_price_usd_per_mwh[year])
 
-    def _window_mean(self, series: pd.Series, year: int) -> float:
-        ys = [t for t in range(year, year + self.rl.window_years) if t in series.index]
-        return float(series.loc[ys].mean()) if ys else float(series.iloc[-1])
-
-    def relet_rate(self, o: str, site: str | None, year: int) -> float:
-        """USD per MW-year a freed MW of ``o`` earns when re-let in ``year`` (before any
-        power pass-through): (1 − haircut) × shock factors × the window mean of
-        fleet_h100e_per_mw × compute price (GPU owners) or of the regional capacity value."""
+    def relet_rate(self, o: str, site: str | None, year: int, pue: float = 1.0) -> float:
+        """USD per IT MW-year a freed MW of ``o`` earns when re-let in ``year`` (before any
+        power pass-through): (1 − haircut) × shock factors × the levelized value — H100e per
+        IT MW × the levelized compute price (GPU owners), or PUE × the levelized regional
+        value of a facility MW (landlords); see :meth:`Market.levelized_capacity_value`."""
+        w = self.rl.window_years
         if self.gpu[o]:
-            base = float(self.ops.at[o, "fleet_h100e_per_mw"]) * self._window_mean(
-                self.market.compute_price_usd_per_h100e_year, year)
+            base = self.h100e_per_mw[o] * self.market.levelized_compute_price(year, w)
         else:
-            cap = self.market.capacity_value_usd_per_mw_year
             region = self.site_region.get(site, NATIONAL) if site is not None else NATIONAL
-            base = self._window_mean(cap.loc[region if region in cap.index else NATIONAL],
-                                     year)
+            base = pue * self.market.levelized_capacity_value(region, year, w)
         return base * (1.0 - self.rl.haircut) * self.plan.relet_factor(year, self.gpu[o])
 
     # -- defaults ----------------------------------------------------------------------
@@ -218,10 +298,18 @@ class _Engine:
                 yr.paid[c] = d * self._exogenous_rate(p, y)
                 if lo in ni:
                     e[ni[lo]] += yr.paid[c]
+        for c in self.cids:  # prepayments from customers in the contract's start year
+            lo, p = self.lessor[c], self.payer[c]
+            if (self.prepaid[c] > 0 and self.start[c] == y and lo in ni and p not in self.oi
+                    and self.share[c] > 0 and self._exogenous_rate(p, y) > 0):
+                e[ni[lo]] += self.prepaid[c] * self.annual[c] * (self.end[c] - self.start[c] + 1)
         flows = {o: self._flows(o, y, yr) for o in net}
         for o, f in flows.items():
-            b[ni[o]] += f["debt_service"] + f["opex"] + f["power"]
-            e[ni[o]] += f["merchant"] + f["relet_rev"]
+            est = self._ebitda_estimate(o, y, yr, f)
+            yd = self.debt.open_year(o, y, est, f["flat_service"])
+            f["debt"] = yd
+            b[ni[o]] += yd.due + f["opex"] + f["power"] + f["capex_gpu"] + f["capex_facility"]
+            e[ni[o]] += f["merchant"] + f["relet_rev"] + yd.drawn
 
         clearing = clearing_lp(L, e, b)
         for c in self.cids:
@@ -229,10 +317,89 @@ class _Engine:
                 yr.paid[c] = yr.due[c] * float(clearing.recovery[ni[self.payer[c]]])
         self._record(y, net, ni, yr, flows, clearing)
         for o in net:
-            if bool(clearing.defaulted[ni[o]]):
+            k = ni[o]
+            yd = flows[o]["debt"]
+            defaulted = bool(clearing.defaulted[k])
+            if defaulted:
                 self.default_year[o] = y
                 self.out["in_default"][self.oi[o], self.years.index(y)] = 1.0
+                self._lender_loss(o, y, yd, float(clearing.recovery[k]))
+            self.debt.settle(o, y, not defaulted)
+            self.out["debt_outstanding_usd"][self.oi[o], self.years.index(y)] = \
+                self.debt.outstanding(o)
+            if not defaulted:
+                self._sweep(o, y, flows[o])
+                self.out["debt_outstanding_usd"][self.oi[o], self.years.index(y)] = \
+                    self.debt.outstanding(o)
+                self._covenant(o, y)
+        for o, (fy, _lgd) in self.forced.items():
+            if fy == y and o in self.oi and o not in net:
+                self._lender_loss(o, y, YearDebt(), 1.0 - self.forced[o][1])
         self._terminate(y)
+
+    def _sweep(self, o: str, y: int, f: dict[str, Any]) -> None:
+        """Cash above the reserve (``financing.cash_reserve_years`` × the year's cash costs)
+        is swept: ``sweep_to_debt`` of it prepays debt, the rest is paid out to equity."""
+        fin = self.pf.spec.financing
+        j = self.years.index(y)
+        self.out["prepaid_usd_per_year"][self.oi[o], j] = 0.0
+        self.out["distributed_usd_per_year"][self.oi[o], j] = 0.0
+        if fin.cash_reserve_years is None:
+            return
+        lease = self.out["lease_cost_usd_per_year"][self.oi[o], j]
+        costs = f["debt"].service + lease + f["opex"] + f["power"]
+        excess = self.cash[o] - fin.cash_reserve_years * costs
+        if excess <= 0:
+            return
+        prepaid = self.debt.prepay(o, excess * fin.sweep_to_debt)
+        paid_out = excess - prepaid
+        self.cash[o] -= excess
+        self.out["prepaid_usd_per_year"][self.oi[o], j] = prepaid
+        self.out["distributed_usd_per_year"][self.oi[o], j] = paid_out
+        self.out["cash_usd"][self.oi[o], j] = self.cash[o]
+
+    def _ebitda_estimate(self, o: str, y: int, yr: _Year, f: dict[str, Any]) -> float:
+        """Accrual EBITDA before the clearing (dues as if paid): the refinancing test."""
+        own = self.own[o]
+        revenue = sum(yr.due[c] + yr.deferred.get(c, 0.0) for c in own) + f["relet_rev"] \
+            + f["merchant"]
+        lease = sum(yr.due[c] for c in self.cids if self.payer[c] == o)
+        return revenue - lease - f["opex"] - f["power"]
+
+    def _covenant(self, o: str, y: int) -> None:
+        """A breach starts a cure period of ``covenant_cure_years``; a breach in every year
+        of it is an event of default: the debt is accelerated (due next year)."""
+        j = self.years.index(y)
+        if self.out["breach"][self.oi[o], j] > 0:
+            self.breach_run[o] += 1
+        else:
+            self.breach_run[o] = 0
+        cure = self.ops.at[o, "covenant_cure_years"]
+        cure = 1 if _blank(cure) else int(cure)
+        if self.breach_run[o] > cure and self.debt.outstanding(o) > 0:
+            self.out["event_of_default"][self.oi[o], j] = 1.0
+            self.debt.accelerate_in[o] = y + 1
+            self.breach_run[o] = 0
+
+    def _lender_loss(self, o: str, y: int, yd: YearDebt, recovery: float) -> None:
+        """Lenders' loss when ``o`` defaults in ``y``: every tranche's balance plus the
+        year's interest, less the pari-passu share paid that year (before collateral)."""
+        by_sec: dict[str, float] = {}
+        for t in self.debt.of(o):
+            if t.balance_usd > 0:
+                by_sec[t.security] = by_sec.get(t.security, 0.0) + t.balance_usd * (1 + t.rate)
+        flat = self.debt.flat_left[o]
+        if flat > 0:
+            by_sec["unsecured"] = by_sec.get("unsecured", 0.0) + flat
+        due_share = {k: v for k, v in by_sec.items()}
+        total_due = sum(due_share.values())
+        paid_total = recovery * yd.due if yd.due > 0 else recovery * total_due
+        for sec, exp in by_sec.items():
+            paid = paid_total * exp / total_due if total_due > 0 else 0.0
+            paid = min(paid, exp)
+            self.lender_loss_rows.append({"operator": o, "year": y, "security": sec,
+                                          "exposure_usd": exp, "paid_usd": paid,
+                                          "loss_usd": exp - paid})
 
     def _expire(self, y: int) -> None:
         """Contracts that ended last year free their MW (re-let after the delay)."""
@@ -240,7 +407,7 @@ class _Engine:
             if y == self.end[c] + 1 and self.share[c] > 0 and self.end[c] >= self.years[0]:
                 self.vacancies.append(_Vacancy(self.lessor[c], self.csite[c],
                                                self.mw[c] * self.share[c], y,
-                                               y + self.rl.delay_years))
+                                               y + self.rl.delay_years, self.pue[c]))
                 self.share[c] = 0.0
 
     def _dues(self, y: int) -> _Year:
@@ -252,8 +419,10 @@ class _Engine:
             yr.due[c] = yr.delivered[c] = yr.unenergized[c] = 0.0
             if active and self.share[c] > 0:
                 f = self.slip[(c, y)]
-                yr.due[c] = self.annual[c] * self.share[c] * f * self.plan.contract_factor(
-                    self.start[c], y, self.gpu[self.lessor[c]])
+                yr.due[c] = (self.annual[c] * (1.0 - self.prepaid[c]) * self.share[c] * f
+                             * self.plan.contract_factor(self.start[c], y,
+                                                         self.gpu[self.lessor[c]]))
+                yr.deferred[c] = self.annual[c] * self.prepaid[c] * self.share[c] * f
                 yr.delivered[c] = self.mw[c] * self.share[c] * f
                 yr.unenergized[c] = self.mw[c] * self.share[c] * (1.0 - f)
         return yr
@@ -276,8 +445,8 @@ class _Engine:
                 continue
             operated = 0.0
             if y >= v.relet_from:
-                rate = self.relet_rate(o, v.site, y)
-                power_mw = (self.u_hours * self.energy_price(v.site, y) * power_factor
+                rate = self.relet_rate(o, v.site, y, v.pue)
+                power_mw = (self.u_hours * v.pue * self.energy_price(v.site, y) * power_factor
                             if pays else 0.0)
                 passed = 0.0 if self.gpu[o] else power_mw
                 if rate + passed > var_cost + power_mw:
@@ -290,16 +459,21 @@ class _Engine:
         delivered = sum(yr.delivered[c] for c in own)
         if pays:
             power += power_factor * self.u_hours * (
-                sum(yr.delivered[c] * self.energy_price(self.csite[c], y) for c in own)
+                sum(yr.delivered[c] * self.pue[c] * self.energy_price(self.csite[c], y)
+                    for c in own)
                 + float(row["merchant_mw"]) * self._operator_price(o, y))
         maturity = row["debt_maturity_year"]
+        capex = self.capex.get((o, y), {"gpu": 0.0, "facility": 0.0})
         return {
+            "capex_gpu": capex["gpu"],
+            "capex_facility": capex["facility"],
+            "deferred": sum(yr.deferred.get(c, 0.0) for c in own),
             "relet_rev": relet_rev,
             "relet_mw": relet_mw,
             "merchant": float(row["merchant_revenue_usd_per_year"]) * self.plan.demand_factor(y),
             "power": power,
             "opex": float(row["opex_usd_per_year"]) + var_cost * (delivered + relet_mw),
-            "debt_service": float(row["debt_service_usd_per_year"])
+            "flat_service": float(row["debt_service_usd_per_year"])
             if _blank(maturity) or y <= maturity else 0.0,
             "delivered_mw": delivered,
             "stranded_mw": idle + sum(yr.unenergized[c] for c in own),
@@ -320,12 +494,13 @@ class _Engine:
                 self.out["in_default"][self.oi[o], j] = 1.0
         for o in net:
             k, f, own = ni[o], flows[o], self.own[o]
-            contract_rev = sum(yr.paid[c] for c in own)
+            contract_rev = sum(yr.paid[c] + yr.deferred.get(c, 0.0) for c in own)
             contracted = sum(yr.book[c] for c in own)
             lease_cost = sum(yr.due[c] for c in self.cids if self.payer[c] == o)
             revenue = contract_rev + f["relet_rev"] + f["merchant"]
             ebitda = revenue - lease_cost - f["opex"] - f["power"]
-            dscr = ebitda / f["debt_service"] if f["debt_service"] > 0 else np.nan
+            yd: YearDebt = f["debt"]
+            dscr = ebitda / yd.service if yd.service > 0 else np.nan
             cov_start = self.ops.at[o, "covenant_start_year"]
             tested = _blank(cov_start) or y >= cov_start
             by_payer: dict[str, float] = {}
@@ -345,7 +520,16 @@ class _Engine:
                 "opex_usd_per_year": f["opex"],
                 "power_cost_usd_per_year": f["power"],
                 "ebitda_usd_per_year": ebitda,
-                "debt_service_usd_per_year": f["debt_service"],
+                "debt_service_usd_per_year": yd.service,
+                "interest_usd_per_year": yd.interest,
+                "principal_usd_per_year": yd.principal,
+                "balloon_usd_per_year": yd.balloon,
+                "refinanced_usd_per_year": yd.refinanced,
+                "accelerated_usd_per_year": yd.accelerated,
+                "debt_drawn_usd_per_year": yd.drawn,
+                "gpu_capex_usd_per_year": f["capex_gpu"],
+                "facility_capex_usd_per_year": f["capex_facility"],
+                "leverage": self.debt.outstanding(o) / ebitda if ebitda > 0 else np.nan,
                 "dscr": dscr,
                 "breach": float(tested and not np.isnan(dscr)
                                 and dscr < float(self.ops.at[o, "covenant_min_dscr"])),
@@ -372,7 +556,8 @@ class _Engine:
                 "lessee": self.pf.contracts.at[c, "lessee"], "payer": self.payer[c],
                 "site": self.csite[c] or "", "share_in_force": self.share[c],
                 "delivered_mw": yr.delivered[c], "contracted_usd_per_year": yr.book[c],
-                "due_usd_per_year": yr.due[c], "paid_usd_per_year": yr.paid[c]})
+                "due_usd_per_year": yr.due[c], "paid_usd_per_year": yr.paid[c],
+                "prepaid_recognized_usd_per_year": yr.deferred.get(c, 0.0)})
 
     def _terminate(self, y: int) -> None:
         """Contracts of this year's defaulters end; a guaranteed share passes to the
@@ -391,7 +576,7 @@ class _Engine:
             if freed > 0 and self.lessor[c] not in self.default_year:
                 self.vacancies.append(_Vacancy(
                     self.lessor[c], self.csite[c], freed, max(y + 1, self.start[c]),
-                    max(y + 1 + self.rl.delay_years, self.start[c])))
+                    max(y + 1 + self.rl.delay_years, self.start[c]), self.pue[c]))
             self.share[c] = new_share
             if g is not None:
                 self.payer[c] = g

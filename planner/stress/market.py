@@ -37,6 +37,12 @@ class Market:
     energy_price_usd_per_mwh : portfolio site × year energy price.
     national_energy_price_usd_per_mwh : year → mean regional energy price (contracts
         without a site).
+    chips : the scenario's chips (``it_kw_per_unit``, ``h100e_per_unit``,
+        ``capex_usd_per_unit``, ``life_years``), for GPU capex; None = no chip costs.
+    new_build_usd_per_mw_year : region → cost of building a new facility MW, annuitized
+        (caps landlord re-let values); None = no cap.
+    new_compute_usd_per_h100e_year : year → cost of new compute per H100e-year (caps GPU
+        re-let values); None = no cap.
     """
 
     scenario: str
@@ -45,6 +51,30 @@ class Market:
     compute_price_usd_per_h100e_year: pd.Series
     energy_price_usd_per_mwh: pd.DataFrame
     national_energy_price_usd_per_mwh: pd.Series
+    chips: pd.DataFrame | None = None
+    new_build_usd_per_mw_year: pd.Series | None = None
+    new_compute_usd_per_h100e_year: pd.Series | None = None
+
+    def levelized_capacity_value(self, region: str, year: int, window: int) -> float:
+        r"""Re-let value of a facility MW, USD/(MW·year): the mean over the lease window
+        y … y + W − 1 (inside the horizon) of min(V_{r,t}, C_r), V the regional value of
+        capacity, C_r the annuitized cost of a new facility MW in the region."""
+        cap = self.capacity_value_usd_per_mw_year
+        row = cap.loc[region if region in cap.index else NATIONAL]
+        if self.new_build_usd_per_mw_year is not None:
+            nb = self.new_build_usd_per_mw_year
+            bound = float(nb.get(region, nb.get(NATIONAL, np.inf)))
+            row = row.clip(upper=bound)
+        return _window_mean(row, year, window)
+
+    def levelized_compute_price(self, year: int, window: int) -> float:
+        """Re-let value of an H100e, USD/(H100e·year): the window mean of the compute price
+        capped each year by the cost of new compute."""
+        price = self.compute_price_usd_per_h100e_year
+        if self.new_compute_usd_per_h100e_year is not None:
+            price = np.minimum(price, self.new_compute_usd_per_h100e_year.reindex(
+                price.index).fillna(np.inf))
+        return _window_mean(price, year, window)
 
     @property
     def years(self) -> list[int]:
@@ -58,7 +88,65 @@ class Market:
         df["capacity_value_usd_per_kw_month"] = df["capacity_value_usd_per_mw_year"] / 12e3
         price = self.compute_price_usd_per_h100e_year
         df["compute_price_usd_per_h100e_year"] = df["year"].map(price)
+        if self.new_build_usd_per_mw_year is not None:
+            nb = self.new_build_usd_per_mw_year
+            df["new_build_usd_per_mw_year"] = df["region"].map(
+                lambda r: nb.get(r, nb.get(NATIONAL, np.nan)))
+        if self.new_compute_usd_per_h100e_year is not None:
+            df["new_compute_usd_per_h100e_year"] = df["year"].map(
+                self.new_compute_usd_per_h100e_year)
         return df
+
+
+def _window_mean(series: pd.Series, year: int, window: int) -> float:
+    ys = [t for t in range(year, year + window) if t in series.index]
+    return float(series.loc[ys].mean()) if ys else float(series.iloc[-1])
+
+
+def new_build_costs(scenario: Scenario, national_energy: pd.Series,
+                    pue: float = 1.2) -> tuple[pd.Series, pd.Series]:
+    r"""The cost of new capacity that bounds re-let values.
+
+    Returns ``(region → USD/(MW·year), year → USD/(H100e·year))``:
+
+    - a facility MW: CRF(ρ, ℓ) × (mean ``build_capex_usd_per_mw`` of the region's scenario
+      sites + the region's ``interconnect_capex_usd_per_mw``) + CRF(ρ, on-site life) ×
+      ``onsite.capex_usd_per_mw`` — a new hall with its own power plant, what a tenant could
+      build instead when the grid queue is full; row ``_national`` = all sites;
+    - an H100e-year of new compute in year y: the cheapest chip available in y of
+      capex ÷ H100e × CRF(ρ, chip life) + IT kW per H100e ÷ 1000 × ``pue`` ×
+      (the national facility cost above + utilization × 8760 h × national energy price).
+    """
+    spec = scenario.spec
+    rho, life = spec.discount_rate, spec.facility_life_years
+    sites = scenario.sites
+    regions = scenario.regions
+    inter = (regions["interconnect_capex_usd_per_mw"].astype(float)
+             if "interconnect_capex_usd_per_mw" in regions.columns
+             else pd.Series(0.0, index=regions.index))
+    build = sites.groupby("region")["build_capex_usd_per_mw"].mean()
+    power = crf(rho, int(spec.onsite.life_years)) * float(spec.onsite.capex_usd_per_mw)
+    nat = crf(rho, life) * (float(sites["build_capex_usd_per_mw"].mean())
+                            + float(inter.mean())) + power
+    rows = {str(r): crf(rho, life) * (float(build.get(r, sites["build_capex_usd_per_mw"].mean()))
+                                      + float(inter.get(r, 0.0))) + power
+            for r in regions.index}
+    rows[NATIONAL] = nat
+    facility = pd.Series(rows)
+    chips = scenario.chips
+    out = {}
+    for y in scenario.years:
+        avail = chips[(chips["first_year"] <= y) & (chips["last_year"] >= y)]
+        if avail.empty:
+            continue
+        per = [float(c["capex_usd_per_unit"]) / float(c["h100e_per_unit"])
+               * crf(rho, int(c["life_years"]))
+               + float(c["it_kw_per_unit"]) / float(c["h100e_per_unit"]) / 1000.0 * pue
+               * (nat + spec.utilization * 8760.0
+                  * float(national_energy.get(y, national_energy.iloc[-1])))
+               for _, c in avail.iterrows()]
+        out[y] = min(per)
+    return facility, pd.Series(out, dtype=float)
 
 
 def regional_capacity_value(ds: xr.Dataset, discount_rate: float,
@@ -170,6 +258,7 @@ def market_from_values(scenario: Scenario, portfolio: Portfolio, value: pd.DataF
     national = energy.loc[pseudo.index].mean()
     national.index = [int(y) for y in national.index]
     site_energy = energy.loc[list(sites.index)] if len(sites) else energy.iloc[:0]
+    facility, compute = new_build_costs(scenario, national)
     return Market(
         scenario=scenario.name,
         utilization=float(scenario.spec.utilization),
@@ -177,4 +266,7 @@ def market_from_values(scenario: Scenario, portfolio: Portfolio, value: pd.DataF
         compute_price_usd_per_h100e_year=price,
         energy_price_usd_per_mwh=site_energy,
         national_energy_price_usd_per_mwh=national,
+        chips=scenario.chips,
+        new_build_usd_per_mw_year=facility,
+        new_compute_usd_per_h100e_year=compute,
     )

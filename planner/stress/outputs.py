@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from planner.outputs.fileio import file_sha256
 from planner.outputs.files import atomic_folder, json_ready
 from planner.stress.charts import plot_contract_graph, plot_dscr
-from planner.stress.result import StressResult, operators_by_year
+from planner.stress.result import StressResult, capital_schedule, operators_by_year
 
 
-def write_stress(result: StressResult, out_dir: str | Path) -> Path:
-    """Write stress.nc, CSVs, summary.json and the two PNGs atomically."""
+def write_stress(result: StressResult, out_dir: str | Path, *,
+                 monte_carlo: Any = None) -> Path:
+    """Write stress.nc, CSVs, summary.json and the two PNGs atomically; with a
+    :class:`planner.stress.montecarlo.MonteCarlo` also its tables and chart."""
     out_dir = Path(out_dir)
     pf = result.portfolio
     with atomic_folder(out_dir, kind="stress") as tmp:
@@ -28,6 +31,15 @@ def write_stress(result: StressResult, out_dir: str | Path) -> Path:
         result.exposure.to_csv(tmp / "exposure.csv", index=False, float_format="%.6g")
         result.market.table().to_csv(tmp / "capacity_values.csv", index=False,
                                      float_format="%.6g")
+        capital_schedule(result).to_csv(tmp / "capital_by_year.csv", index=False,
+                                        float_format="%.6g")
+        result.tranches.to_csv(tmp / "debt_tranches.csv", index=False, float_format="%.6g")
+        result.lender_losses.to_csv(tmp / "lender_losses.csv", index=False,
+                                    float_format="%.6g")
+        if monte_carlo is not None:
+            from planner.stress.montecarlo import write_monte_carlo
+
+            write_monte_carlo(monte_carlo, tmp)
         plot_dscr(result, tmp / "dscr.png")
         plot_contract_graph(result, tmp / "contract_graph.png")
         info = {
@@ -42,5 +54,7 @@ def write_stress(result: StressResult, out_dir: str | Path) -> Path:
             "inputs": pf.table_paths,
             "inputs_sha256": hashes,
         }
+        if monte_carlo is not None:
+            info["monte_carlo"] = {"samples": monte_carlo.samples, "seed": monte_carlo.seed}
         (tmp / "summary.json").write_text(json.dumps(json_ready(info), indent=2) + "\n")
     return out_dir

@@ -14,6 +14,7 @@ import xarray as xr
 from planner.outputs.results import package_versions
 from planner.stress.market import Market
 from planner.stress.shocks import ShockPlan
+from sites.debt import opening_debt_usd
 from sites.portfolio import Portfolio, Shock
 
 #: (name, units, description) of every operator × year variable in stress.nc.
@@ -30,9 +31,28 @@ METRICS: tuple[tuple[str, str, str], ...] = (
     ("opex_usd_per_year", "USD/year", "fixed plus per-MW operating cost"),
     ("power_cost_usd_per_year", "USD/year", "electricity bought"),
     ("ebitda_usd_per_year", "USD/year", "revenue − lease cost − opex − power cost"),
-    ("debt_service_usd_per_year", "USD/year", "interest and principal due"),
+    ("debt_service_usd_per_year", "USD/year",
+     "scheduled debt service: interest + amortization + flat service (DSCR denominator)"),
+    ("interest_usd_per_year", "USD/year", "interest on the tranches' balances"),
+    ("principal_usd_per_year", "USD/year", "scheduled (amortizing) principal"),
+    ("balloon_usd_per_year", "USD/year", "bullet principal due and not refinanced"),
+    ("refinanced_usd_per_year", "USD/year", "bullet principal refinanced into a new tranche"),
+    ("accelerated_usd_per_year", "USD/year",
+     "principal accelerated after an uncured covenant breach"),
+    ("debt_drawn_usd_per_year", "USD/year", "debt drawn (cash in)"),
+    ("gpu_capex_usd_per_year", "USD/year", "GPU capex of contracts starting in the year"),
+    ("facility_capex_usd_per_year", "USD/year",
+     "facility capex of builds energized the next year"),
+    ("debt_outstanding_usd", "USD", "principal outstanding at the end of the year"),
+    ("prepaid_usd_per_year", "USD/year", "debt prepaid from cash above the reserve (sweep)"),
+    ("distributed_usd_per_year", "USD/year",
+     "cash above the reserve paid out to equity (sweep)"),
+    ("leverage", "1", "debt outstanding in the year (opening balance + draws) ÷ EBITDA "
+     "(NaN when EBITDA ≤ 0)"),
     ("dscr", "1", "EBITDA ÷ debt service (NaN without debt service)"),
     ("breach", "1", "1 when DSCR < the covenant minimum in a tested year"),
+    ("event_of_default", "1", "1 in the year a breach is left uncured past the cure period "
+     "(the debt is accelerated the next year)"),
     ("in_default", "1", "1 from the default year on"),
     ("top_customer_share", "1", "largest payer's share of contract payments due"),
     ("hhi", "1", "Herfindahl–Hirschman index of payers' shares of contract payments due (0–1)"),
@@ -58,6 +78,8 @@ class StressResult:
     metrics: xr.Dataset
     contracts: pd.DataFrame
     exposure: pd.DataFrame
+    tranches: pd.DataFrame = field(default_factory=pd.DataFrame)
+    lender_losses: pd.DataFrame = field(default_factory=pd.DataFrame)
     seconds: dict[str, float] = field(default_factory=dict)
 
     def summary(self) -> pd.DataFrame:
@@ -96,6 +118,10 @@ class StressResult:
                 "top_end_customer_share": float(lt["look_through_share"].iloc[0])
                 if len(lt) else np.nan,
                 "max_stranded_mw": float(d["stranded_mw"].max()),
+                "debt_start_usd": float(d["debt_usd"]),
+                "max_debt_usd": float(d["debt_outstanding_usd"].max()),
+                "capex_usd": float((d["gpu_capex_usd_per_year"]
+                                    + d["facility_capex_usd_per_year"]).sum()),
             })
         return pd.DataFrame(rows)
 
@@ -134,8 +160,11 @@ def _dataset(portfolio: Portfolio, market: Market, plan: ShockPlan, years: list[
         ops["covenant_min_dscr"].to_numpy(float), dims=("operator",),
         attrs={"units": "1", "long_name": "minimum DSCR in the loan documents"})
     data["debt_usd"] = xr.DataArray(
-        ops["debt_usd"].to_numpy(float), dims=("operator",),
-        attrs={"units": "USD", "long_name": "debt outstanding at the start"})
+        np.array([float(ops.at[o, "debt_usd"])
+                  + opening_debt_usd(portfolio.debt, o, years[0])[0] for o in op_ids]),
+        dims=("operator",),
+        attrs={"units": "USD", "long_name": "debt outstanding at the start (tranches drawn by "
+               "the first year + flat debt_usd)"})
     spec = portfolio.spec
     return xr.Dataset(
         data,
@@ -164,4 +193,20 @@ def operators_by_year(result: StressResult) -> pd.DataFrame:
     names = [m for m, _u, _d in METRICS]
     df = ds[names].to_dataframe().reset_index()
     df.insert(1, "kind", df["operator"].map(result.portfolio.operators["kind"]))
+    return df.drop(columns=["operator_name", "operator_kind"], errors="ignore")
+
+
+#: The capital and debt columns of :func:`capital_schedule`.
+CAPITAL = ("gpu_capex_usd_per_year", "facility_capex_usd_per_year", "debt_drawn_usd_per_year",
+           "interest_usd_per_year", "principal_usd_per_year", "balloon_usd_per_year",
+           "refinanced_usd_per_year", "accelerated_usd_per_year", "prepaid_usd_per_year",
+           "distributed_usd_per_year", "debt_outstanding_usd",
+           "ebitda_usd_per_year", "dscr", "leverage", "breach", "event_of_default",
+           "in_default", "cash_usd")
+
+
+def capital_schedule(result: StressResult) -> pd.DataFrame:
+    """Tidy (operator, year) capital and debt schedule: capex, draws, interest, principal,
+    balloons, refinancing, acceleration, debt outstanding (``capital_by_year.csv``)."""
+    df = result.metrics[list(CAPITAL)].to_dataframe().reset_index()
     return df.drop(columns=["operator_name", "operator_kind"], errors="ignore")

@@ -63,6 +63,11 @@ class ShockPlan:
         """
         return self.contract_factor(year, year, gpu)
 
+    def refinancing_add(self, year: int) -> float:
+        """Σ m over refinancing shocks started by ``year``: added to the rate of debt
+        refinanced in ``year`` (0.03 = +300 bp)."""
+        return float(sum(s.magnitude for s in self._of("refinancing") if year >= s.start_year))
+
     def queue_year(self, queue_year: float) -> float:
         """A site's grid energization year after interconnection slips: each slip with
         start ≤ the (slipped) queue year adds its years."""
