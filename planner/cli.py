@@ -1,7 +1,9 @@
 """The ``dcplan`` command line.
 
 Bad input ends with one line on stderr (``error: FILE row R, column C: …``)
-and exit code 2; no traceback, no output folder.
+and exit code 2; no traceback, no output folder. No optimal plan exits 1, Ctrl-C 130, and
+an unexpected exception (a bug) one line ``error: internal error: … (please report)`` with
+exit code 3.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
+import click
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -65,6 +68,21 @@ def _guard() -> Any:
         _fail("interrupted; no output was written", 130)
     except (OSError, FileExistsError) as exc:
         _fail(f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), 2)
+    except (click.exceptions.Exit, click.exceptions.ClickException, click.exceptions.Abort):
+        raise
+    except Exception as exc:  # a bug: never a traceback that passes for "no optimal plan"
+        _fail(internal_error(exc), INTERNAL_ERROR)
+
+
+#: Exit code of an unexpected exception (a bug in dcplan), distinct from bad input (2),
+#: no optimal plan or failed scenarios (1) and Ctrl-C (130).
+INTERNAL_ERROR = 3
+
+
+def internal_error(exc: BaseException) -> str:
+    """The one line an unexpected exception is reported as."""
+    text = " ".join(str(exc).split())[:300]
+    return f"internal error: {type(exc).__name__}{': ' + text if text else ''} (please report)"
 
 
 @contextmanager
@@ -352,5 +370,9 @@ def main(argv: list[str] | None = None) -> int:
         if exc.code is None:
             return 0
         return exc.code if isinstance(exc.code, int) else 2
+    except Exception as exc:  # outside a command's guard (option parsing, registration)
+        err_console.print(f"error: {internal_error(exc)}", markup=False, highlight=False,
+                          soft_wrap=True)
+        return INTERNAL_ERROR
     return 0
 

@@ -20,7 +20,7 @@ from pydantic import BaseModel, Field, ValidationError, model_validator
 
 from grids.regions import default_geometry_path, load_geometry, load_prices, load_regions
 from grids.tables import InputError
-from grids.yamlfile import StrictModel, YearSpan, read_yaml_mapping
+from grids.yamlfile import StrictModel, YearSpan, read_yaml_mapping, referenced_file
 from grids.yamlfile import yaml_line as _yaml_line
 from models.capacity import CapacityInputs, resolve_prices
 from models.chips import load_chips, with_frontier
@@ -331,17 +331,12 @@ def load_scenario(path: str | Path | None = None) -> Scenario:
     """
     path = Path(path) if path is not None else default_scenario_path()
     spec = read_scenario_file(path)
-    base = path.parent
 
     def table(key: str) -> Path | None:
         value = getattr(spec, key)
         if value is None:
             return None
-        p = (base / value).resolve()
-        if not p.is_file():
-            raise InputError(f"file not found: {value}", file=path, key=key,
-                             line=_yaml_line(path, (key,)))
-        return p
+        return referenced_file(path, (key,), value)
 
     regions = load_regions(table("regions"))
     geometry = load_geometry(table("geometry"), regions)
@@ -362,10 +357,7 @@ def load_scenario(path: str | Path | None = None) -> Scenario:
     d = spec.demand
     demand_path = None
     if d.path is not None:
-        demand_path = (base / d.path).resolve()
-        if not demand_path.is_file():
-            raise InputError(f"file not found: {d.path}", file=path, key="demand.path",
-                             line=_yaml_line(path, ("demand", "path")))
+        demand_path = referenced_file(path, ("demand", "path"), d.path)
         demand = load_demand_path(demand_path, years)
     elif d.preset is not None:
         demand = preset_path(d.preset, years)

@@ -12,6 +12,7 @@ from typing import Any, get_args, get_origin
 from pydantic import BaseModel
 
 from grids.regions import PRICES, REGIONS
+from grids.tables import MAX_MAGNITUDE
 from models.chips import CHIPS
 from models.demand import DEMAND
 from models.levers import COOLING_WATER
@@ -75,6 +76,11 @@ def render() -> str:
         "Generated from the schema registry by `python -m planner.schema_docs`; do not edit.",
         "Every table may also carry `source` and `notes` columns (kept, not used by the model).",
         "Tables are CSV or Parquet. Unknown columns and unknown scenario keys are errors.",
+        "A column named twice is an error; a cell holds one value (not a Parquet list);",
+        "text holds no control characters (NUL, tab, escape: netCDF would cut ids at a NUL);",
+        f"every number is finite and at most {MAX_MAGNITUDE:.0e} in magnitude (so no cost",
+        "overflows to inf). A YAML key given twice is an error, and `true`/`false` is not a",
+        "number.",
         "",
         "## Scenario YAML",
         "",

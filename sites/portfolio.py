@@ -37,7 +37,7 @@ from pydantic import BaseModel, Field, ValidationError, model_validator
 
 from grids.regions import load_geometry, load_regions
 from grids.tables import Column, InputError, TableSchema, check_references, read_table, row_error
-from grids.yamlfile import StrictModel, YearSpan, read_yaml_mapping
+from grids.yamlfile import StrictModel, YearSpan, read_yaml_mapping, referenced_file
 from grids.yamlfile import yaml_line as _yaml_line
 from sites.sites import load_sites
 
@@ -377,15 +377,10 @@ def load_portfolio(
     """
     path = Path(path) if path is not None else default_portfolio_path()
     spec = read_portfolio_file(path)
-    base = path.parent
 
     def table(key: str) -> Path:
         value = getattr(spec, key)
-        p = (base / value).resolve()
-        if not p.is_file():
-            raise InputError(f"file not found: {value}", file=path, key=key,
-                             line=_yaml_line(path, (key,)))
-        return p
+        return referenced_file(path, (key,), value)
 
     op_path, ct_path, cu_path = table("operators"), table("contracts"), table("customers")
     operators = _check_operators(read_table(op_path, OPERATORS), op_path)
