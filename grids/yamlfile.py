@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, Union, get_args, get_origin
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 def yaml_line(path: Path, loc: Sequence[str | int]) -> int | None:
@@ -183,15 +183,20 @@ class StrictModel(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
-    @field_validator("*", mode="before")
+    @model_validator(mode="before")
     @classmethod
-    def _no_bool_for_a_number(cls, value: Any, info: ValidationInfo) -> Any:
-        """``discount_rate: true`` is an error, not 1.0 (pydantic's lax mode takes a bool
-        for a number)."""
-        field = cls.model_fields.get(info.field_name or "")
-        if field is not None and _holds_bool(value) and _wants_number(field.annotation):
-            raise ValueError("expected a number, not true/false")
-        return value
+    def _no_bool_for_a_number(cls, data: Any) -> Any:
+        """``discount_rate: true`` is an error naming the key, not 1.0 (pydantic's lax mode
+        takes a bool for a number): a bool given for a number is passed on as its text,
+        which no number field accepts."""
+        if not isinstance(data, dict):
+            return data
+        out = dict(data)
+        for name, value in data.items():
+            field = cls.model_fields.get(name) if isinstance(name, str) else None
+            if field is not None and _holds_bool(value) and _wants_number(field.annotation):
+                out[name] = _bools_as_text(value)
+        return out
 
 
 def _holds_bool(value: Any) -> bool:
@@ -203,6 +208,17 @@ def _holds_bool(value: Any) -> bool:
     if isinstance(value, dict):
         return any(_holds_bool(v) for v in value.values())
     return False
+
+
+def _bools_as_text(value: Any) -> Any:
+    """``value`` with every bool replaced by its YAML text (``true``/``false``)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, tuple)):
+        return [_bools_as_text(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _bools_as_text(v) for k, v in value.items()}
+    return value
 
 
 def _wants_number(annotation: Any) -> bool:

@@ -154,6 +154,11 @@ _SHOCK_RE = re.compile(
     r"^\s*(?P<kind>[a-z_]+)\s*:\s*(?P<body>[^@]+?)\s*@\s*(?P<year>[0-9]{4})\s*$")
 
 
+#: Largest demand, lease-rate or power-price shock, as a fraction: +10,000 %, far past any
+#: market move, and small enough that compounded factors stay finite (+1e308 % is inf).
+MAX_SHOCK_FACTOR = 100.0
+
+
 class Shock(StrictModel):
     """One shock: a kind, a magnitude, a start year and (for defaults) a target."""
 
@@ -186,8 +191,12 @@ class Shock(StrictModel):
         if kind in ("demand", "lease_rate", "power_price") and m <= -1.0:
             raise ValueError(f"{kind}: magnitude must be > -1 (a fraction, -0.3 = -30 %), "
                              f"got {m:g}")
-        if kind == "interconnect" and (m < 0 or abs(m - round(m)) > 1e-9):
-            raise ValueError(f"interconnect: magnitude must be whole years >= 0, got {m:g}")
+        if kind in ("demand", "lease_rate", "power_price") and m > MAX_SHOCK_FACTOR:
+            raise ValueError(f"{kind}: magnitude must be at most {MAX_SHOCK_FACTOR:g} "
+                             f"(+{MAX_SHOCK_FACTOR * 100:,.0f} %), got {m:g}")
+        if kind == "interconnect" and (m < 0 or m > 100 or abs(m - round(m)) > 1e-9):
+            raise ValueError(f"interconnect: magnitude must be whole years from 0 to 100, "
+                             f"got {m:g}")
         if kind == "obsolescence" and not 0.0 <= m < 1.0:
             raise ValueError(f"obsolescence: magnitude must be in [0, 1), got {m:g}")
         return self

@@ -3,15 +3,15 @@ as its result arrives."""
 
 from __future__ import annotations
 
-import logging
 import os
 import time
 import uuid
 from collections.abc import Callable
 from typing import Any
 
-from planner.interrupts import check, deferred, ignored_by_new_processes
+from planner.interrupts import check, deferred
 from planner.persistent import PersistentSolver
+from planner.sweep.cluster import connect, local_cluster
 from planner.sweep.parts import _write_part
 from planner.sweep.prepare import PreparedSweep
 from planner.sweep.task import _one_line, run_scenario
@@ -21,7 +21,7 @@ Progress = Callable[[dict[str, Any]], None]
 
 def execute(prep: PreparedSweep, *, workers: int | None = None, scheduler: str | None = None,
             client: Any = None, retry_failed: bool = False,
-            progress: Progress | None = None) -> dict[str, int]:
+            progress: Progress | None = None, dashboard: bool = False) -> dict[str, int]:
     """Solve every scenario without a part yet; write each part as its result arrives.
 
     Parameters
@@ -32,6 +32,8 @@ def execute(prep: PreparedSweep, *, workers: int | None = None, scheduler: str |
     client : an existing ``distributed.Client`` (neither cluster is started nor closed).
     retry_failed : solve scenarios again whose earlier attempt failed.
     progress : called with ``{"total", "done", "failed", "skipped"}`` after each scenario.
+    dashboard : serve the LocalCluster's Dask dashboard on 127.0.0.1:8787 (needs bokeh);
+        without it no HTTP server runs (:mod:`planner.sweep.cluster`).
 
     Returns
     -------
@@ -63,27 +65,29 @@ def execute(prep: PreparedSweep, *, workers: int | None = None, scheduler: str |
                 record(run_scenario(prep.base, sid, p, solver))
                 check()
         elif todo:
-            _on_dask(prep, todo, workers, scheduler, client, record)
+            _on_dask(prep, todo, workers, scheduler, client, record, dashboard)
     return {"total": len(plan), "skipped": len(done), "computed": len(todo),
             "failed": state["failed"], "hot_starts": state["hot_starts"]}
 
 
 def _on_dask(prep: PreparedSweep, todo: list[tuple[str, dict[str, Any]]], workers: int | None,
-             scheduler: str | None, client: Any, record: Callable[[dict[str, Any]], None]
-             ) -> None:
-    from distributed import Client, LocalCluster, as_completed
+             scheduler: str | None, client: Any, record: Callable[[dict[str, Any]], None],
+             dashboard: bool = False) -> None:
+    from distributed import Client, as_completed
 
     cluster = None
     own = client is None
     if own:
         if scheduler:
-            client = Client(scheduler, timeout="10s")
+            client = connect(scheduler)
         else:
-            n = max(1, min(workers or _cores(), len(todo)))
-            with ignored_by_new_processes():  # Ctrl-C is ours to act on, not each worker's
-                cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                                       dashboard_address=None, silence_logs=logging.ERROR)
-            client = Client(cluster)
+            cluster = local_cluster(max(1, min(workers or _cores(), len(todo))),
+                                    dashboard=dashboard)
+            try:
+                client = Client(cluster, security=cluster.security)
+            except BaseException:
+                cluster.close()
+                raise
     futures = []
     try:
         base_f = client.scatter(prep.base, broadcast=True)
