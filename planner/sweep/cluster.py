@@ -68,13 +68,14 @@ def connect(address: str) -> Any:
                          f"({why})") from None
 
 
-def local_cluster(n_workers: int, *, dashboard: bool = False) -> Any:
+def local_cluster(n_workers: int, *, dashboard: bool = False) -> tuple[Any, Any]:
     """A ``distributed.LocalCluster`` of ``n_workers`` single-threaded processes that only
     this process can use (TLS, temporary credentials, 127.0.0.1), without an HTTP server
-    unless ``dashboard`` (then the dashboard at :data:`DASHBOARD_ADDRESS`; needs bokeh).
+    unless ``dashboard`` (then the dashboard at :data:`DASHBOARD_ADDRESS`; needs bokeh),
+    and its ``Client``. Close both when done.
     """
     import dask
-    from distributed import LocalCluster
+    from distributed import Client, LocalCluster
     from distributed.security import Security
 
     if dashboard:
@@ -93,13 +94,20 @@ def local_cluster(n_workers: int, *, dashboard: bool = False) -> Any:
                                host="127.0.0.1", protocol="tls://", security=security,
                                dashboard_address=DASHBOARD_ADDRESS if dashboard else None,
                                silence_logs=logging.ERROR)
-    if not dashboard:
-        cluster.sync(_stop_http, cluster.scheduler)
-    return cluster
+    try:
+        client = Client(cluster, security=security)
+        if not dashboard:
+            cluster.sync(_stop_http, cluster.scheduler)
+            client.run(_stop_http)  # each worker's, on the worker's event loop
+    except BaseException:
+        cluster.close()
+        raise
+    return cluster, client
 
 
-async def _stop_http(scheduler: Any) -> None:
-    """Stop the scheduler's HTTP server (Dask starts it even without a dashboard)."""
-    server = getattr(scheduler, "http_server", None)
+async def _stop_http(dask_server: Any = None, dask_worker: Any = None) -> None:
+    """Stop a scheduler's or worker's HTTP server (Dask starts one even without a
+    dashboard)."""
+    server = getattr(dask_worker or dask_server, "http_server", None)
     if server is not None:
         server.stop()

@@ -73,7 +73,7 @@ def execute(prep: PreparedSweep, *, workers: int | None = None, scheduler: str |
 def _on_dask(prep: PreparedSweep, todo: list[tuple[str, dict[str, Any]]], workers: int | None,
              scheduler: str | None, client: Any, record: Callable[[dict[str, Any]], None],
              dashboard: bool = False) -> None:
-    from distributed import Client, as_completed
+    from distributed import as_completed
 
     cluster = None
     own = client is None
@@ -81,13 +81,8 @@ def _on_dask(prep: PreparedSweep, todo: list[tuple[str, dict[str, Any]]], worker
         if scheduler:
             client = connect(scheduler)
         else:
-            cluster = local_cluster(max(1, min(workers or _cores(), len(todo))),
-                                    dashboard=dashboard)
-            try:
-                client = Client(cluster, security=cluster.security)
-            except BaseException:
-                cluster.close()
-                raise
+            cluster, client = local_cluster(max(1, min(workers or _cores(), len(todo))),
+                                            dashboard=dashboard)
     futures = []
     try:
         base_f = client.scatter(prep.base, broadcast=True)
