@@ -146,7 +146,7 @@ def _print_outcome(outcome: Any, console: Any, plan: Any = None) -> None:
     """Percentiles of the cost for Monte Carlo; one row per scenario for a plain grid."""
     import numpy as np
 
-    from planner.sweep.charts import is_monte_carlo
+    from planner.sweep.charts import format_value, is_monte_carlo
 
     ds = outcome.dataset
     ok = int((ds["status"] == "ok").sum())
@@ -173,10 +173,7 @@ def _print_outcome(outcome: Any, console: Any, plan: Any = None) -> None:
         t.add_column("status")
         obj = ds["objective_usd"].values
         for i in range(min(n, MAX_TABLE_ROWS)):
-            cells = []
-            for k in keys:
-                v = ds[k].values[i]
-                cells.append(f"{float(v):.4g}" if isinstance(v, (float, np.floating)) else str(v))
+            cells = [format_value(ds[k].values[i]) for k in keys]
             cost = f"{obj[i] / 1e9:,.1f}" if np.isfinite(obj[i]) else "–"
             t.add_row(str(ds["scenario"].values[i]), *cells, cost, str(ds["status"].values[i]))
         console.print(t)

@@ -66,21 +66,31 @@ def is_monte_carlo(plan: SweepPlan | None) -> bool:
     return plan is not None and any(i >= 0 for i in plan.samples)
 
 
+def format_value(value: Any) -> str:
+    """A parameter value for a label or table: ``2,000,000`` for a whole number from 10,000
+    (a year stays ``2030``), four significant digits otherwise, text as it is."""
+    if isinstance(value, (bool, np.bool_)):
+        return str(bool(value)).lower()
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        v = float(value)
+        if np.isfinite(v) and v == round(v) and abs(v) >= 10_000:  # not years
+            return f"{v:,.0f}"
+        return f"{v:.4g}"
+    return str(value)
+
+
 def scenario_labels(ds: xr.Dataset, plan: SweepPlan | None) -> list[str]:
-    """``key=value, …`` of each scenario of ``ds`` (its id when there is no plan)."""
+    """``key=value, …`` of each scenario of ``ds``, naming only the parameters that vary
+    (its id when none does or there is no plan)."""
     ids = [str(v) for v in ds["scenario"].values]
-    if plan is None or not plan.parameters:
+    if plan is None:
         return ids
-    labels = []
-    for i in range(ds.sizes["scenario"]):
-        parts = []
-        for info in plan.parameters:
-            v = ds[info.key].values[i] if info.key in ds.coords else None
-            if isinstance(v, (float, np.floating)):
-                v = f"{float(v):.4g}"
-            parts.append(f"{info.key}={v}")
-        labels.append(", ".join(parts))
-    return labels
+    keys = [i.key for i in plan.parameters if i.key in ds.coords
+            and len({format_value(v) for v in ds[i.key].values}) > 1]
+    if not keys:
+        return ids
+    return [", ".join(f"{k}={format_value(ds[k].values[i])}" for k in keys)
+            for i in range(ds.sizes["scenario"])]
 
 
 def plot_scenario_lines(ds: xr.Dataset, path: str | Path, plan: SweepPlan | None = None
