@@ -68,8 +68,9 @@ def _guard() -> Any:
         _fail("interrupted; no output was written", 130)
     except (OSError, FileExistsError) as exc:
         _fail(f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), 2)
-    except (click.exceptions.Exit, click.exceptions.ClickException, click.exceptions.Abort):
-        raise
+    except (typer.Exit, typer.Abort, click.exceptions.Exit, click.exceptions.ClickException,
+            click.exceptions.Abort):
+        raise  # an exit code chosen by the command, or Click's own usage errors
     except Exception as exc:  # a bug: never a traceback that passes for "no optimal plan"
         _fail(internal_error(exc), INTERNAL_ERROR)
 
