@@ -73,6 +73,10 @@ def max_yaml_values() -> int:
     return value
 
 
+class _DuplicateKeyError(yaml.constructor.ConstructorError):
+    """A mapping names the same key twice."""
+
+
 class _UniqueKeyLoader(yaml.SafeLoader):
     """``yaml.SafeLoader`` that refuses a key written twice in one mapping (PyYAML keeps
     the last without a word)."""
@@ -90,7 +94,7 @@ class _UniqueKeyLoader(yaml.SafeLoader):
                 except TypeError:  # an unhashable key: PyYAML's own error follows
                     continue
                 if first is not None:
-                    raise yaml.constructor.ConstructorError(
+                    raise _DuplicateKeyError(
                         None, None, f"key '{key}' appears twice (first on line {first}); "
                         "give each key once", key_node.start_mark)
         return super().construct_mapping(node, deep=deep)
@@ -170,8 +174,9 @@ def read_yaml_mapping(path: Path, what: str, top: str) -> dict:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or "invalid YAML"
-        raise InputError(f"invalid YAML: {problem}", file=path,
-                         line=(mark.line + 1) if mark else None) from None
+        if not isinstance(exc, _DuplicateKeyError):
+            problem = f"invalid YAML: {problem}"
+        raise InputError(problem, file=path, line=(mark.line + 1) if mark else None) from None
     if not isinstance(raw, dict):
         raise InputError(f"expected a mapping of {top} at the top level", file=path)
     return raw
