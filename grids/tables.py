@@ -15,6 +15,8 @@ Row numbers count data rows from 1; for CSV files the physical line number
 
 from __future__ import annotations
 
+import csv
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +27,11 @@ import pandas as pd
 
 #: Columns any table may carry for provenance; kept, never used by the model.
 METADATA_COLUMNS = ("source", "notes")
+
+#: Largest magnitude of any number in an input table (a column may set a smaller maximum):
+#: far above any real MW, USD or H100e figure, and small enough that no product of the
+#: model's arithmetic overflows to inf (1e308 USD/MWh × 8760 h is inf).
+MAX_MAGNITUDE = 1e15
 
 _TRUE = {"true", "1", "yes", "y", "t"}
 _FALSE = {"false", "0", "no", "n", "f"}
@@ -173,16 +180,28 @@ def read_table(path: str | Path, schema: TableSchema) -> pd.DataFrame:
         value of the wrong kind or out of range, or a duplicated key.
     """
     path = Path(path)
-    if not path.is_file():
+    try:
+        found = path.is_file()
+    except OSError as exc:  # a name too long, no permission on a parent folder
+        raise InputError(f"cannot read {schema.name} table: {exc.strerror or exc}",
+                         file=path) from None
+    if not found:
         raise InputError(f"file not found (expected a {schema.name} table)", file=path)
     suffix = path.suffix.lower()
+    lines: list[int] | None = None
     try:
         if suffix == ".csv":
+            header, lines = csv_layout(path)
+            seen: set[str] = set()
+            for name in header:
+                if name in seen and name:  # pandas would rename the second to 'name.1'
+                    raise InputError("column appears twice", file=path, column=name)
+                seen.add(name)
             raw = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
-            line_offset = 2
+            if lines is not None and len(lines) != len(raw):
+                lines = None  # the two readers disagree on the rows: name rows only
         elif suffix in (".parquet", ".pq"):
             raw = pd.read_parquet(path)
-            line_offset = None
         else:
             raise InputError(
                 f"unsupported table format '{suffix}' (expected .csv or .parquet)", file=path
@@ -192,7 +211,30 @@ def read_table(path: str | Path, schema: TableSchema) -> pd.DataFrame:
     except Exception as exc:  # pandas/pyarrow parser errors
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise InputError(f"cannot read {schema.name} table: {first}", file=path) from None
-    return validate_frame(raw, schema, path, line_offset=line_offset)
+    return validate_frame(raw, schema, path, lines=lines)
+
+
+def csv_layout(path: str | Path) -> tuple[list[str], list[int] | None]:
+    """The header (names stripped) of a CSV file and the physical line each data row
+    starts on (1-based; a quoted value may span lines; blank lines are skipped as pandas
+    skips them). ``None`` for the lines when Python's ``csv`` module cannot read the file
+    (pandas then reports the problem).
+    """
+    header: list[str] = []
+    starts: list[int] = []
+    try:
+        with open(path, encoding="utf-8", errors="replace", newline="") as fh:
+            reader = csv.reader(fh)
+            line = 1
+            for i, record in enumerate(reader):
+                if i == 0:
+                    header = [c.strip() for c in record]
+                elif record:
+                    starts.append(line)
+                line = reader.line_num + 1
+    except csv.Error:
+        return header, None
+    return header, starts
 
 
 def validate_frame(
@@ -200,9 +242,13 @@ def validate_frame(
     schema: TableSchema,
     path: str | Path,
     *,
-    line_offset: int | None = None,
+    lines: list[int] | None = None,
 ) -> pd.DataFrame:
-    """Validate an already-read frame (see :func:`read_table`)."""
+    """Validate an already-read frame (see :func:`read_table`).
+
+    ``lines`` holds the physical line of each row of a text file, for messages; the
+    validated frame keeps it in ``attrs["lines"]`` for :func:`row_error`.
+    """
     raw = raw.rename(columns=lambda c: str(c).strip())
     allowed = set(schema.names) | set(METADATA_COLUMNS)
     for name in raw.columns:
@@ -224,7 +270,7 @@ def validate_frame(
     out = pd.DataFrame(index=pd.RangeIndex(len(raw)))
     for col in schema.columns:
         values = raw[col.name] if col.name in raw.columns else pd.Series([None] * len(raw))
-        out[col.name] = _parse_column(values.reset_index(drop=True), col, path, line_offset)
+        out[col.name] = _parse_column(values.reset_index(drop=True), col, path, lines)
     for meta in METADATA_COLUMNS:
         if meta in raw.columns:
             out[meta] = raw[meta].astype(object).reset_index(drop=True)
@@ -239,37 +285,58 @@ def validate_frame(
                 file=path,
                 row=i + 1,
                 column=schema.key[-1],
-                line=None if line_offset is None else i + line_offset,
+                line=None if lines is None else lines[i],
             )
+    if lines is not None:
+        out.attrs["lines"] = list(lines)
     return out
 
 
 def _is_blank(v: Any) -> bool:
-    if v is None:
+    """None, NaN, Parquet's ``<NA>`` and ``NaT``, or text of only spaces."""
+    if isinstance(v, str):
+        return v.strip() == ""
+    if v is None or v is pd.NA or v is pd.NaT:
         return True
-    if isinstance(v, float) and np.isnan(v):
-        return True
-    return isinstance(v, str) and v.strip() == ""
+    return isinstance(v, (float, np.floating)) and bool(np.isnan(v))
+
+
+def _is_cell(v: Any) -> bool:
+    """One value (not a list, mapping, array or bytes from a nested Parquet column)."""
+    return not isinstance(v, (list, tuple, dict, set, np.ndarray, bytes, bytearray))
+
+
+def _control_character(text: str) -> str | None:
+    """The first control character (Unicode category Cc: NUL, tab, escape, …) in ``text``."""
+    for ch in text:
+        if unicodedata.category(ch) == "Cc":
+            return ch
+    return None
 
 
 def _parse_column(
-    values: pd.Series, col: Column, path: str | Path, line_offset: int | None
+    values: pd.Series, col: Column, path: str | Path, lines: list[int] | None
 ) -> pd.Series:
     def fail(i: int, got: Any, what: str | None = None) -> InputError:
-        if hasattr(got, "item"):  # numpy scalar from Parquet
-            got = got.item()
-        if _is_blank(got):
+        if not _is_cell(got):
+            shown = "a list of values"
+        elif _is_blank(got):
             shown = "blank"
         else:
+            if hasattr(got, "item"):  # numpy scalar from Parquet
+                got = got.item()
             shown = repr(got.strip() if isinstance(got, str) else got)
         return InputError(
             f"expected {what or col.expectation()}, got {shown}",
             file=path,
             row=i + 1,
             column=col.name,
-            line=None if line_offset is None else i + line_offset,
+            line=None if lines is None else lines[i],
         )
 
+    for i, v in enumerate(values):
+        if not _is_cell(v):
+            raise fail(i, v, f"one value per cell ({col.expectation()})")
     blank = np.array([_is_blank(v) for v in values], dtype=bool)
     if col.required and blank.any():
         i = int(np.flatnonzero(blank)[0])
@@ -277,6 +344,11 @@ def _parse_column(
 
     if col.kind == "str":
         parsed = [None if b else str(v).strip() for v, b in zip(values, blank)]
+        for i, text in enumerate(parsed):
+            if text is not None and _control_character(text) is not None:
+                # netCDF and most tools cut text at NUL: two ids would become one
+                raise fail(i, text, "text without control characters (such as NUL, tab or "
+                           f"escape; found U+{ord(_control_character(text)):04X})")
         if not col.required and col.default is not None:
             parsed = [col.default if p is None else p for p in parsed]
         return pd.Series(parsed, dtype=object)
@@ -297,7 +369,11 @@ def _parse_column(
         return pd.Series(parsed, dtype=bool)
 
     # numeric
-    as_text = values.map(lambda v: v.strip() if isinstance(v, str) else v)
+    flags = [i for i, v in enumerate(values) if isinstance(v, (bool, np.bool_))]
+    if flags:  # a Parquet bool column is not 1.0 and 0.0
+        raise fail(flags[0], values.iloc[flags[0]])
+    as_text = values.map(lambda v: v.strip() if isinstance(v, str) else (
+        np.nan if _is_blank(v) else v))
     nums = pd.to_numeric(as_text.where(~blank, None), errors="coerce").astype(float)
     bad = (~blank) & (nums.isna().to_numpy() | ~np.isfinite(nums.fillna(0).to_numpy()))
     if bad.any():
@@ -309,6 +385,11 @@ def _parse_column(
         if frac.any():
             i = int(np.flatnonzero(frac)[0])
             raise fail(i, values.iloc[i])
+    huge = (~blank) & (np.abs(arr) > MAX_MAGNITUDE)
+    if huge.any():
+        i = int(np.flatnonzero(huge)[0])
+        raise fail(i, values.iloc[i], f"{col.expectation()} and at most {MAX_MAGNITUDE:.0e} "
+                   "in magnitude")
     if col.minimum is not None:
         low = (~blank) & ((arr <= col.minimum) if col.exclusive_minimum else (arr < col.minimum))
         if low.any():
@@ -336,9 +417,18 @@ def row_error(
     *,
     csv: bool | None = None,
 ) -> InputError:
-    """An :class:`InputError` for data row ``i`` (0-based) of a validated table."""
+    """An :class:`InputError` for data row ``i`` (0-based) of a validated table.
+
+    The line is the row's physical line when the table came from :func:`read_table`
+    (``df.attrs["lines"]``), else ``i + 2`` for a CSV file (one line per row).
+    """
     is_csv = Path(path).suffix.lower() == ".csv" if csv is None else csv
-    return InputError(message, file=path, row=i + 1, column=column, line=i + 2 if is_csv else None)
+    lines = df.attrs.get("lines")
+    if lines is not None and 0 <= i < len(lines):
+        line: int | None = int(lines[i])
+    else:
+        line = i + 2 if is_csv else None
+    return InputError(message, file=path, row=i + 1, column=column, line=line)
 
 
 def check_references(

@@ -38,7 +38,7 @@ from pydantic import BaseModel, Field, ValidationError, model_validator
 
 from grids.regions import is_bundled, load_geometry, load_regions
 from grids.tables import Column, InputError, TableSchema, check_references, read_table, row_error
-from grids.yamlfile import StrictModel, YearSpan, read_yaml_mapping
+from grids.yamlfile import StrictModel, YearSpan, read_yaml_mapping, referenced_file
 from grids.yamlfile import yaml_line as _yaml_line
 from sites.debt import DEBT, check_debt, check_interest
 from sites.sites import place_sites, read_sites
@@ -183,6 +183,11 @@ _SHOCK_RE = re.compile(
     r"^\s*(?P<kind>[a-z_]+)\s*:\s*(?P<body>[^@]+?)\s*@\s*(?P<year>[0-9]{4})\s*$")
 
 
+#: Largest demand, lease-rate or power-price shock, as a fraction: +10,000 %, far past any
+#: market move, and small enough that compounded factors stay finite (+1e308 % is inf).
+MAX_SHOCK_FACTOR = 100.0
+
+
 class Shock(StrictModel):
     """One shock: a kind, a magnitude, a start year and (for defaults) a target."""
 
@@ -215,8 +220,12 @@ class Shock(StrictModel):
         if kind in ("demand", "lease_rate", "power_price", "refinancing") and m <= -1.0:
             raise ValueError(f"{kind}: magnitude must be > -1 (a fraction, -0.3 = -30 %), "
                              f"got {m:g}")
-        if kind == "interconnect" and (m < 0 or abs(m - round(m)) > 1e-9):
-            raise ValueError(f"interconnect: magnitude must be whole years >= 0, got {m:g}")
+        if kind in ("demand", "lease_rate", "power_price") and m > MAX_SHOCK_FACTOR:
+            raise ValueError(f"{kind}: magnitude must be at most {MAX_SHOCK_FACTOR:g} "
+                             f"(+{MAX_SHOCK_FACTOR * 100:,.0f} %), got {m:g}")
+        if kind == "interconnect" and (m < 0 or m > 100 or abs(m - round(m)) > 1e-9):
+            raise ValueError(f"interconnect: magnitude must be whole years from 0 to 100, "
+                             f"got {m:g}")
         if kind == "obsolescence" and not 0.0 <= m < 1.0:
             raise ValueError(f"obsolescence: magnitude must be in [0, 1), got {m:g}")
         return self
@@ -436,15 +445,10 @@ def load_portfolio(
     """
     path = Path(path) if path is not None else default_portfolio_path()
     spec = read_portfolio_file(path)
-    base = path.parent
 
     def table(key: str) -> Path:
         value = getattr(spec, key)
-        p = (base / value).resolve()
-        if not p.is_file():
-            raise InputError(f"file not found: {value}", file=path, key=key,
-                             line=_yaml_line(path, (key,)))
-        return p
+        return referenced_file(path, (key,), value)
 
     op_path, ct_path, cu_path = table("operators"), table("contracts"), table("customers")
     operators = _check_operators(read_table(op_path, OPERATORS), op_path)

@@ -573,4 +573,6 @@ def test_line_breaks_in_keys_and_values_stay_on_one_line(tmp_path: Path) -> None
     with pytest.raises(InputError) as info:
         load_scenario(path)
     _assert_clean(info.value, "fleet.csv")
-    assert "unknown site 'ash\\nburn'" in str(info.value)
+    # a line break is a control character: refused in any id, shown escaped
+    assert "column site: expected text without control characters" in str(info.value)
+    assert "got 'ash\\nburn'" in str(info.value)

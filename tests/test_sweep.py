@@ -130,8 +130,9 @@ def test_sweep_dataset_is_labelled(swept: tuple[Path, object]) -> None:
         for name in ("gap_mw", "power_needed_mw", "compute_price_usd_per_h100e_year",
                      "energy_twh", "load_mw", "region_load_mw", "cost_usd"):
             assert name in ds
-    for name in ("fan.png", "tornado.png"):
+    for name in ("scenarios.png", "tornado.png"):  # a plain grid: one line per scenario
         assert (out.out_dir / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert not (out.out_dir / "fan.png").exists()  # percentiles of a grid mean nothing
     table = tornado_table(out.dataset, prepare_sweep(None, _grid, out.out_dir).plan)
     assert list(table["swing_usd"]) == sorted(table["swing_usd"], reverse=True)
     assert table.iloc[0]["parameter"] == "demand_multiplier"  # ±10 % demand moves it most
@@ -303,6 +304,33 @@ def test_monte_carlo_plan_is_reproducible_and_extends(base: planner.Scenario, tm
         assert 0.05 <= p["discount_rate"] <= 0.1 and p["onsite.capex_usd_per_mw"] >= 1e6
         assert p["onsite.lead_years"] in (1, 2, 3)
         assert p["stress.shocks"] in ([], ["default:microsoft:1@2028"])
+
+
+def test_grid_gets_a_line_and_a_row_per_scenario_monte_carlo_a_fan(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 12 §2.8: p5–p95 fans over four hand-picked grid points describe nothing."""
+    grid = write_yaml(tmp_path / "g.yaml", {"grid": {"years.end": 2027,
+                                                     "demand_multiplier": [1.0, 1.2]}})
+    capsys.readouterr()
+    assert main(["sweep", "--grid", str(grid), "-o", str(tmp_path / "g"), "--workers",
+                 "0"]) == 0
+    text = capsys.readouterr().out
+    assert (tmp_path / "g" / "scenarios.png").is_file()
+    assert not (tmp_path / "g" / "fan.png").exists()
+    assert "p95" not in text and "demand_multiplier" in text
+    with xr.open_dataset(tmp_path / "g" / "sweep.nc") as ds:
+        for sid, cost in zip(ds.scenario.values, ds["objective_usd"].values):
+            row = next(line for line in text.splitlines() if str(sid) in line)
+            assert f"{cost / 1e9:,.1f}" in row and "ok" in row
+
+    mc = write_yaml(tmp_path / "mc.yaml", {"grid": {"years.end": 2027}, "distributions": {
+        "demand_multiplier": {"dist": "uniform", "low": 0.9, "high": 1.1}}})
+    assert main(["sweep", "--grid", str(mc), "-o", str(tmp_path / "mc"), "--workers", "0",
+                 "--samples", "3"]) == 0
+    text = capsys.readouterr().out
+    assert (tmp_path / "mc" / "fan.png").is_file()
+    assert not (tmp_path / "mc" / "scenarios.png").exists()
+    assert "p95" in text
 
 
 def test_stress_shocks_in_a_sweep(tmp_path: Path) -> None:

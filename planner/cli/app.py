@@ -12,6 +12,7 @@ import time
 from contextlib import contextmanager
 from typing import Any
 
+import click
 import typer
 from rich.console import Console
 
@@ -57,6 +58,22 @@ def guard() -> Any:
         fail("interrupted; no output was written", exit_code())
     except (OSError, FileExistsError) as exc:
         fail(f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), 2)
+    except (typer.Exit, typer.Abort, click.exceptions.Exit, click.exceptions.ClickException,
+            click.exceptions.Abort):
+        raise  # an exit code chosen by the command, or Click's own usage errors
+    except Exception as exc:  # a bug: never a traceback that passes for "no optimal plan"
+        fail(internal_error(exc), INTERNAL_ERROR)
+
+
+#: Exit code of an unexpected exception (a bug in dcplan), distinct from bad input (2),
+#: no optimal plan or failed scenarios (1) and Ctrl-C (130).
+INTERNAL_ERROR = 3
+
+
+def internal_error(exc: BaseException) -> str:
+    """The one line an unexpected exception is reported as."""
+    text = " ".join(str(exc).split())[:300]
+    return f"internal error: {type(exc).__name__}{': ' + text if text else ''} (please report)"
 
 
 @contextmanager

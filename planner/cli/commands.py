@@ -2,7 +2,9 @@
 (map, stress, sweep) are registered from their own modules.
 
 Bad input ends with one line on stderr (``error: FILE row R, column C: …``)
-and exit code 2; no traceback, no output folder.
+and exit code 2; no traceback, no output folder. No optimal plan exits 1, Ctrl-C 130, and
+an unexpected exception (a bug) one line ``error: internal error: … (please report)`` with
+exit code 3.
 """
 
 from __future__ import annotations
@@ -18,7 +20,15 @@ from rich.table import Table
 from grids.regions import default_geometry_path, default_regions_path
 from grids.tables import InputError
 from models.chips import default_chips_path
-from planner.cli.app import app, console, err_console, guard, stages
+from planner.cli.app import (
+    INTERNAL_ERROR,
+    app,
+    console,
+    err_console,
+    guard,
+    internal_error,
+    stages,
+)
 from planner.cli.headroom import register as register_headroom_command
 from planner.cli.hedge import register as register_hedge_command
 from planner.cli.map import register as register_map_commands
@@ -312,5 +322,9 @@ def main(argv: list[str] | None = None) -> int:
         if exc.code is None:
             return 0
         return exc.code if isinstance(exc.code, int) else 2
+    except Exception as exc:  # outside a command's guard (option parsing, registration)
+        err_console.print(f"error: {internal_error(exc)}", markup=False, highlight=False,
+                          soft_wrap=True)
+        return INTERNAL_ERROR
     return 0
 

@@ -46,11 +46,18 @@ def sweep_command(
         "--retry-failed", help="solve scenarios again whose earlier attempt failed")] = False,
     fmt: Annotated[str, typer.Option(
         "--format", help="netcdf (sweep.nc) or zarr (sweep.zarr, needs zarr)")] = "netcdf",
+    max_scenarios: Annotated[int | None, typer.Option(
+        "--max-scenarios", help="refuse a sweep of more scenarios (grid points × samples) "
+        "than this, before any work (default 100,000)", show_default=False)] = None,
+    dashboard: Annotated[bool, typer.Option(
+        "--dashboard", help="serve the LocalCluster's Dask dashboard on 127.0.0.1:8787 "
+        "(needs bokeh; off: no HTTP server)")] = False,
 ) -> None:
     """Sweep a parameter grid or Monte Carlo over a scenario on Dask; resumable."""
     from planner.cli.app import console, guard, stages
     from planner.optimize.interrupts import exit_code
     from planner.sweep import execute, prepare_sweep, write_outputs
+    from planner.sweep.plan import MAX_SCENARIOS
 
     with guard():
         if grid is None:
@@ -60,9 +67,18 @@ def sweep_command(
         if workers is not None and scheduler is not None:
             raise InputError("--workers and --scheduler: give one (a running cluster has its "
                              "own workers)")
+        if dashboard and (scheduler is not None or workers == 0):
+            raise InputError("--dashboard is for the LocalCluster dcplan starts (a running "
+                             "scheduler serves its own; --workers 0 has none)")
+        if scheduler is not None:
+            from planner.sweep.cluster import check_scheduler_address
+
+            check_scheduler_address(scheduler)
         with stages({"load": "loading the scenario and checking the grid"}) as step:
             step("load")
-            prep = prepare_sweep(scenario, grid, out, samples=samples, seed=seed, fmt=fmt)
+            prep = prepare_sweep(scenario, grid, out, samples=samples, seed=seed, fmt=fmt,
+                                 max_scenarios=MAX_SCENARIOS if max_scenarios is None
+                                 else max_scenarios)
         names = ", ".join(i.key for i in prep.plan.parameters)
         console.print(f"{len(prep.plan)} scenarios over {names}")
         import time
@@ -72,7 +88,8 @@ def sweep_command(
         try:
             with bar:
                 counts = execute(prep, workers=workers, scheduler=scheduler,
-                                 retry_failed=retry_failed, progress=bar.update)
+                                 retry_failed=retry_failed, progress=bar.update,
+                                 dashboard=dashboard)
         except KeyboardInterrupt:
             console.print(f"interrupted: finished scenarios are kept in {prep.parts}; run the "
                           "same command again to resume")
@@ -80,7 +97,7 @@ def sweep_command(
         with stages({"write": "assembling and writing the sweep"}) as step:
             step("write")
             outcome = write_outputs(prep, counts, time.perf_counter() - t0)
-        _print_outcome(outcome, console)
+        _print_outcome(outcome, console, prep.plan)
         if len(outcome.failures):
             raise typer.Exit(1)
 
@@ -122,20 +139,44 @@ class _ProgressBar:
                              note=note)
 
 
-def _print_outcome(outcome: Any, console: Any) -> None:
+#: Most scenarios the terminal table of a grid sweep lists (all are in plan.csv).
+MAX_TABLE_ROWS = 40
+
+
+def _print_outcome(outcome: Any, console: Any, plan: Any = None) -> None:
+    """Percentiles of the cost for Monte Carlo; one row per scenario for a plain grid."""
+    import numpy as np
+
+    from planner.sweep.charts import format_value, is_monte_carlo
+
     ds = outcome.dataset
     ok = int((ds["status"] == "ok").sum())
-    t = Table(title=f"sweep of {ds.attrs.get('scenario', '')}: {ok} of {outcome.total} "
-              f"scenarios solved ({outcome.computed} now, {outcome.skipped} before)")
-    t.add_column("present value, billion USD")
-    for p in (5, 25, 50, 75, 95):
-        t.add_column(f"p{p}", justify="right")
-    if ok and "objective_usd" in ds:
-        import numpy as np
-
+    title = (f"sweep of {ds.attrs.get('scenario', '')}: {ok} of {outcome.total} "
+             f"scenarios solved ({outcome.computed} now, {outcome.skipped} before)")
+    if ok and "objective_usd" in ds and is_monte_carlo(plan):
+        t = Table(title=title)
+        t.add_column("present value, billion USD")
+        for p in (5, 25, 50, 75, 95):
+            t.add_column(f"p{p}", justify="right")
         obj = ds["objective_usd"].values
         obj = obj[np.isfinite(obj)] / 1e9
         t.add_row("total cost", *(f"{np.percentile(obj, p):,.1f}" for p in (5, 25, 50, 75, 95)))
+        console.print(t)
+    elif ok and "objective_usd" in ds:
+        keys = [i.key for i in plan.parameters] if plan is not None else []
+        n = ds.sizes["scenario"]
+        more = f"; first {MAX_TABLE_ROWS} of {n}, all in plan.csv" if n > MAX_TABLE_ROWS else ""
+        t = Table(title=title + more)
+        t.add_column("scenario")
+        for k in keys:
+            t.add_column(k, justify="right")
+        t.add_column("present value, billion USD", justify="right")
+        t.add_column("status")
+        obj = ds["objective_usd"].values
+        for i in range(min(n, MAX_TABLE_ROWS)):
+            cells = [format_value(ds[k].values[i]) for k in keys]
+            cost = f"{obj[i] / 1e9:,.1f}" if np.isfinite(obj[i]) else "–"
+            t.add_row(str(ds["scenario"].values[i]), *cells, cost, str(ds["status"].values[i]))
         console.print(t)
     fails = outcome.failures
     if len(fails):

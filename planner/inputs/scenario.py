@@ -29,7 +29,7 @@ from grids.regions import (
     read_polygons,
 )
 from grids.tables import InputError, check_references, read_table
-from grids.yamlfile import StrictModel, YearSpan, read_yaml_mapping
+from grids.yamlfile import StrictModel, YearSpan, read_yaml_mapping, referenced_file
 from grids.yamlfile import yaml_line as _yaml_line
 from models.capacity import CapacityInputs, resolve_prices
 from models.chips import load_chips, with_frontier
@@ -362,17 +362,12 @@ def load_scenario(path: str | Path | None = None) -> Scenario:
     """
     path = Path(path) if path is not None else default_scenario_path()
     spec = read_scenario_file(path)
-    base = path.parent
 
     def table(key: str) -> Path | None:
         value = getattr(spec, key)
         if value is None:
             return None
-        p = (base / value).resolve()
-        if not p.is_file():
-            raise InputError(f"file not found: {value}", file=path, key=key,
-                             line=_yaml_line(path, (key,)))
-        return p
+        return referenced_file(path, (key,), value)
 
     # 1. every file and every table's own content, before any cross-check between them,
     #    so an error names the real problem (a bad value, not its knock-on effect)
@@ -381,10 +376,7 @@ def load_scenario(path: str | Path | None = None) -> Scenario:
     chips_path, fleet_path = table("chips"), table("fleet")
     demand_path = None
     if spec.demand.path is not None:
-        demand_path = (base / spec.demand.path).resolve()
-        if not demand_path.is_file():
-            raise InputError(f"file not found: {spec.demand.path}", file=path,
-                             key="demand.path", line=_yaml_line(path, ("demand", "path")))
+        demand_path = referenced_file(path, ("demand", "path"), spec.demand.path)
     years = list(range(spec.years.start, spec.years.end + 1))
     regions = load_regions(regions_path)
     polygons = read_polygons(geometry_path) if geometry_path is not None else None

@@ -14,6 +14,7 @@ from pydantic import BaseModel
 from grids.headroom import HEADROOM
 from grids.hourly import SCHEMA_MARKDOWN as HOURLY_LOAD
 from grids.regions import PRICES, REGIONS
+from grids.tables import MAX_MAGNITUDE
 from grids.taxes import SALES_TAX
 from models.calibration import CALIBRATION_POINTS, DC_BASELINE
 from models.chips import CHIPS
@@ -92,6 +93,11 @@ def render() -> str:
         "do not edit.",
         "Every table may also carry `source` and `notes` columns (kept, not used by the model).",
         "Tables are CSV or Parquet. Unknown columns and unknown scenario keys are errors.",
+        "A column named twice is an error; a cell holds one value (not a Parquet list);",
+        "text holds no control characters (NUL, tab, escape: netCDF would cut ids at a NUL);",
+        f"every number is finite and at most {MAX_MAGNITUDE:.0e} in magnitude (so no cost",
+        "overflows to inf). A YAML key given twice is an error, and `true`/`false` is not a",
+        "number.",
         "",
         "## Scenario YAML",
         "",

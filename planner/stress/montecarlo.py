@@ -46,7 +46,7 @@ from pydantic import Field, TypeAdapter, ValidationError, model_validator
 from grids.tables import InputError
 from grids.yamlfile import StrictModel
 from grids.yamlfile import yaml_line as _yaml_line
-from planner.optimize.interrupts import check, deferred, ignored_by_new_processes
+from planner.optimize.interrupts import check, deferred
 from planner.stress.engine import simulate
 from planner.stress.market import Market
 from planner.sweep.distributions import Distribution
@@ -205,19 +205,16 @@ def run_monte_carlo(pf: Portfolio, market: Market, base_shocks: list[Shock], sam
 def _on_dask(pf: Portfolio, market: Market, base: list[Shock], factors: list[RiskFactor],
              seed: int, ids: list[int], workers: int | None,
              scheduler: str | None) -> list[dict[str, Any]]:
-    import logging
+    from distributed import as_completed
 
-    from distributed import Client, LocalCluster, as_completed
+    from planner.sweep.cluster import connect, local_cluster
 
     cluster = None
     if scheduler:
-        client = Client(scheduler, timeout="10s")
-    else:
+        client = connect(scheduler)
+    else:  # the sweep's cluster: TLS with temporary credentials, no HTTP server
         n = max(1, min(workers or len(os.sched_getaffinity(0)), len(ids)))
-        with ignored_by_new_processes():
-            cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                                   dashboard_address=None, silence_logs=logging.ERROR)
-        client = Client(cluster)
+        cluster, client = local_cluster(n)
     out: list[dict[str, Any]] = []
     futures = []
     try:

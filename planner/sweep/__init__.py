@@ -11,7 +11,8 @@ The flow::
                           ─→ DIR/parts/<id>.nc (or <id>.failed.json) as results arrive
                           ─→ DIR/sweep.nc: every part stacked on a ``scenario`` dimension,
                              parameters as coordinates; plan.csv, failures.csv,
-                             summary.json, fan.png, tornado.png
+                             summary.json, scenarios.png (grid) or fan.png (Monte
+                             Carlo), tornado.png
 
 A rerun with the same scenario, grid and options finds its parts and computes only what
 is missing (resume). The grid file format, every parameter and the outputs are documented
@@ -42,6 +43,8 @@ The package, one job a module:
   :mod:`~planner.sweep.stress_metrics` (planner.stress on it);
 * :mod:`~planner.sweep.prepare`: loading and checking a sweep before any solve;
 * :mod:`~planner.sweep.runner`: solving the pending scenarios, in process or on Dask;
+* :mod:`~planner.sweep.cluster`: the LocalCluster only dcplan can use (TLS, no HTTP) and
+  a running scheduler's address checked;
 * :mod:`~planner.sweep.parts`: writing one scenario's part atomically;
 * :mod:`~planner.sweep.assembly`: stacking the parts into one Dataset;
 * :mod:`~planner.sweep.outputs`: writing sweep.nc, the tables, summary and charts
@@ -53,7 +56,13 @@ from __future__ import annotations
 
 from planner.sweep.apply import apply_params
 from planner.sweep.assembly import assemble, plan_table
-from planner.sweep.charts import PERCENTILES, plot_fans, plot_tornado, tornado_table
+from planner.sweep.charts import (
+    PERCENTILES,
+    plot_fans,
+    plot_scenario_lines,
+    plot_tornado,
+    tornado_table,
+)
 from planner.sweep.compact_result import PART_FORMAT, compact
 from planner.sweep.distributions import (
     NUMERIC_DISTS,
@@ -77,18 +86,19 @@ from planner.sweep.parameters import (
     describe_parameter,
     spec_parameters,
 )
-from planner.sweep.plan import SweepPlan, make_plan
+from planner.sweep.plan import MAX_SCENARIOS, SweepPlan, make_plan, plan_size
 from planner.sweep.prepare import PreparedSweep, prepare_sweep
 from planner.sweep.run import run_sweep
 from planner.sweep.runner import Progress, execute
 from planner.sweep.task import SweepBase, run_scenario, worker_solver
 
 __all__ = [
-    "DERIVED", "NOT_SWEPT", "NUMERIC_DISTS", "PART_FORMAT", "PERCENTILES", "REGION_DERIVED",
-    "STRUCTURAL", "Choice", "Distribution", "GridFile", "Integers", "Linspace", "LogNormal",
-    "Normal", "ParamInfo", "PreparedSweep", "Progress", "StressOptions", "SweepBase",
-    "SweepOutcome", "SweepPlan", "Triangular", "Uniform", "apply_params", "assemble",
-    "compact", "describe_parameter", "execute", "make_plan", "plan_table", "plot_fans",
-    "plot_tornado", "prepare_sweep", "read_grid_file", "run_scenario", "run_sweep",
-    "spec_parameters", "tornado_table", "worker_solver", "write_outputs",
+    "DERIVED", "MAX_SCENARIOS", "NOT_SWEPT", "NUMERIC_DISTS", "PART_FORMAT", "PERCENTILES",
+    "REGION_DERIVED", "STRUCTURAL", "Choice", "Distribution", "GridFile", "Integers",
+    "Linspace", "LogNormal", "Normal", "ParamInfo", "PreparedSweep", "Progress",
+    "StressOptions", "SweepBase", "SweepOutcome", "SweepPlan", "Triangular", "Uniform",
+    "apply_params", "assemble", "compact", "describe_parameter", "execute", "make_plan",
+    "plan_size", "plan_table", "plot_fans", "plot_scenario_lines", "plot_tornado",
+    "prepare_sweep", "read_grid_file", "run_scenario", "run_sweep", "spec_parameters",
+    "tornado_table", "worker_solver", "write_outputs",
 ]

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 
+from grids.tables import InputError
 from planner.outputs.results import package_versions
 from planner.sweep.compact_result import PART_FORMAT
 from planner.sweep.parameters import DERIVED, ParamInfo
+from planner.sweep.parts import read_failure
 from planner.sweep.plan import SweepPlan
 from planner.sweep.prepare import PreparedSweep
 
@@ -28,6 +31,18 @@ def _coord_values(values: list[Any]) -> np.ndarray:
     return np.array([v if isinstance(v, str) else json.dumps(v) for v in values], dtype=object)
 
 
+def _read_part(path: Path) -> xr.Dataset:
+    """One scenario's result part, loaded; an unreadable one is an :class:`InputError`
+    naming it."""
+    try:
+        with xr.open_dataset(path, engine="netcdf4") as part:
+            return part.load()
+    except (OSError, ValueError, KeyError) as exc:
+        why = " ".join(str(exc).split())[:120] or type(exc).__name__
+        raise InputError(f"not a result part dcplan wrote ({why}); delete it to solve that "
+                         "scenario again", file=path) from None
+
+
 def assemble(prep: PreparedSweep) -> tuple[xr.Dataset, pd.DataFrame]:
     """Stack the parts on a ``scenario`` dimension; parameters become coordinates.
 
@@ -42,13 +57,12 @@ def assemble(prep: PreparedSweep) -> tuple[xr.Dataset, pd.DataFrame]:
         nc = prep.parts / f"{sid}.nc"
         failed = prep.parts / f"{sid}.failed.json"
         if nc.is_file():
-            with xr.open_dataset(nc, engine="netcdf4") as part:
-                parts.append(part.load())
+            parts.append(_read_part(nc))
             ok_ids.append(sid)
             status.append("ok")
             errors.append("")
         elif failed.is_file():
-            rec = json.loads(failed.read_text(encoding="utf-8"))
+            rec = read_failure(failed)
             failures.append({"scenario": sid, "error_type": rec.get("error_type", ""),
                              "error": rec.get("error", ""),
                              "parameters": json.dumps(params, default=str)})

@@ -1,4 +1,6 @@
-"""A sweep's charts: percentile fans by year and the tornado of parameters."""
+"""A sweep's charts: percentile fans by year (Monte Carlo), one line per scenario (a plain
+grid, where percentiles over hand-picked points mean nothing) and the tornado of
+parameters."""
 
 from __future__ import annotations
 
@@ -12,6 +14,10 @@ import xarray as xr
 from planner.sweep.plan import SweepPlan
 
 PERCENTILES = (5, 25, 50, 75, 95)
+#: The by-year panels: variable, scale to the axis unit, title.
+_PANELS = (("facility_mw", 1e-3, "facility capacity in service (GW)"),
+           ("gap_mw", 1e-3, "gap: power needed − energized (GW)"),
+           ("cost_usd_per_year", 1e-9, "cost in the year, present value (billion USD)"))
 
 
 def _plt() -> Any:
@@ -24,17 +30,15 @@ def _plt() -> Any:
 
 
 def plot_fans(ds: xr.Dataset, path: str | Path, plan: SweepPlan | None = None) -> bool:
-    """Percentile fans over scenarios, by year: capacity, gap and cost (three panels)."""
+    """Percentile fans over Monte Carlo scenarios, by year: capacity, gap and cost (three
+    panels). For a plain grid use :func:`plot_scenario_lines`."""
     plt = _plt()
     from matplotlib.ticker import MaxNLocator
 
     years = ds.year.values
-    panels = (("facility_mw", 1e-3, "facility capacity in service (GW)"),
-              ("gap_mw", 1e-3, "gap: power needed − energized (GW)"),
-              ("cost_usd_per_year", 1e-9, "cost in the year, present value (billion USD)"))
     fig, axes = plt.subplots(1, 3, figsize=(14, 4.2), dpi=110)
     n = ds.sizes["scenario"]
-    for ax, (name, scale, title) in zip(axes, panels):
+    for ax, (name, scale, title) in zip(axes, _PANELS):
         v = ds[name].transpose("scenario", "year").values * scale
         with np.errstate(all="ignore"), _quiet():
             q = {p: np.nanpercentile(v, p, axis=0) for p in PERCENTILES}
@@ -48,6 +52,74 @@ def plot_fans(ds: xr.Dataset, path: str | Path, plan: SweepPlan | None = None) -
     axes[0].legend(fontsize=8)
     fig.suptitle(f"{ds.attrs.get('scenario', '')}: {n} scenarios", fontsize=11)
     fig.tight_layout()
+    fig.savefig(path, format="png")
+    plt.close(fig)
+    return True
+
+
+#: Most scenarios a grid's line chart names in its legend (more are drawn unlabelled).
+MAX_LABELLED_LINES = 12
+
+
+def is_monte_carlo(plan: SweepPlan | None) -> bool:
+    """The sweep draws Monte Carlo samples (then percentiles describe a distribution)."""
+    return plan is not None and any(i >= 0 for i in plan.samples)
+
+
+def format_value(value: Any) -> str:
+    """A parameter value for a label or table: ``2,000,000`` for a whole number from 10,000
+    (a year stays ``2030``), four significant digits otherwise, text as it is."""
+    if isinstance(value, (bool, np.bool_)):
+        return str(bool(value)).lower()
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        v = float(value)
+        if np.isfinite(v) and v == round(v) and abs(v) >= 10_000:  # not years
+            return f"{v:,.0f}"
+        return f"{v:.4g}"
+    return str(value)
+
+
+def scenario_labels(ds: xr.Dataset, plan: SweepPlan | None) -> list[str]:
+    """``key=value, …`` of each scenario of ``ds``, naming only the parameters that vary
+    (its id when none does or there is no plan)."""
+    ids = [str(v) for v in ds["scenario"].values]
+    if plan is None:
+        return ids
+    keys = [i.key for i in plan.parameters if i.key in ds.coords
+            and len({format_value(v) for v in ds[i.key].values}) > 1]
+    if not keys:
+        return ids
+    return [", ".join(f"{k}={format_value(ds[k].values[i])}" for k in keys)
+            for i in range(ds.sizes["scenario"])]
+
+
+def plot_scenario_lines(ds: xr.Dataset, path: str | Path, plan: SweepPlan | None = None
+                        ) -> bool:
+    """One line per scenario, by year: capacity, gap and cost (three panels); the legend
+    names each scenario's parameter values (up to :data:`MAX_LABELLED_LINES`)."""
+    plt = _plt()
+    from matplotlib.ticker import MaxNLocator
+
+    years = ds.year.values
+    n = ds.sizes["scenario"]
+    labels = scenario_labels(ds, plan)
+    fig, axes = plt.subplots(1, 3, figsize=(14, 4.6), dpi=110)
+    for ax, (name, scale, title) in zip(axes, _PANELS):
+        v = ds[name].transpose("scenario", "year").values * scale
+        for i in range(n):
+            ax.plot(years, v[i], "o-", ms=3, lw=1.2, color=f"C{i % 10}" if n <= 10 else None,
+                    alpha=1.0 if n <= MAX_LABELLED_LINES else 0.5,
+                    label=labels[i] if n <= MAX_LABELLED_LINES else None)
+        ax.set_title(title, fontsize=10)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_xlabel("year")
+        ax.grid(True, alpha=0.3)
+    if n <= MAX_LABELLED_LINES:
+        fig.legend(*axes[0].get_legend_handles_labels(), loc="lower center", fontsize=8,
+                   ncol=min(n, 3), frameon=False)
+    fig.suptitle(f"{ds.attrs.get('scenario', '')}: {n} grid scenarios, one line each",
+                 fontsize=11)
+    fig.tight_layout(rect=(0, 0.06 * ((n + 2) // 3) if n <= MAX_LABELLED_LINES else 0, 1, 1))
     fig.savefig(path, format="png")
     plt.close(fig)
     return True

@@ -18,7 +18,13 @@ import xarray as xr
 from planner.outputs.files import json_ready
 from planner.outputs.outdir import atomic_folder, claim_folder
 from planner.sweep.assembly import assemble, plan_table
-from planner.sweep.charts import PERCENTILES, plot_fans, plot_tornado
+from planner.sweep.charts import (
+    PERCENTILES,
+    is_monte_carlo,
+    plot_fans,
+    plot_scenario_lines,
+    plot_tornado,
+)
 from planner.sweep.parts import _atomic_text
 from planner.sweep.prepare import PreparedSweep
 
@@ -44,7 +50,9 @@ class SweepOutcome:
 
 def write_outputs(prep: PreparedSweep, counts: dict[str, int] | None = None,
                   seconds: float = 0.0) -> SweepOutcome:
-    """Assemble and write the Dataset, plan.csv, failures.csv, summary.json and charts.
+    """Assemble and write the Dataset, plan.csv, failures.csv, summary.json and charts
+    (``fan.png`` for Monte Carlo, ``scenarios.png`` with one line per scenario for a grid,
+    ``tornado.png``).
 
     Each file is written to a temporary name and renamed into place (a Zarr store through
     :func:`planner.outputs.files.atomic_folder`).
@@ -77,7 +85,9 @@ def write_outputs(prep: PreparedSweep, counts: dict[str, int] | None = None,
     ok = ds.isel(scenario=np.flatnonzero(ds["status"].values == "ok")) \
         if "objective_usd" in ds else None
     if ok is not None and ok.sizes["scenario"]:
-        for name, draw in (("fan.png", plot_fans), ("tornado.png", plot_tornado)):
+        by_year = ("fan.png", plot_fans) if is_monte_carlo(prep.plan) else \
+            ("scenarios.png", plot_scenario_lines)
+        for name, draw in (by_year, ("tornado.png", plot_tornado)):
             tmp = out / f".{name}.{uuid.uuid4().hex[:6]}.png"
             try:
                 if draw(ok, tmp, prep.plan):

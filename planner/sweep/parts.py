@@ -8,6 +8,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from grids.tables import InputError
 from planner.optimize.interrupts import deferred
 from planner.outputs.files import json_ready
 
@@ -43,3 +44,26 @@ def _atomic_text(path: Path, text: str) -> None:
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def read_failure(path: Path) -> dict[str, Any]:
+    """A failure record (``parts/<id>.failed.json``) as written by :func:`_write_part`.
+
+    Raises
+    ------
+    InputError
+        Naming the file when it is not such a record (truncated, edited, not JSON), and
+        how to solve that scenario again.
+    """
+    fix = "delete it, or give --retry-failed, to solve that scenario again"
+    try:
+        record = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        why = getattr(exc, "msg", None) or getattr(exc, "strerror", None) or type(exc).__name__
+        raise InputError(f"not a failure record dcplan wrote ({why}); {fix}",
+                         file=path) from None
+    if not isinstance(record, dict) or not all(
+            isinstance(record.get(k), str) for k in ("error_type", "error")):
+        raise InputError("not a failure record dcplan wrote (expected a JSON object with "
+                         f"error_type and error texts); {fix}", file=path)
+    return record

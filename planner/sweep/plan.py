@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -81,6 +82,52 @@ def _normal_value(key: str, v: Any, info: ParamInfo, where: dict[str, Any]) -> A
     return out
 
 
+#: Default for the most scenarios one sweep may plan (grid points × samples); a sweep's
+#: ``--max-scenarios`` raises it. Each scenario is a solve of seconds to minutes, and the
+#: plan and the assembled Dataset are held in memory.
+MAX_SCENARIOS = 100_000
+
+
+def plan_size(grid: GridFile, grid_path: Path, samples: int | None = None,
+              max_scenarios: int = MAX_SCENARIOS) -> int:
+    """How many scenarios the grid file and ``samples`` stand for, counted without
+    listing them (at most this many are solved: repeated values are solved once).
+
+    Raises
+    ------
+    InputError
+        When the count passes ``max_scenarios``, with the count, its factors and how to
+        raise the limit; or for a malformed ``{start, stop, num}``.
+    """
+    if max_scenarios < 1:
+        raise InputError(f"--max-scenarios must be at least 1, got {max_scenarios}")
+    if samples is not None and samples < 1:
+        raise InputError(f"--samples must be at least 1, got {samples}")
+    factors: list[tuple[str, int]] = []
+    for key, raw in grid.grid.items():
+        if isinstance(raw, dict):
+            try:
+                n = Linspace.model_validate(raw).num
+            except ValidationError as exc:
+                e = exc.errors()[0]
+                raise InputError(f"expected a list of values or {{start, stop, num}}: "
+                                 f"{'.'.join(map(str, e['loc']))}: {e['msg']}", file=grid_path,
+                                 key=f"grid.{key}",
+                                 line=_yaml_line(grid_path, ("grid", key))) from None
+        else:
+            n = len(raw) if isinstance(raw, list) else 1
+        factors.append((f"grid.{key}", max(n, 1)))
+    if samples:
+        factors.append(("--samples", samples))
+    total = math.prod(n for _, n in factors)
+    if total > max_scenarios:
+        shown = " × ".join(f"{n:,} ({what})" for what, n in factors if n > 1)
+        raise InputError(f"the sweep stands for {total:,} scenarios ({shown}), more than the "
+                         f"limit of {max_scenarios:,}: give fewer values or samples, or raise "
+                         "the limit with --max-scenarios N", file=grid_path)
+    return total
+
+
 def _scenario_id(fingerprint: str, params: dict[str, Any], sample: int) -> str:
     blob = json.dumps({"base": fingerprint, "params": params, "sample": sample},
                       sort_keys=True, default=str)
@@ -88,7 +135,8 @@ def _scenario_id(fingerprint: str, params: dict[str, Any], sample: int) -> str:
 
 
 def make_plan(grid: GridFile, grid_path: Path, base: Scenario, *, samples: int | None = None,
-              seed: int = 0, fingerprint: str = "") -> SweepPlan:
+              seed: int = 0, fingerprint: str = "", max_scenarios: int = MAX_SCENARIOS
+              ) -> SweepPlan:
     """Check every key against ``base`` and list the scenarios.
 
     The grid's cartesian product (structural parameters — those that change the LP's
@@ -100,7 +148,8 @@ def make_plan(grid: GridFile, grid_path: Path, base: Scenario, *, samples: int |
     Raises
     ------
     InputError
-        Unknown keys, bad values or distributions, with the grid file's line.
+        Unknown keys, bad values or distributions, with the grid file's line; more than
+        ``max_scenarios`` scenarios (:func:`plan_size`), before any is listed.
     """
     infos: dict[str, ParamInfo] = {}
     for section, entries in (("grid", grid.grid), ("distributions", grid.distributions)):
@@ -128,8 +177,7 @@ def make_plan(grid: GridFile, grid_path: Path, base: Scenario, *, samples: int |
                          line=_yaml_line(grid_path, ("distributions",)))
     if samples and not grid.distributions:
         raise InputError("--samples needs distributions: in the grid file", file=grid_path)
-    if samples is not None and samples < 1:
-        raise InputError(f"--samples must be at least 1, got {samples}")
+    plan_size(grid, grid_path, samples, max_scenarios)
 
     grid_keys = sorted(grid.grid, key=lambda k: not infos[k].structural)
     axes = []

@@ -16,7 +16,8 @@ from planner.outputs.files import input_hashes
 from planner.outputs.outdir import check_output_folder
 from planner.sweep.compact_result import PART_FORMAT
 from planner.sweep.grid import read_grid_file
-from planner.sweep.plan import SweepPlan, make_plan
+from planner.sweep.parts import read_failure
+from planner.sweep.plan import MAX_SCENARIOS, SweepPlan, make_plan, plan_size
 from planner.sweep.task import SweepBase
 from sites.portfolio import parse_shock
 
@@ -40,19 +41,29 @@ class PreparedSweep:
         return self.out_dir / "parts"
 
     def finished(self, retry_failed: bool = False) -> set[str]:
-        """Ids with a result part (or a failure record, unless ``retry_failed``)."""
+        """Ids with a result part (or a failure record, unless ``retry_failed``).
+
+        Raises
+        ------
+        InputError
+            For a failure record that is not one dcplan wrote (checked before any solve).
+        """
         done = set()
         for sid in self.plan.ids:
-            if (self.parts / f"{sid}.nc").is_file() or (
-                    not retry_failed and (self.parts / f"{sid}.failed.json").is_file()):
+            if (self.parts / f"{sid}.nc").is_file():
+                done.add(sid)
+            elif not retry_failed and (self.parts / f"{sid}.failed.json").is_file():
+                read_failure(self.parts / f"{sid}.failed.json")
                 done.add(sid)
         return done
 
 
 def prepare_sweep(scenario: str | Path | None, grid: str | Path, out_dir: str | Path | None = None,
-                  *, samples: int | None = None, seed: int = 0, fmt: str = "netcdf"
-                  ) -> PreparedSweep:
-    """Load and check everything before any solve (bad input raises :class:`InputError`)."""
+                  *, samples: int | None = None, seed: int = 0, fmt: str = "netcdf",
+                  max_scenarios: int = MAX_SCENARIOS) -> PreparedSweep:
+    """Load and check everything before any solve (bad input raises :class:`InputError`);
+    a sweep of more than ``max_scenarios`` scenarios is refused before the scenario is
+    loaded."""
     if fmt not in ("netcdf", "zarr"):
         raise InputError(f"--format must be netcdf or zarr, got '{fmt}'")
     if fmt == "zarr":
@@ -63,6 +74,7 @@ def prepare_sweep(scenario: str | Path | None, grid: str | Path, out_dir: str | 
                              "or write netCDF") from None
     grid_path = Path(grid)
     gf = read_grid_file(grid_path)
+    plan_size(gf, grid_path, samples, max_scenarios)  # refused before any work
     base = load_scenario(scenario)
     stress_keys = "stress.shocks" in gf.grid or "stress.shocks" in gf.distributions
     portfolio = None
@@ -82,7 +94,8 @@ def prepare_sweep(scenario: str | Path | None, grid: str | Path, out_dir: str | 
     fingerprint = hashlib.sha256(json.dumps(
         {"format": PART_FORMAT, "spec": base.spec.model_dump_json(), "inputs": hashes},
         sort_keys=True).encode()).hexdigest()
-    plan = make_plan(gf, grid_path, base, samples=samples, seed=seed, fingerprint=fingerprint)
+    plan = make_plan(gf, grid_path, base, samples=samples, seed=seed, fingerprint=fingerprint,
+                     max_scenarios=max_scenarios)
     if portfolio is not None:
         from sites.portfolio import check_shock_targets
 

@@ -3,16 +3,16 @@ as its result arrives."""
 
 from __future__ import annotations
 
-import logging
 import os
 import time
 import uuid
 from collections.abc import Callable
 from typing import Any
 
-from planner.optimize.interrupts import check, deferred, ignored_by_new_processes
+from planner.optimize.interrupts import check, deferred
 from planner.optimize.persistent import PersistentSolver
 from planner.outputs.outdir import claim_folder
+from planner.sweep.cluster import connect, local_cluster
 from planner.sweep.outputs import SWEEP_FILES
 from planner.sweep.parts import _write_part
 from planner.sweep.prepare import PreparedSweep
@@ -23,7 +23,7 @@ Progress = Callable[[dict[str, Any]], None]
 
 def execute(prep: PreparedSweep, *, workers: int | None = None, scheduler: str | None = None,
             client: Any = None, retry_failed: bool = False,
-            progress: Progress | None = None) -> dict[str, int]:
+            progress: Progress | None = None, dashboard: bool = False) -> dict[str, int]:
     """Solve every scenario without a part yet; write each part as its result arrives.
 
     Parameters
@@ -34,6 +34,8 @@ def execute(prep: PreparedSweep, *, workers: int | None = None, scheduler: str |
     client : an existing ``distributed.Client`` (neither cluster is started nor closed).
     retry_failed : solve scenarios again whose earlier attempt failed.
     progress : called with ``{"total", "done", "failed", "skipped"}`` after each scenario.
+    dashboard : serve the LocalCluster's Dask dashboard on 127.0.0.1:8787 (needs bokeh);
+        without it no HTTP server runs (:mod:`planner.sweep.cluster`).
 
     Returns
     -------
@@ -66,27 +68,24 @@ def execute(prep: PreparedSweep, *, workers: int | None = None, scheduler: str |
                 record(run_scenario(prep.base, sid, p, solver))
                 check()
         elif todo:
-            _on_dask(prep, todo, workers, scheduler, client, record)
+            _on_dask(prep, todo, workers, scheduler, client, record, dashboard)
     return {"total": len(plan), "skipped": len(done), "computed": len(todo),
             "failed": state["failed"], "hot_starts": state["hot_starts"]}
 
 
 def _on_dask(prep: PreparedSweep, todo: list[tuple[str, dict[str, Any]]], workers: int | None,
-             scheduler: str | None, client: Any, record: Callable[[dict[str, Any]], None]
-             ) -> None:
-    from distributed import Client, LocalCluster, as_completed
+             scheduler: str | None, client: Any, record: Callable[[dict[str, Any]], None],
+             dashboard: bool = False) -> None:
+    from distributed import as_completed
 
     cluster = None
     own = client is None
     if own:
         if scheduler:
-            client = Client(scheduler, timeout="10s")
+            client = connect(scheduler)
         else:
-            n = max(1, min(workers or _cores(), len(todo)))
-            with ignored_by_new_processes():  # Ctrl-C is ours to act on, not each worker's
-                cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                                       dashboard_address=None, silence_logs=logging.ERROR)
-            client = Client(cluster)
+            cluster, client = local_cluster(max(1, min(workers or _cores(), len(todo))),
+                                            dashboard=dashboard)
     futures = []
     try:
         base_f = client.scatter(prep.base, broadcast=True)
