@@ -30,7 +30,7 @@ from planner.sweep.prepare import PreparedSweep
 
 #: Every name a sweep writes in its folder (its marker lists them; a rerun resumes).
 SWEEP_FILES = {"sweep.nc", "sweep.zarr", "plan.csv", "failures.csv", "summary.json",
-               "fan.png", "tornado.png", "parts"}
+               "fan.png", "scenarios.png", "tornado.png", "parts"}
 
 
 @dataclass
