@@ -454,3 +454,23 @@ def test_dashboard_needs_a_local_cluster(tmp_path: Path,
     line = _sweep_fails(capsys, ["--grid", str(grid), "--workers", "0", "--dashboard"],
                         tmp_path / "o")
     assert "--dashboard is for the LocalCluster" in line
+
+
+def test_corrupt_result_part_is_one_line(tmp_path: Path,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    """A truncated ``parts/<id>.nc`` (disk full, a copy cut short) is named, not a
+    traceback; the other scenarios' parts are kept."""
+    from planner.sweep import prepare_sweep
+
+    grid = _grid(tmp_path / "g.yaml", {"grid": {"years.end": 2027,
+                                                "demand_multiplier": [1.0, 1.1]}})
+    out = tmp_path / "o"
+    prep = prepare_sweep(None, grid, out)
+    prep.parts.mkdir(parents=True)
+    bad = prep.parts / f"{prep.plan.ids[0]}.nc"
+    bad.write_bytes(b"\x89HDF\r\n\x1a\n truncated")
+    capsys.readouterr()
+    assert main(["sweep", "--grid", str(grid), "-o", str(out), "--workers", "0"]) == 2
+    line = _one_error_line(capsys.readouterr().err)
+    assert line.startswith(f"error: {bad.name}: not a result part dcplan wrote")
+    assert (prep.parts / f"{prep.plan.ids[1]}.nc").is_file()  # the solved one is kept
