@@ -474,3 +474,15 @@ def test_corrupt_result_part_is_one_line(tmp_path: Path,
     line = _one_error_line(capsys.readouterr().err)
     assert line.startswith(f"error: {bad.name}: not a result part dcplan wrote")
     assert (prep.parts / f"{prep.plan.ids[1]}.nc").is_file()  # the solved one is kept
+
+
+def test_sweep_on_the_tls_local_cluster_through_the_cli(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The front door: ``dcplan sweep -w 1`` solves on the TLS-only LocalCluster."""
+    grid = _grid(tmp_path / "g.yaml", {"grid": {"years.end": 2027,
+                                                "demand_multiplier": [1.0, 1.1]}})
+    capsys.readouterr()
+    assert main(["sweep", "--grid", str(grid), "-o", str(tmp_path / "o"), "-w", "1"]) == 0, \
+        capsys.readouterr().err
+    assert "2 of 2 scenarios solved" in capsys.readouterr().out
+    assert len(list((tmp_path / "o" / "parts").glob("*.nc"))) == 2
