@@ -424,7 +424,8 @@ def test_local_cluster_refuses_other_processes_and_serves_no_http() -> None:
         ran = []
         for scheme in ("tcp", "tls"):
             with pytest.raises(Exception):  # noqa: B017 (any refusal will do)
-                intruder = Client(f"{scheme}://127.0.0.1:{port}", timeout="3s")
+                intruder = Client(f"{scheme}://127.0.0.1:{port}", timeout="3s",
+                                  set_as_default=False)
                 intruder.run_on_scheduler(lambda: ran.append(1))
         assert not ran
         me = psutil.Process()
