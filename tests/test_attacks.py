@@ -424,7 +424,8 @@ def test_local_cluster_refuses_other_processes_and_serves_no_http() -> None:
         ran = []
         for scheme in ("tcp", "tls"):
             with pytest.raises(Exception):  # noqa: B017 (any refusal will do)
-                intruder = Client(f"{scheme}://127.0.0.1:{port}", timeout="3s")
+                intruder = Client(f"{scheme}://127.0.0.1:{port}", timeout="3s",
+                                  set_as_default=False)
                 intruder.run_on_scheduler(lambda: ran.append(1))
         assert not ran
         me = psutil.Process()
@@ -454,3 +455,35 @@ def test_dashboard_needs_a_local_cluster(tmp_path: Path,
     line = _sweep_fails(capsys, ["--grid", str(grid), "--workers", "0", "--dashboard"],
                         tmp_path / "o")
     assert "--dashboard is for the LocalCluster" in line
+
+
+def test_corrupt_result_part_is_one_line(tmp_path: Path,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    """A truncated ``parts/<id>.nc`` (disk full, a copy cut short) is named, not a
+    traceback; the other scenarios' parts are kept."""
+    from planner.sweep import prepare_sweep
+
+    grid = _grid(tmp_path / "g.yaml", {"grid": {"years.end": 2027,
+                                                "demand_multiplier": [1.0, 1.1]}})
+    out = tmp_path / "o"
+    prep = prepare_sweep(None, grid, out)
+    prep.parts.mkdir(parents=True)
+    bad = prep.parts / f"{prep.plan.ids[0]}.nc"
+    bad.write_bytes(b"\x89HDF\r\n\x1a\n truncated")
+    capsys.readouterr()
+    assert main(["sweep", "--grid", str(grid), "-o", str(out), "--workers", "0"]) == 2
+    line = _one_error_line(capsys.readouterr().err)
+    assert line.startswith(f"error: {bad.name}: not a result part dcplan wrote")
+    assert (prep.parts / f"{prep.plan.ids[1]}.nc").is_file()  # the solved one is kept
+
+
+def test_sweep_on_the_tls_local_cluster_through_the_cli(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The front door: ``dcplan sweep -w 1`` solves on the TLS-only LocalCluster."""
+    grid = _grid(tmp_path / "g.yaml", {"grid": {"years.end": 2027,
+                                                "demand_multiplier": [1.0, 1.1]}})
+    capsys.readouterr()
+    assert main(["sweep", "--grid", str(grid), "-o", str(tmp_path / "o"), "-w", "1"]) == 0, \
+        capsys.readouterr().err
+    assert "2 of 2 scenarios solved" in capsys.readouterr().out
+    assert len(list((tmp_path / "o" / "parts").glob("*.nc"))) == 2

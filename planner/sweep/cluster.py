@@ -61,7 +61,9 @@ def connect(address: str) -> Any:
 
     address = check_scheduler_address(address)
     try:
-        return Client(address, timeout="10s")
+        # not the default client: dcplan passes it around, and a failed connection must
+        # not leave dask's configuration pointing at a scheduler that is not there
+        return Client(address, timeout="10s", set_as_default=False)
     except (OSError, TimeoutError, ValueError) as exc:
         why = " ".join(str(exc).split())[:200] or type(exc).__name__
         raise InputError(f"--scheduler {address!r}: cannot connect to a Dask scheduler "
@@ -95,7 +97,7 @@ def local_cluster(n_workers: int, *, dashboard: bool = False) -> tuple[Any, Any]
                                dashboard_address=DASHBOARD_ADDRESS if dashboard else None,
                                silence_logs=logging.ERROR)
     try:
-        client = Client(cluster, security=security)
+        client = Client(cluster, security=security, set_as_default=False)
         if not dashboard:
             cluster.sync(_stop_http, cluster.scheduler)
             client.run(_stop_http)  # each worker's, on the worker's event loop

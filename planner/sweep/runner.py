@@ -96,7 +96,7 @@ def _on_dask(prep: PreparedSweep, todo: list[tuple[str, dict[str, Any]]], worker
             key_to_id[key] = sid
             futures.append(client.submit(run_scenario, base_f, sid, p, key=key, pure=False,
                                          retries=0))
-        pending = as_completed(futures)
+        pending = as_completed(futures, loop=client.loop)
         while not pending.is_empty():
             check()
             if not pending.has_ready():
