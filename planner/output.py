@@ -26,6 +26,7 @@ from planner.interrupts import check, deferred
 from planner.maps import write_map_outputs
 from planner.results import Result
 from planner.scenario import Scenario
+from planner.tidy import tidy_dataset, write_csv
 
 #: Written into every output folder: a folder holding it may be replaced whole by a new run.
 MARKER = ".dcplan-output"
@@ -162,20 +163,19 @@ def write_run(
     hashes = input_hashes(scenario)
     with atomic_folder(out_dir) as tmp:
         say("results.nc")
-        ds = result.to_xarray().copy()
+        ds = tidy_dataset(result.to_xarray())
         ds.attrs.update({f"sha256_{k}": v for k, v in hashes.items()})
         ds.attrs["scenario_yaml"] = scenario.spec.model_dump_json()
         ds.to_netcdf(tmp / "results.nc", engine="netcdf4")
         say("tables")
         gap = result.gap()
-        gap.to_csv(tmp / "gap.csv", index=False, float_format="%.6g")
-        result.cost_breakdown().to_csv(tmp / "cost_by_component.csv", float_format="%.6g")
-        capacity_by_region(result).to_csv(tmp / "capacity_by_region.csv", index=False,
-                                          float_format="%.6g")
-        site_table(result).to_csv(tmp / "sites.csv", index=False, float_format="%.6g")
+        write_csv(gap, tmp / "gap.csv")
+        write_csv(result.cost_breakdown(), tmp / "cost_by_component.csv", index=True)
+        write_csv(capacity_by_region(result), tmp / "capacity_by_region.csv")
+        write_csv(site_table(result), tmp / "sites.csv")
         it = ds["it_mw"].to_series()
         it = it[it > 0].reset_index()
-        it.to_csv(tmp / "chips_installed.csv", index=False, float_format="%.6g")
+        write_csv(it, tmp / "chips_installed.csv")
         say("gap.png")
         plot_gap(gap, str(tmp / "gap.png"), title=f"{scenario.name}: demand vs efficiency")
         say("maps")

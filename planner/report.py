@@ -35,6 +35,7 @@ from planner.maps import (
     display_geometry,
     load_capacity_map,
 )
+from planner.tidy import YEAR_COLUMNS, tidy_frame
 
 if TYPE_CHECKING:
     from planner.results import Result
@@ -85,8 +86,18 @@ def _num(v: Any) -> float | None:
 
 
 def _fmt(v: Any, digits: int = 0, scale: float = 1.0) -> str:
+    """``v / scale`` with thousands separators and ``digits`` decimals; "–" when missing.
+
+    Examples
+    --------
+    >>> _fmt(-0.0), _fmt(-0.3), _fmt(1234.5, 1), _fmt(None)
+    ('0', '0', '1,234.5', '–')
+    """
     f = _num(v)
-    return "–" if f is None else f"{f / scale:,.{digits}f}"
+    if f is None:
+        return "–"
+    text = f"{f / scale:,.{digits}f}"
+    return text[1:] if text.startswith("-") and float(text.replace(",", "")) == 0 else text
 
 
 def _json_values(values: np.ndarray) -> list[float | None]:
@@ -486,10 +497,12 @@ def headline(summary: dict, gap: pd.DataFrame) -> list[tuple[str, str]]:
 def _table(df: pd.DataFrame, formats: dict[str, tuple[int, float]]) -> str:
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in df.columns)
     rows = []
-    for _, row in df.iterrows():
+    for _, row in tidy_frame(df).astype(object).iterrows():
         cells = []
         for c in df.columns:
-            if c in formats:
+            if c in YEAR_COLUMNS:
+                cells.append(f"<td>{_fmt(row[c], 0).replace(',', '')}</td>")
+            elif c in formats:
                 digits, scale = formats[c]
                 cells.append(f"<td>{_fmt(row[c], digits, scale)}</td>")
             else:
