@@ -22,10 +22,13 @@ import pandas as pd
 
 from grids.tables import InputError
 from planner.gap import plot_gap
+from planner.headline import run_summary
 from planner.interrupts import check, deferred
 from planner.maps import write_map_outputs
 from planner.results import Result
 from planner.scenario import Scenario
+from planner.schedule import schedule_from_scenario, write_schedule_xlsx
+from planner.states import write_state_outputs
 from planner.tidy import tidy_dataset, write_csv
 
 #: Written into every output folder: a folder holding it may be replaced whole by a new run.
@@ -178,10 +181,18 @@ def write_run(
         write_csv(it, tmp / "chips_installed.csv")
         say("gap.png")
         plot_gap(gap, str(tmp / "gap.png"), title=f"{scenario.name}: demand vs efficiency")
-        say("maps")
-        write_map_outputs(result, scenario, tmp)
-        summary = result.summary()
+        summary = run_summary(result, scenario, hashes)
         summary["inputs_sha256"] = hashes
         summary["inputs"] = scenario.table_paths
+        say("schedule")
+        schedule = schedule_from_scenario(ds, scenario)
+        write_csv(schedule, tmp / "build_schedule.csv")
+        write_schedule_xlsx(schedule, tmp / "build_schedule.xlsx")
+        regions = capacity_by_region(result)
+        say("maps")
+        write_map_outputs(result, scenario, tmp, report_data={
+            "summary": _clean(summary), "schedule": schedule, "regions": regions})
+        say("states")
+        write_state_outputs(ds, tmp)  # capacity_by_state.csv, layer "states" of the gpkg
         (tmp / "summary.json").write_text(json.dumps(_clean(summary), indent=2) + "\n")
     return out_dir
