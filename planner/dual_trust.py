@@ -5,7 +5,8 @@ row is one of many; it then says nothing about what one more unit of the
 row's right-hand side is worth. For constraint 3 (grid connection at a site)
 ``dcplan`` reports the dual only where one more MW of grid could actually be
 used at the site in that year, so that the dual is the rate at which the
-objective falls (the finite-difference check agrees):
+objective falls (the finite-difference check agrees), or where the connection
+is not full (the dual is then 0, and one more MW is indeed worth nothing):
 
 * the site carries load in the year (a site without a hall or without load
   gains nothing from a connection it cannot use), and
@@ -25,27 +26,35 @@ TOL_MW = 1e-6
 
 
 def usable_grid_mw(grid_load_mw: np.ndarray, onsite_load_mw: np.ndarray,
-                   facility_mw: np.ndarray, max_mw: np.ndarray) -> np.ndarray:
-    """site × year booleans: one more MW of grid connection could be used there.
+                   facility_mw: np.ndarray, max_mw: np.ndarray,
+                   grid_capacity_mw: np.ndarray) -> np.ndarray:
+    """site × year booleans: the grid-access dual there is a value.
+
+    True where the connection is not full (the row has slack: the dual is 0 and one
+    more MW is worth exactly nothing), or where one more MW could be used (the
+    site carries load, and the MW can replace on-site load or feed more IT).
 
     Parameters
     ----------
-    grid_load_mw, onsite_load_mw, facility_mw : site × year arrays, MW
-        Load served from the grid and on site, and facility capacity in service.
+    grid_load_mw, onsite_load_mw, facility_mw, grid_capacity_mw : site × year arrays, MW
+        Load served from the grid and on site, facility capacity in service, grid
+        connection energized.
     max_mw : site array, MW
         The site's ceiling (NaN or inf = none).
 
     Examples
     --------
-    >>> z = np.zeros((3, 1))
-    >>> usable_grid_mw(np.array([[5.0], [5.0], [0.0]]), np.array([[0.0], [1.0], [0.0]]),
-    ...                np.array([[5.0], [6.0], [0.0]]), np.array([5.0, 6.0, 10.0]))[:, 0].tolist()
-    [False, True, False]
+    >>> usable_grid_mw(np.array([[5.0], [5.0], [0.0], [0.0]]),
+    ...                np.array([[0.0], [1.0], [0.0], [0.0]]),
+    ...                np.array([[5.0], [6.0], [0.0], [9.0]]), np.array([5.0, 6.0, 10.0, 9.0]),
+    ...                np.array([[5.0], [5.0], [0.0], [3.0]]))[:, 0].tolist()
+    [False, True, False, True]
     """
     load = grid_load_mw + onsite_load_mw
     ceiling = np.nan_to_num(np.asarray(max_mw, dtype=float), nan=np.inf)[:, None]
     room = (facility_mw - load > TOL_MW) | (facility_mw < ceiling - TOL_MW)
-    return (load > TOL_MW) & ((onsite_load_mw > TOL_MW) | room)
+    slack = grid_capacity_mw - grid_load_mw > TOL_MW
+    return slack | ((load > TOL_MW) & ((onsite_load_mw > TOL_MW) | room))
 
 
 def trusted(value: np.ndarray, usable: np.ndarray) -> np.ndarray:

@@ -193,7 +193,8 @@ class Result:
         # a dual from a degenerate vertex is not a value: blank where the MW cannot be used
         max_mw = d.sites.loc[sites, "max_mw"].to_numpy(dtype=float)
         grid_access = trusted(site_value("Grid_Capacity"),
-                              usable_grid_mw(gridload, onsiteload, facility_cap, max_mw))
+                              usable_grid_mw(gridload, onsiteload, facility_cap, max_mw,
+                                             grid_cap))
         region_grid_access = region_max(grid_access, site_region, regions)
         headroom = np.full((len(regions), len(years)), np.nan)
         ri = {r: i for i, r in enumerate(regions)}
