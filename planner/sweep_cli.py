@@ -132,9 +132,15 @@ def _print_outcome(outcome: Any, console: Any) -> None:
     if ok and "objective_usd" in ds:
         import numpy as np
 
-        obj = ds["objective_usd"].values
-        obj = obj[np.isfinite(obj)] / 1e9
-        t.add_row("total cost", *(f"{np.percentile(obj, p):,.1f}" for p in (5, 25, 50, 75, 95)))
+        rows = [("plan cost", "plan_cost_usd"),
+                ("unserved compute (value, not a cost)", "unserved_value_usd")] \
+            if "plan_cost_usd" in ds else [("total cost", "objective_usd")]
+        for label, name in rows:
+            v = ds[name].values
+            v = v[np.isfinite(v)] / 1e9
+            if name == "unserved_value_usd" and not (v > 0).any():
+                continue
+            t.add_row(label, *(f"{np.percentile(v, p):,.1f}" for p in (5, 25, 50, 75, 95)))
         console.print(t)
     fails = outcome.failures
     if len(fails):

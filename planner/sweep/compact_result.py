@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from planner.headline import PENALTY_COMPONENTS
 from planner.results import Result
 
 #: Bumped when the compact per-scenario result changes (old parts are then not reused).
@@ -48,6 +49,13 @@ def compact(result: Result) -> xr.Dataset:
     data["cost_usd"] = cost
     data["cost_usd_per_year"] = _yv(cost.sum("component").values, "USD",
                                     "present value of the year's costs (all components)")
+    penalty = cost.sel(component=[c for c in cost.component.values
+                                  if c in PENALTY_COMPONENTS]).sum("component").values
+    data["plan_cost_usd_per_year"] = _yv(
+        cost.sum("component").values - penalty, "USD",
+        "present value of what the plan spends in the year (all components but unserved)")
+    data["unserved_value_usd_per_year"] = _yv(
+        penalty, "USD", "present value of the compute left unserved in the year (a penalty)")
     for name in ("facility_mw", "grid_capacity_mw", "onsite_capacity_mw", "load_mw",
                  "build_mw"):
         src = full[name]
@@ -65,6 +73,10 @@ def compact(result: Result) -> xr.Dataset:
     lp = result.lp
     scalars = {
         "objective_usd": (result.objective_usd, "USD", "present value of all costs"),
+        "plan_cost_usd": (float(data["plan_cost_usd_per_year"].sum()), "USD",
+                          "present value of what the plan spends (objective − unserved)"),
+        "unserved_value_usd": (float(data["unserved_value_usd_per_year"].sum()), "USD",
+                               "present value of the compute left unserved (a penalty)"),
         "build_seconds": (result.build_seconds, "s", "LP build time"),
         "handoff_seconds": (lp.handoff_seconds, "s", "diff and update, or pass to HiGHS"),
         "solve_seconds": (lp.solve_seconds, "s", "HiGHS run time"),
