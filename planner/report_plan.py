@@ -165,16 +165,22 @@ def gantt_svg(schedule: pd.DataFrame, years: list[int]) -> str:
     with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "dcplan-gantt"}):
         fig, ax = plt.subplots(figsize=(11, 0.9 + 0.32 * len(sites)), dpi=110,
                                layout="constrained")
-        for r in rows.itertuples(index=False):
-            yi = sites.index(r.site) + lanes[r.kind]
-            colour = KIND_COLOURS[r.kind]
-            if r.lead_years > 0 and not pd.isna(r.commit_year):
-                ax.barh(yi, r.year - r.commit_year, left=r.commit_year, height=0.24,
-                        color=colour, alpha=0.25, lw=0)
-            ax.barh(yi, 1.0, left=r.year, height=0.24, color=colour, lw=0)
-            if r.mw >= 0.01 * size.iloc[0]:
-                ax.text(r.year + 1.05, yi, f"{r.mw:,.0f}", va="center", fontsize=6.5,
-                        color="0.25")
+        row_of = {s: i for i, s in enumerate(sites)}
+        for kind, part in rows.groupby("kind", sort=False):
+            yi = part["site"].map(row_of).to_numpy(float) + lanes[kind]
+            year = part["year"].to_numpy(float)
+            lead = part[(part["lead_years"] > 0) & part["commit_year"].notna()]
+            if len(lead):  # pale: from the commitment to the year the MW arrive
+                commit = lead["commit_year"].astype(float).to_numpy()
+                ax.barh(lead["site"].map(row_of).to_numpy(float) + lanes[kind],
+                        lead["year"].to_numpy(float) - commit, left=commit, height=0.24,
+                        color=KIND_COLOURS[kind], alpha=0.25, lw=0)
+            ax.barh(yi, np.ones(len(part)), left=year, height=0.24, color=KIND_COLOURS[kind],
+                    lw=0)
+            for y_, x_, mw in zip(yi, year, part["mw"].to_numpy(float)):
+                if mw >= 0.01 * size.iloc[0]:
+                    ax.text(x_ + 1.05, y_, f"{mw:,.0f}", va="center", fontsize=6.5,
+                            color="0.25")
         ax.set_yticks(range(len(sites)), [f"{s} ({size[s] / 1e3:,.1f} GW)" for s in sites],
                       fontsize=8)
         ax.invert_yaxis()
