@@ -325,19 +325,21 @@ def _print_gap(df: Any) -> None:
             ("served M", "served_h100e", "{:,.2f}"), ("demand ×", "demand_growth", "{:.2f}"),
             ("efficiency ×", "efficiency_growth", "{:.2f}"),
             ("net power ×", "net_power_growth", "{:.2f}"),
+            ("load ×", "realized_power_growth", "{:.2f}"),
             ("fleet H100e/MW", "fleet_h100e_per_mw", "{:,.0f}"),
             ("needed GW", "power_needed_mw", "{:,.1f}"),
+            ("needed, newest chips GW", "power_needed_at_frontier_mw", "{:,.1f}"),
             ("energized GW", "power_energized_mw", "{:,.1f}"), ("gap %", "gap_pct", "{:.1f}"),
             ("TWh", "energy_twh", "{:,.0f}"),
             ("USD/H100e-yr", "compute_price_usd_per_h100e_year", "{:,.0f}")]
     for label, _, _ in cols:
         t.add_column(label, justify="right")
     scale = {"demand_h100e": 1e-6, "served_h100e": 1e-6, "power_needed_mw": 1e-3,
-             "power_energized_mw": 1e-3}
+             "power_energized_mw": 1e-3, "power_needed_at_frontier_mw": 1e-3}
     for _, row in df.iterrows():
         cells = []
         for _, key, fmt in cols:
-            v = row[key]
+            v = row[key] if key in row else float("nan")  # a gap.csv of an older run
             cells.append("–" if v != v else fmt.format(v * scale.get(key, 1.0)))
         t.add_row(*cells)
     console.print(t)

@@ -191,11 +191,10 @@ def gantt_svg(schedule: pd.DataFrame, years: list[int]) -> str:
         handles = [matplotlib.patches.Patch(color=KIND_COLOURS[k], label=KIND_LABELS[k])
                    for k in ("facility", "grid", "queued_grid", "onsite")
                    if k in set(rows["kind"])]
-        ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 1.0 + 0.5 /
-                  max(len(sites), 1)), ncol=4, fontsize=8, frameon=False)
+        ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.6 /
+                  max(len(sites), 1) - 0.04), ncol=4, fontsize=8, frameon=False)
         ax.set_title(f"Build schedule by site (MW; {len(sites)} sites the plan builds at, largest "
-                     "first; queued connections shown for them)",
-                     fontsize=10, pad=18)
+                     "first; queued connections shown for them)", fontsize=10)
         svg = inline_svg(fig)
         plt.close(fig)
     return svg
@@ -274,7 +273,8 @@ def schedule_section(schedule: pd.DataFrame, regions: pd.DataFrame | None,
     note = "" if len(shown) == len(schedule) else \
         f" (the first {len(shown):,} of {len(schedule):,} rows; all in build_schedule.csv)"
     parts.append(
-        f"<details open><summary>Full schedule, every commitment{note} — click a header to sort"
+        f'<details id="schedule-details"><summary>Full schedule, every commitment{note} — '
+        "open, then click a header to sort"
         "</summary>" + html_table(_labelled(shown), {"mw": 0, "lead_years": 0},
                                    sortable=True, table_id="schedule-table") + "</details>")
     return "\n".join(parts)
