@@ -233,10 +233,10 @@ def test_report_reads_as_an_answer(default_run: tuple[Path, str], browser: Any) 
         due = page.locator("#decisions-table tbody tr")
         assert due.count() > 0
         # headers are human, with units
+        page.locator("#schedule-details > summary").click()
         heads = page.locator("#schedule-table th").all_inner_texts()
         assert "MW" in heads and "Commit by (year)" in heads and not any("_" in h for h in heads)
         # the schedule table (folded away: open it) sorts by MW, largest first after two clicks
-        page.locator("#schedule-details > summary").click()
         mw_col = heads.index("MW")
         page.locator("#schedule-table th").nth(mw_col).click()
         page.locator("#schedule-table th").nth(mw_col).click()
