@@ -346,7 +346,7 @@ def _print_gap(df: Any) -> None:
 
 
 def _print_summary(result: Any, target: Path, scenario: Any = None) -> None:
-    from planner.headline import PENALTY_COMPONENTS, levelized_cost, split_cost
+    from planner.headline import PENALTY_COMPONENTS, TIES_NOTE, levelized_cost, split_cost
 
     ds = result.to_xarray()
     costs = result.cost_breakdown().sum(axis=1)
@@ -369,7 +369,8 @@ def _print_summary(result: Any, target: Path, scenario: Any = None) -> None:
     console.print(t)
 
     last = int(ds.year.values[-1])
-    r = Table(title="by region (MW at the meter; totals do not depend on ties)")
+    r = Table(title="by region (MW at the meter; first: ties between sites of a region "
+              "leave these totals unchanged)")
     for c in ("region", "built MW", "new grid MW", "on-site MW", f"load {last} MW"):
         r.add_column(c, justify="left" if c == "region" else "right")
     rb = ds["region_build_mw"].sum("year").to_series()
@@ -382,6 +383,7 @@ def _print_summary(result: Any, target: Path, scenario: Any = None) -> None:
     console.print(r)
     if scenario is not None:
         _print_schedule(ds, scenario)
+    console.print(f"ties: {TIES_NOTE}", markup=False, highlight=False, soft_wrap=True)
 
     lev = levelized_cost(ds)
     y = Table(title="by year")

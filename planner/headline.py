@@ -35,11 +35,11 @@ LEVELIZED_VS_MARGINAL = (
 
 #: The ties caveat shown next to site-level results.
 TIES_NOTE = (
-    "The plan is one of several with the same cost: sites with identical costs can trade MW "
-    "at no cost, so per-site MW (and site-level values) may differ between solver versions "
-    "while the present value, the cost breakdown, the yearly totals, the marginal cost of "
-    "compute and the per-region totals of sites that do not tie are the same for every "
-    "optimum. Read the per-region totals first.")
+    "the plan is one of several with the same cost: sites with identical costs can trade MW "
+    "at no cost, so per-site MW (and site-level values) may differ between solver versions; "
+    "the plan cost, the cost breakdown, the yearly totals and the marginal cost of compute are "
+    "the same for every optimum, and region totals change only where tied sites lie in "
+    "different regions.")
 
 
 def split_cost(cost_usd_by_component: dict[str, float]) -> tuple[float, float]:

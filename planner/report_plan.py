@@ -251,7 +251,9 @@ def schedule_section(schedule: pd.DataFrame, regions: pd.DataFrame | None,
         table = by.reset_index()
         table["where"] = table["year"].map(per).fillna("")
         table = table.rename(columns={"where": "Where (MW by region)"})
-        parts.append("<h3>By region and year (totals that do not depend on ties)</h3>"
+        parts.append("<h3>By region and year</h3><p class=\"note\">Region totals first: "
+                     "ties between sites of a region leave them unchanged, while the MW of "
+                     "single sites can move between tied sites (see the caveats).</p>"
                      + html_table(table, {"build_mw": 0, "grid_mw": 0, "onsite_mw": 0,
                                           "load_mw": 0}, table_id="region-years"))
     due = decisions_due(schedule, years[0])
@@ -362,7 +364,7 @@ def assumptions_section(summary: dict[str, Any]) -> str:
 def caveats_section() -> str:
     """Ties, degenerate duals, what the model leaves out."""
     items = [
-        TIES_NOTE,
+        f"Ties: {TIES_NOTE}",
         "Grid-access values (the dual of the grid-connection constraint) are shown only where "
         "the site could use one more MW of grid; a dual from a degenerate vertex is left blank "
         "and never sets a regional figure.",
