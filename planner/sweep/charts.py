@@ -30,14 +30,19 @@ def plot_fans(ds: xr.Dataset, path: str | Path, plan: SweepPlan | None = None) -
 
     years = ds.year.values
     panels = (("facility_mw", 1e-3, "facility capacity in service (GW)"),
-              ("gap_mw", 1e-3, "gap: power needed − energized (GW)"),
+              ("efficiency_only_gap_mw", 1e-3,
+               "new power needed even with the newest chips (GW)"),
               ("plan_cost_usd_per_year", 1e-9,
                "plan cost in the year, PV (billion USD; excl. unserved)"))
     fig, axes = plt.subplots(1, 3, figsize=(14, 4.2), dpi=110)
     n = ds.sizes["scenario"]
     for ax, (name, scale, title) in zip(axes, panels):
-        if name not in ds:  # a sweep written before the plan cost was split off
-            name, title = "cost_usd_per_year", "cost in the year, PV (billion USD)"
+        if name not in ds:  # a sweep written before these were added
+            name, title = {"plan_cost_usd_per_year": ("cost_usd_per_year",
+                                                      "cost in the year, PV (billion USD)"),
+                           "efficiency_only_gap_mw": ("gap_mw",
+                                                      "gap: power needed − energized (GW)"),
+                           }[name]
         v = ds[name].transpose("scenario", "year").values * scale
         with np.errstate(all="ignore"), _quiet():
             q = {p: np.nanpercentile(v, p, axis=0) for p in PERCENTILES}

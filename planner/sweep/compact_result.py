@@ -66,7 +66,9 @@ def compact(result: Result) -> xr.Dataset:
     gap_units = {"frontier_h100e_per_mw": "H100e/MW", "fleet_h100e_per_mw": "H100e/MW",
                  "demand_growth": "1", "efficiency_growth": "1", "net_power_growth": "1",
                  "fleet_pue": "1", "power_needed_mw": "MW", "power_energized_mw": "MW",
-                 "gap_mw": "MW", "gap_pct": "%"}
+                 "gap_mw": "MW", "gap_pct": "%", "power_needed_at_frontier_mw": "MW",
+                 "efficiency_only_gap_mw": "MW", "realized_power_growth": "1",
+                 "net_power_growth_fleet": "1"}
     for name, units in gap_units.items():
         data[name] = _yv(gap.loc[years, name].to_numpy(dtype=float), units,
                          f"gap report column {name} (planner.gap)")
