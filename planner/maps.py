@@ -568,7 +568,7 @@ def plot_map(cmap: CapacityMap, metric: str, years: Sequence[int], path: str | P
                           markeredgecolor="#303030", markersize=3, label="site, 0 MW"))
     if missing:
         handles.append(Patch(facecolor="#e6e6e6", edgecolor="#9a9a9a", hatch="///",
-                             label="no value (no limit)"))
+                             label="no value (no limit, or none to trust)"))
     fig.legend(handles=handles, loc="outside right upper", title="sites: facility MW\nin service",
                frameon=False, fontsize=9, title_fontsize=9, labelspacing=1.3)
     if n > 1:

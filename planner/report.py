@@ -366,7 +366,9 @@ MAP_JS = r"""
     var anyNone = D.regions.features.some(function (f) {
       return f.properties.values[state.metric][state.yi] === null;
     });
-    if (anyNone) { rows.push('<i style="background:' + NONE + '"></i>no value (no limit)'); }
+    if (anyNone) {
+      rows.push('<i style="background:' + NONE + '"></i>no value (no limit, or none to trust)');
+    }
     rows.push('<span class="dc-dot"></span>site: area ∝ facility MW');
     legend._div.innerHTML = rows.join("<br>");
   }
