@@ -28,7 +28,7 @@ from planner.maps import write_map_outputs
 from planner.results import Result
 from planner.scenario import Scenario
 from planner.schedule import schedule_from_scenario, write_schedule_xlsx
-from planner.states import write_state_outputs
+from planner.states import add_state_layer, state_table
 from planner.tidy import tidy_dataset, write_csv
 
 #: Written into every output folder: a folder holding it may be replaced whole by a new run.
@@ -189,10 +189,13 @@ def write_run(
         write_csv(schedule, tmp / "build_schedule.csv")
         write_schedule_xlsx(schedule, tmp / "build_schedule.xlsx")
         regions = capacity_by_region(result)
+        say("states")
+        states = state_table(ds)
+        write_csv(states, tmp / "capacity_by_state.csv")
         say("maps")
         write_map_outputs(result, scenario, tmp, report_data={
-            "summary": _clean(summary), "schedule": schedule, "regions": regions})
-        say("states")
-        write_state_outputs(ds, tmp)  # capacity_by_state.csv, layer "states" of the gpkg
+            "summary": _clean(summary), "schedule": schedule, "regions": regions,
+            "states": states})
+        add_state_layer(states, tmp / "capacity_map.gpkg")
         (tmp / "summary.json").write_text(json.dumps(_clean(summary), indent=2) + "\n")
     return out_dir

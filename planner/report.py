@@ -525,7 +525,8 @@ QUESTION = ("Given how fast compute demand grows, how fast chips get more effici
 
 def render_report(summary: dict, gap: pd.DataFrame, cmap: CapacityMap,
                   schedule: pd.DataFrame | None = None,
-                  regions: pd.DataFrame | None = None) -> str:
+                  regions: pd.DataFrame | None = None,
+                  states: pd.DataFrame | None = None) -> str:
     """The report page as a string, top to bottom an answer: the question, the answer,
     the schedule, the gap, the map, the cost, the assumptions, the caveats."""
     from planner.headline import answer
@@ -583,7 +584,7 @@ def render_report(summary: dict, gap: pd.DataFrame, cmap: CapacityMap,
         f'<figure class="chart" id="stack-chart">{capacity_stack_svg(cmap)}</figure>'
         "<details open><summary>By region (MW at the meter; built = sum over all years)"
         f"</summary>{html_table(region_table(cmap), reg_fmt, sortable=True)}</details>"
-        "</section>\n"
+        f"{_states_html(states)}</section>\n"
         '<section id="map-section"><h2>Map</h2>'
         f"{map_section(cmap)}</section>\n"
         f'<section id="cost"><h2>Cost</h2>{cost_section(summary)}</section>\n'
@@ -593,6 +594,21 @@ def render_report(summary: dict, gap: pd.DataFrame, cmap: CapacityMap,
         f"<script>{SORT_JS}</script>"
     )
     return page(f"dcplan report: {name}", body, with_map=True)
+
+
+def _states_html(states: pd.DataFrame | None) -> str:
+    """The by-state table (capacity_by_state.csv totals), folded away; "" without one."""
+    if states is None or states.empty:
+        return ""
+    from planner.report_plan import html_table
+    from planner.states import state_totals
+
+    totals = state_totals(states)
+    fmt = {c: 0 for c in totals.columns if c not in ("state", "name")}
+    return ("<details id=\"states\"><summary>By state (taxes, moratoria and water rules are "
+            "set by states; sites placed in the US state polygons; capacity_by_state.csv)"
+            f"</summary>{html_table(totals, fmt, sortable=True, table_id='states-table')}"
+            "</details>")
 
 
 def write_map_page(cmap: CapacityMap, out: str | Path, *, metric: str = "load_mw") -> Path:
@@ -608,7 +624,8 @@ def write_map_page(cmap: CapacityMap, out: str | Path, *, metric: str = "load_mw
 
 def report_from_result(result: Result, cmap: CapacityMap, out: str | Path, *,
                        summary: dict | None = None, schedule: pd.DataFrame | None = None,
-                       regions: pd.DataFrame | None = None) -> Path:
+                       regions: pd.DataFrame | None = None,
+                       states: pd.DataFrame | None = None) -> Path:
     """Write ``report.html`` from an in-memory result (used by ``dcplan run``).
 
     ``summary``, ``schedule`` and ``regions`` are what the run writes to
@@ -616,7 +633,7 @@ def report_from_result(result: Result, cmap: CapacityMap, out: str | Path, *,
     """
     out = Path(out)
     text = render_report(summary if summary is not None else result.summary(), result.gap(),
-                         cmap, schedule, regions)
+                         cmap, schedule, regions, states)
     with atomic_file(out) as tmp:
         tmp.write_text(text, encoding="utf-8")
     return out
@@ -659,8 +676,14 @@ def write_report(folder: str | Path, out: str | Path | None = None) -> Path:
         schedule["commit_year"] = schedule["commit_year"].astype("Int64")
         regions = _read_csv(folder / "capacity_by_region.csv",
                             ["region", "year", "build_mw", "grid_mw", "onsite_mw", "load_mw"])
+    states = None
+    if (folder / "capacity_by_state.csv").is_file():
+        states = _read_csv(folder / "capacity_by_state.csv",
+                           ["state", "name", "year", "sites", "build_mw", "grid_mw", "onsite_mw",
+                            "load_mw", "energy_twh"])
+        states["state"] = states["state"].fillna("")
     out = Path(out) if out is not None else folder / "report.html"
-    text = render_report(summary, gap, cmap, schedule, regions)
+    text = render_report(summary, gap, cmap, schedule, regions, states)
     with atomic_file(out) as tmp:
         tmp.write_text(text, encoding="utf-8")
     return out

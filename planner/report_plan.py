@@ -43,6 +43,7 @@ HEADERS = {
     "component": "Cost component", "pv_usd": "Present value (billion USD)",
     "build_mw": "Facility built (MW)", "grid_mw": "New grid (MW)",
     "load_mw": "Load (MW)", "state": "State", "sites": "Sites",
+    "energy_twh_total_state": "Energy, all years (TWh)",
 }
 #: Largest number of schedule rows drawn in the page (the CSV has them all).
 MAX_TABLE_ROWS = 1000

@@ -116,16 +116,23 @@ def state_layer(table: pd.DataFrame, states: gpd.GeoDataFrame | None = None
     return gpd.GeoDataFrame(layer[[*cols, "geometry"]], geometry="geometry", crs=states.crs)
 
 
-def write_state_outputs(ds: xr.Dataset, folder: Path, *, gpkg: str = "capacity_map.gpkg"
-                        ) -> pd.DataFrame:
-    """Write ``capacity_by_state.csv`` and, when ``gpkg`` exists in ``folder``, add its
-    ``states`` layer. Returns the table."""
-    from planner.tidy import write_csv
+def add_state_layer(table: pd.DataFrame, gpkg: Path) -> None:
+    """Add the ``states`` layer (:func:`state_layer` of ``table``) to the GeoPackage."""
+    state_layer(table).to_file(gpkg, layer="states", driver="GPKG")
 
-    states = load_states()
-    table = state_table(ds, states)
-    write_csv(table, Path(folder) / "capacity_by_state.csv")
-    path = Path(folder) / gpkg
-    if path.is_file():
-        state_layer(table, states).to_file(path, layer="states", driver="GPKG")
-    return table
+
+def state_totals(table: pd.DataFrame) -> pd.DataFrame:
+    """Per state over the horizon: sites, facility built, new grid and on-site MW, the last
+    year's load and all years' energy; largest load first, states without load last."""
+    last = int(table["year"].max())
+    g = table.groupby(["state", "name"], sort=False)
+    out = pd.DataFrame({
+        "sites": g["sites"].first(),
+        "build_mw": g["build_mw"].sum(),
+        "grid_mw": g["grid_mw"].sum(),
+        "onsite_mw": g["onsite_mw"].sum(),
+        f"load_mw_{last}": table[table["year"] == last].set_index(["state", "name"])["load_mw"],
+        "energy_twh_total": g["energy_twh"].sum(),
+    }).reset_index()
+    return out.sort_values([f"load_mw_{last}", "energy_twh_total"], ascending=False,
+                           kind="stable").reset_index(drop=True)

@@ -188,6 +188,8 @@ def test_capacity_by_state_sums_to_the_run(default_run: tuple[Path, str]) -> Non
     assert {"VA", "TX", "OH"} <= set(states["state"])
     layer = gpd.read_file(folder / "capacity_map.gpkg", layer="states")
     assert layer.crs.to_epsg() == 4326 and "TX" in set(layer["state"])
+    report = (folder / "report.html").read_text(encoding="utf-8")
+    assert 'id="states-table"' in report and "<td class=\"t\">Texas</td>" in report
     tx = layer.set_index("state").loc["TX"]
     assert tx["load_mw_2040"] == pytest.approx(
         states[(states["state"] == "TX") & (states["year"] == 2040)]["load_mw"].iloc[0],
@@ -267,5 +269,5 @@ def test_dcplan_report_rewrites_the_plan_sections(default_run: tuple[Path, str],
     assert proc.returncode == 0, proc.stderr
     text = out.read_text(encoding="utf-8")
     for anchor in ('id="decisions-table"', 'id="gantt-chart"', 'id="chip-mix-chart"',
-                   'id="assumptions-table"', 'class="answer"'):
+                   'id="assumptions-table"', 'class="answer"', 'id="states-table"'):
         assert anchor in text, anchor
