@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -158,22 +159,74 @@ def with_frontier(
     return pd.concat([base[keep], synth[keep]])
 
 
+def spread_labels(y: np.ndarray, gap: float) -> np.ndarray:
+    """Label positions for sorted values ``y``: each at least ``gap`` above the one below,
+    the column centred on the values' own centre.
+
+    Examples
+    --------
+    >>> spread_labels(np.array([0.0, 0.01, 1.0]), 0.1).round(3).tolist()
+    [-0.045, 0.055, 1.0]
+    """
+    out = np.array(y, dtype=float)
+    for _ in range(len(out)):
+        moved = False
+        for i in range(1, len(out)):
+            if out[i] - out[i - 1] < gap - 1e-12:
+                mid = (out[i] + out[i - 1]) / 2
+                # push the pair apart, then let the whole cluster recentre next pass
+                lo = i - 1
+                while lo > 0 and out[lo] - out[lo - 1] < gap + 1e-12:
+                    lo -= 1
+                hi = i
+                while hi < len(out) - 1 and out[hi + 1] - out[hi] < gap + 1e-12:
+                    hi += 1
+                centre = (y[lo:hi + 1].mean() if hi > lo else mid)
+                n = hi - lo + 1
+                out[lo:hi + 1] = centre + (np.arange(n) - (n - 1) / 2) * gap
+                moved = True
+        if not moved:
+            break
+    return out
+
+
 def plot_frontier(chips: pd.DataFrame, years: list[int], path: str | Path, title: str = "") -> None:
+    """Draw :func:`frontier_figure` into ``path``."""
+    import matplotlib.pyplot as plt
+
+    fig = frontier_figure(chips, years, title)
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def frontier_figure(chips: pd.DataFrame, years: list[int], title: str = "") -> Any:
     """Efficiency (H100e per IT-MW, log scale) of every generation by first year,
     with the frontier (best on sale each year) as a step line."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
-    fig, ax = plt.subplots(figsize=(8, 4.5), dpi=110)
+    fig, ax = plt.subplots(figsize=(11, 5.5), dpi=110)
     real = chips[~chips.get("synthetic", False)]
     synth = chips[chips.get("synthetic", False)]
     for vendor, grp in real.groupby("vendor"):
         ax.scatter(grp["first_year"], grp["pi_h100e_per_mw"], label=str(vendor), zorder=3)
-        for g, row in grp.iterrows():
-            ax.annotate(str(g), (row["first_year"], row["pi_h100e_per_mw"]), fontsize=7,
-                        xytext=(3, 3), textcoords="offset points")
+    label_years = set(real["first_year"].astype(int))
+    for year, grp in real.groupby("first_year"):
+        # one column of labels per year, spread apart vertically (log scale) so none overlap,
+        # on the left when the next year has points of its own
+        grp = grp.sort_values("pi_h100e_per_mw")
+        y_at = spread_labels(np.log10(grp["pi_h100e_per_mw"].to_numpy(float)), 0.11)
+        left = int(year) + 1 in label_years
+        for (g, row), ly in zip(grp.iterrows(), y_at):
+            ax.annotate(str(g), (row["first_year"], row["pi_h100e_per_mw"]), fontsize=7.5,
+                        xytext=(row["first_year"] + (-0.18 if left else 0.18), 10 ** ly),
+                        textcoords="data", ha="right" if left else "left", va="center",
+                        arrowprops={"arrowstyle": "-", "color": "0.6", "lw": 0.6},
+                        bbox={"boxstyle": "square,pad=0.1", "fc": "white", "ec": "none",
+                              "alpha": 0.85}, zorder=4)
     if len(synth):
         ax.scatter(synth["first_year"], synth["pi_h100e_per_mw"], marker="x", color="grey",
                    label="synthetic frontier", zorder=3)
@@ -184,9 +237,9 @@ def plot_frontier(chips: pd.DataFrame, years: list[int], path: str | Path, title
     ax.set_yscale("log")
     ax.set_xlabel("first year on sale")
     ax.set_ylabel("H100e per IT-MW")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True, steps=[1, 2, 5, 10]))
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="upper left")
     ax.set_title(title or "accelerator efficiency")
     fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    return fig

@@ -85,7 +85,7 @@ def test_same_inputs_give_identical_outputs(tmp_path: Path) -> None:
     assert main(["run", "-o", str(a)]) == 0
     assert main(["run", "-o", str(b)]) == 0
     for name in ("gap.csv", "capacity_by_region.csv", "sites.csv", "cost_by_component.csv",
-                 "chips_installed.csv"):
+                 "chips_installed.csv", "build_schedule.csv", "capacity_by_state.csv"):
         assert (a / name).read_bytes() == (b / name).read_bytes(), name
     with xr.open_dataset(a / "results.nc") as da, xr.open_dataset(b / "results.nc") as db:
         for var in da.data_vars:

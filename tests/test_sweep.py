@@ -139,6 +139,24 @@ def test_sweep_dataset_is_labelled(swept: tuple[Path, object]) -> None:
     assert not list(out.out_dir.glob(".*tmp*")) and not list((out.out_dir / "parts").glob(".*"))
 
 
+def test_sweep_charts_and_summary_show_the_plan_cost_apart_from_the_penalty(
+        swept: tuple[Path, object]) -> None:
+    """Issue 14: no sweep headline mixes the value of unserved compute into a cost."""
+    _grid, out = swept
+    ds = out.dataset
+    np.testing.assert_allclose(ds["plan_cost_usd"] + ds["unserved_value_usd"],
+                               ds["objective_usd"], rtol=1e-9)
+    np.testing.assert_allclose(ds["plan_cost_usd_per_year"].sum("year"), ds["plan_cost_usd"],
+                               rtol=1e-9)
+    table = tornado_table(ds, prepare_sweep(None, _grid, out.out_dir).plan)
+    levels = ds["plan_cost_usd"].groupby(ds["demand_multiplier"]).mean()
+    row = table.set_index("parameter").loc["demand_multiplier"]
+    assert row["swing_usd"] == pytest.approx(float(levels.max() - levels.min()), rel=1e-9)
+    summary = json.loads((out.out_dir / "summary.json").read_text())
+    assert summary["plan_cost_usd_percentiles"]["50"] == pytest.approx(
+        float(np.percentile(ds["plan_cost_usd"].values, 50)))
+
+
 def test_resume_computes_nothing_new(swept: tuple[Path, object], client: object) -> None:
     grid, out = swept
     first = xr.load_dataset(out.out_dir / "sweep.nc")

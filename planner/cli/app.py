@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 import time
 from contextlib import contextmanager
-from typing import Any
+from typing import Annotated, Any
 
 import click
 import typer
@@ -19,13 +19,62 @@ from rich.console import Console
 from grids.tables import InputError
 from planner.optimize.interrupts import check, deferred, exit_code
 
+
+def plain_flags(command: Any, ctx: Any) -> Any:
+    """Show on/off flags (and ``--help``) without a value type in ``--help``.
+
+    Typer renders every ``bool`` option with a ``<bool>`` type column, as if it took a
+    value; a flag takes none. An empty metavar leaves that column blank.
+    """
+    params = list(command.params)
+    help_option = command.get_help_option(ctx)
+    if help_option is not None:
+        params.append(help_option)
+    for param in params:
+        if getattr(param, "is_flag", False) and param.metavar is None:
+            param.metavar = ""
+    return command
+
+
+class DcplanGroup(typer.core.TyperGroup):
+    """The ``dcplan`` group: flags rendered as flags in every command's help."""
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        command = super().get_command(ctx, cmd_name)
+        return None if command is None else plain_flags(command, ctx)
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        plain_flags(self, ctx)
+        super().format_help(ctx, formatter)
+
+
 app = typer.Typer(
     name="dcplan",
+    cls=DcplanGroup,
     help="Datacenter power and capacity planning: what to build, where, when, at what cost.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+def _version(value: bool) -> None:
+    if value:
+        from planner.outputs.results import package_versions
+
+        console.print(f"dcplan {package_versions()['dcplan']}", markup=False, highlight=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[bool, typer.Option(
+        "--version", callback=_version, is_eager=True,
+        help="print the version and exit")] = False,
+) -> None:
+    """Datacenter power and capacity planning: what to build, where, when, at what cost."""
+
+
 # Wide tables stay readable when the output is piped or logged (rich assumes 80 columns).
 console = Console(width=None if sys.stdout.isatty() else 160)
 err_console = Console(stderr=True)

@@ -80,7 +80,7 @@ def run(
             result = planner.solve(sc, progress=step, verbose=verbose, route=route)
             step("results.nc")
             write_run(result, sc, target)
-        _print_summary(result, target)
+        _print_summary(result, target, sc)
         for warning in result.lp.info.get("warnings", []):
             err_console.print(f"warning: {warning}", markup=False, highlight=False,
                               soft_wrap=True)
@@ -246,39 +246,52 @@ def _print_gap(df: Any) -> None:
             ("served M", "served_h100e", "{:,.2f}"), ("demand ×", "demand_growth", "{:.2f}"),
             ("efficiency ×", "efficiency_growth", "{:.2f}"),
             ("net power ×", "net_power_growth", "{:.2f}"),
+            ("load ×", "realized_power_growth", "{:.2f}"),
             ("fleet H100e/MW", "fleet_h100e_per_mw", "{:,.0f}"),
             ("needed GW", "power_needed_mw", "{:,.1f}"),
+            ("needed, newest chips GW", "power_needed_at_frontier_mw", "{:,.1f}"),
             ("energized GW", "power_energized_mw", "{:,.1f}"), ("gap %", "gap_pct", "{:.1f}"),
             ("TWh", "energy_twh", "{:,.0f}"),
             ("USD/H100e-yr", "compute_price_usd_per_h100e_year", "{:,.0f}")]
     for label, _, _ in cols:
         t.add_column(label, justify="right")
     scale = {"demand_h100e": 1e-6, "served_h100e": 1e-6, "power_needed_mw": 1e-3,
-             "power_energized_mw": 1e-3}
+             "power_energized_mw": 1e-3, "power_needed_at_frontier_mw": 1e-3}
     for _, row in df.iterrows():
         cells = []
         for _, key, fmt in cols:
-            v = row[key]
+            v = row[key] if key in row else float("nan")  # a gap.csv of an older run
             cells.append("–" if v != v else fmt.format(v * scale.get(key, 1.0)))
         t.add_row(*cells)
     console.print(t)
 
 
-def _print_summary(result: Any, target: Path) -> None:
+def _print_summary(result: Any, target: Path, scenario: Any = None) -> None:
+    from planner.outputs.headline import PENALTY_COMPONENTS, TIES_NOTE, levelized_cost, split_cost
+
     ds = result.to_xarray()
     costs = result.cost_breakdown().sum(axis=1)
-    console.print(f"[bold]{result.scenario_name}: optimal plan, present value "
-                  f"{result.objective_usd / 1e9:,.1f} billion USD[/]")
+    plan, unserved = split_cost(costs.to_dict())
+    line = (f"[bold]{result.scenario_name}: optimal plan, plan cost {plan / 1e9:,.1f} billion "
+            "USD (present value)[/]")
+    if unserved > 0:
+        line += (f"; compute left unserved valued at {unserved / 1e9:,.1f} billion USD (not a "
+                 f"cost; objective = sum = {result.objective_usd / 1e9:,.1f} billion USD)")
+    console.print(line)
     t = Table()
     t.add_column("cost component")
     t.add_column("PV, billion USD", justify="right")
     for k, v in costs.items():
-        if abs(v) > 0:
+        if abs(v) > 0 and k not in PENALTY_COMPONENTS:
             t.add_row(k, f"{v / 1e9:,.2f}")
+    t.add_row("[bold]plan cost[/]", f"[bold]{plan / 1e9:,.2f}[/]")
+    if unserved > 0:
+        t.add_row("unserved compute (value, not a cost)", f"{unserved / 1e9:,.2f}")
     console.print(t)
 
     last = int(ds.year.values[-1])
-    r = Table(title="by region (MW at the meter)")
+    r = Table(title="by region (MW at the meter; first: ties between sites of a region "
+              "leave these totals unchanged)")
     for c in ("region", "built MW", "new grid MW", "on-site MW", f"load {last} MW"):
         r.add_column(c, justify="left" if c == "region" else "right")
     rb = ds["region_build_mw"].sum("year").to_series()
@@ -289,21 +302,68 @@ def _print_summary(result: Any, target: Path) -> None:
         r.add_row(str(reg), f"{rb[reg]:,.0f}", f"{rg[reg]:,.0f}", f"{ro[reg]:,.0f}",
                   f"{rl[reg]:,.0f}")
     console.print(r)
+    if scenario is not None:
+        _print_schedule(ds, scenario)
+    console.print(f"ties: {TIES_NOTE}", markup=False, highlight=False, soft_wrap=True)
 
+    lev = levelized_cost(ds)
     y = Table(title="by year")
     for c in ("year", "demand, M H100e", "unserved, M H100e", "load GW", "energy TWh",
-              "compute cost USD/H100e-yr"):
+              "levelized USD/H100e-yr", "marginal USD/H100e-yr"):
         y.add_column(c, justify="right")
     for yr in ds.year.values:
         sel = ds.sel(year=yr)
+        lv = float(lev.loc[int(yr)])
         y.add_row(str(int(yr)), f"{float(sel['demand_h100e']) / 1e6:,.2f}",
                   f"{float(sel['unserved_h100e']) / 1e6:,.2f}",
                   f"{float(sel['load_mw'].sum()) / 1e3:,.1f}",
                   f"{float(sel['energy_twh']):,.0f}",
+                  "–" if lv != lv else f"{lv:,.0f}",
                   f"{float(sel['compute_price_usd_per_h100e_year']):,.0f}")
     console.print(y)
-    console.print(f"wrote {target}/ (results.nc, summary.json, gap.csv, gap.png, "
-                  "capacity_map.gpkg, report.html, CSVs)")
+    console.print("levelized = the fleet in service's yearly cost ÷ H100e served; marginal = "
+                  "one more H100e that year (jumps between chip vintages)", markup=False,
+                  highlight=False)
+    console.print(f"wrote {target}/ (results.nc, summary.json, build_schedule.csv/.xlsx, gap.csv, "
+                  "gap.png, capacity_map.gpkg, report.html, CSVs)")
+
+
+def _print_schedule(ds: Any, scenario: Any) -> None:
+    """Per year, what starts or is energized where (largest first, the rest summed), the
+    chip mix bought, and the decisions due in the first year."""
+    from planner.outputs.schedule import (
+        KIND_LABELS,
+        decisions_due,
+        schedule_from_scenario,
+        top_items,
+    )
+
+    sched = schedule_from_scenario(ds, scenario)
+    t = Table(title="build schedule (MW completed or energized in the year; largest first)")
+    for c in ("year", "facilities completed", "grid energized (new; queued)",
+              "on-site generation", "chips bought (IT MW)"):
+        t.add_column(c, justify="right" if c == "year" else "left", overflow="fold")
+    for year, rows in sched.groupby("year", sort=True):
+        def cell(kinds: tuple[str, ...], key: str = "site", rows: Any = rows) -> str:
+            sub = rows[rows["kind"].isin(kinds)]
+            return top_items(sub.groupby(key)["mw"].sum(), n=2)
+        grid = cell(("grid",))
+        queued = cell(("queued_grid",))
+        t.add_row(str(int(year)), cell(("facility",)),
+                  "; ".join(x for x in (grid, f"queued: {queued}" if queued else "") if x),
+                  cell(("onsite",)), cell(("it",), key="item"))
+    console.print(t)
+    y0 = int(ds.year.values[0])
+    due = decisions_due(sched, y0)
+    if len(due):
+        def span(g: Any) -> str:
+            lo, hi = int(g["year"].min()), int(g["year"].max())
+            return str(lo) if lo == hi else f"{lo}–{hi}"
+
+        parts = [f"{KIND_LABELS.get(k, k)} {g['mw'].sum():,.0f} MW for {span(g)} at "
+                 f"{g['site'].nunique()} sites" for k, g in due.groupby("kind", sort=False)]
+        console.print(f"decisions due now ({y0}): " + "; ".join(parts)
+                      + " (build_schedule.csv, commit_year)", markup=False, highlight=False)
 
 
 register_map_commands(app)

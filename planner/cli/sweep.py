@@ -158,9 +158,15 @@ def _print_outcome(outcome: Any, console: Any, plan: Any = None) -> None:
         t.add_column("present value, billion USD")
         for p in (5, 25, 50, 75, 95):
             t.add_column(f"p{p}", justify="right")
-        obj = ds["objective_usd"].values
-        obj = obj[np.isfinite(obj)] / 1e9
-        t.add_row("total cost", *(f"{np.percentile(obj, p):,.1f}" for p in (5, 25, 50, 75, 95)))
+        rows = [("plan cost", "plan_cost_usd"),
+                ("unserved compute (value, not a cost)", "unserved_value_usd")] \
+            if "plan_cost_usd" in ds else [("total cost", "objective_usd")]
+        for label, name in rows:
+            v = ds[name].values
+            v = v[np.isfinite(v)] / 1e9
+            if name == "unserved_value_usd" and not (v > 0).any():
+                continue
+            t.add_row(label, *(f"{np.percentile(v, p):,.1f}" for p in (5, 25, 50, 75, 95)))
         console.print(t)
     elif ok and "objective_usd" in ds:
         keys = [i.key for i in plan.parameters] if plan is not None else []
@@ -170,9 +176,11 @@ def _print_outcome(outcome: Any, console: Any, plan: Any = None) -> None:
         t.add_column("scenario")
         for k in keys:
             t.add_column(k, justify="right")
-        t.add_column("present value, billion USD", justify="right")
+        cost_name = "plan_cost_usd" if "plan_cost_usd" in ds else "objective_usd"
+        t.add_column("plan cost, billion USD" if cost_name == "plan_cost_usd"
+                     else "present value, billion USD", justify="right")
         t.add_column("status")
-        obj = ds["objective_usd"].values
+        obj = ds[cost_name].values
         for i in range(min(n, MAX_TABLE_ROWS)):
             cells = [format_value(ds[k].values[i]) for k in keys]
             cost = f"{obj[i] / 1e9:,.1f}" if np.isfinite(obj[i]) else "–"

@@ -15,6 +15,7 @@ error against the unclustered solve.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import replace
 
 import numpy as np
@@ -26,6 +27,35 @@ from planner.inputs.scenario import Scenario
 
 def _weighted(x: pd.Series, w: pd.Series) -> float:
     return float((x * w).sum() / w.sum()) if w.sum() > 0 else float(x.mean())
+
+
+def group_labels(feats: np.ndarray, n_groups: int, seed: int = 0) -> np.ndarray:
+    """Labels ``0 … m−1`` (m ≤ ``n_groups``) grouping the rows of ``feats`` by k-means.
+
+    With no more rows than groups each row is its own group; with no more
+    distinct rows than groups, identical rows share a group and k-means is
+    not run (k-means++ on fewer distinct points than centres divides by zero and
+    leaves clusters empty). A cluster k-means leaves empty is dropped: the result
+    has fewer groups, never an empty one. SciPy's warnings never reach the user.
+
+    Examples
+    --------
+    >>> group_labels(np.array([[1.0, 2.0], [1.0, 2.0], [3.0, 4.0]]), 2).tolist()
+    [0, 0, 1]
+    """
+    if n_groups >= len(feats):
+        return np.arange(len(feats))
+    distinct, inverse = np.unique(feats, axis=0, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    if len(distinct) <= n_groups:
+        return inverse
+    spread = feats.std(axis=0)
+    scaled = (feats - feats.mean(axis=0)) / np.where(spread > 0, spread, 1.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # an empty cluster is handled below
+        _, labels = kmeans2(scaled, n_groups, seed=seed, minit="++")
+    _, labels = np.unique(labels, return_inverse=True)  # drop empty clusters: 0 … m−1
+    return labels.reshape(-1)
 
 
 def cluster_sites(scenario: Scenario, k: int, seed: int = 0) -> Scenario:
@@ -64,13 +94,8 @@ def cluster_sites(scenario: Scenario, k: int, seed: int = 0) -> Scenario:
             alloc[big] -= 1
         for (onsite, ppa), sub in classes:
             n_groups = min(alloc[onsite, ppa], len(sub))
-            if n_groups >= len(sub):
-                labels = np.arange(len(sub))
-            else:
-                feats = sub[["build_capex_usd_per_mw", "pue", "_price", "_qyear"]].to_numpy(float)
-                spread = feats.std(axis=0)
-                feats = (feats - feats.mean(axis=0)) / np.where(spread > 0, spread, 1.0)
-                _, labels = kmeans2(feats, n_groups, seed=seed, minit="++")
+            feats = sub[["build_capex_usd_per_mw", "pue", "_price", "_qyear"]].to_numpy(float)
+            labels = group_labels(feats, n_groups, seed)
             for lab in np.unique(labels):
                 members = sub[labels == lab]
                 w = members["max_mw"]

@@ -88,7 +88,8 @@ def export(
     return [write_map_page(cmap, out, metric=metric or DEFAULT_METRIC)]
 
 
-def write_map_outputs(result: Result, scenario: Scenario, folder: Path) -> None:
+def write_map_outputs(result: Result, scenario: Scenario, folder: Path, *,
+                      report_data: dict | None = None) -> None:
     """Add ``capacity_map.gpkg`` and ``report.html`` to a run folder.
 
     Called by ``write_run`` on its temporary folder; needs nothing else in it.
@@ -98,6 +99,7 @@ def write_map_outputs(result: Result, scenario: Scenario, folder: Path) -> None:
     result : the solved plan.
     scenario : the scenario it solved (its region polygons and names).
     folder : the (temporary) run folder.
+    report_data : keyword arguments of ``report_from_result`` (summary, schedule, regions).
     """
     folder = Path(folder)
     regions = [str(r) for r in scenario.regions.index]
@@ -110,4 +112,4 @@ def write_map_outputs(result: Result, scenario: Scenario, folder: Path) -> None:
     polygons.attrs["path"] = scenario.table_paths.get("geometry", "")
     cmap = capacity_map(result.to_xarray(), polygons)
     write_vector(cmap, folder / GPKG_NAME, "gpkg")
-    report_from_result(result, cmap, folder / "report.html")
+    report_from_result(result, cmap, folder / "report.html", **(report_data or {}))

@@ -20,8 +20,12 @@ from planner.inputs.scenario import Scenario
 from planner.outputs.exports import write_map_outputs
 from planner.outputs.fileio import file_sha256
 from planner.outputs.gap import plot_gap
+from planner.outputs.headline import run_summary
 from planner.outputs.outdir import MARKER, atomic_folder, check_output_folder
 from planner.outputs.results import Result
+from planner.outputs.schedule import schedule_from_scenario, write_schedule_xlsx
+from planner.outputs.states import add_state_layer, state_table
+from planner.outputs.tidy import tidy_dataset, write_csv
 
 __all__ = ["MARKER", "atomic_folder", "capacity_by_region", "check_output_folder",
            "file_sha256", "input_hashes", "site_table", "write_run"]
@@ -89,26 +93,36 @@ def write_run(
     hashes = input_hashes(scenario)
     with atomic_folder(out_dir, kind="run") as tmp:
         say("results.nc")
-        ds = result.to_xarray().copy()
+        ds = tidy_dataset(result.to_xarray())
         ds.attrs.update({f"sha256_{k}": v for k, v in hashes.items()})
         ds.attrs["scenario_yaml"] = scenario.spec.model_dump_json()
         ds.to_netcdf(tmp / "results.nc", engine="netcdf4")
         say("tables")
         gap = result.gap()
-        gap.to_csv(tmp / "gap.csv", index=False, float_format="%.6g")
-        result.cost_breakdown().to_csv(tmp / "cost_by_component.csv", float_format="%.6g")
-        capacity_by_region(result).to_csv(tmp / "capacity_by_region.csv", index=False,
-                                          float_format="%.6g")
-        site_table(result).to_csv(tmp / "sites.csv", index=False, float_format="%.6g")
+        write_csv(gap, tmp / "gap.csv")
+        write_csv(result.cost_breakdown(), tmp / "cost_by_component.csv", index=True)
+        write_csv(capacity_by_region(result), tmp / "capacity_by_region.csv")
+        write_csv(site_table(result), tmp / "sites.csv")
         it = ds["it_mw"].to_series()
         it = it[it > 0].reset_index()
-        it.to_csv(tmp / "chips_installed.csv", index=False, float_format="%.6g")
+        write_csv(it, tmp / "chips_installed.csv")
         say("gap.png")
         plot_gap(gap, str(tmp / "gap.png"), title=f"{scenario.name}: demand vs efficiency")
-        say("maps")
-        write_map_outputs(result, scenario, tmp)
-        summary = result.summary()
+        summary = run_summary(result, scenario, hashes)
         summary["inputs_sha256"] = hashes
         summary["inputs"] = scenario.table_paths
+        say("schedule")
+        schedule = schedule_from_scenario(ds, scenario)
+        write_csv(schedule, tmp / "build_schedule.csv")
+        write_schedule_xlsx(schedule, tmp / "build_schedule.xlsx")
+        regions = capacity_by_region(result)
+        say("states")
+        states = state_table(ds)
+        write_csv(states, tmp / "capacity_by_state.csv")
+        say("maps")
+        write_map_outputs(result, scenario, tmp, report_data={
+            "summary": json_ready(summary), "schedule": schedule, "regions": regions,
+            "states": states})
+        add_state_layer(states, tmp / "capacity_map.gpkg")
         (tmp / "summary.json").write_text(json.dumps(json_ready(summary), indent=2) + "\n")
     return out_dir

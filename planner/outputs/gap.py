@@ -16,6 +16,18 @@ Definitions (every column carries its unit in its name):
   efficiency and the mean site PUE when no fleet operates).
 * ``power_energized_mw`` — facility load actually served (grid + on-site), MW.
 * ``gap_mw`` = power_needed − power_energized; ``gap_pct`` = gap ÷ needed × 100.
+  Both are 0 whenever all demand is served: they measure demand the plan leaves
+  unserved, not the new power it has to find.
+* ``power_needed_at_frontier_mw`` — facility MW demand would need if every chip
+  were the newest on sale: demand ÷ frontier efficiency × fleet PUE (the mean
+  site PUE when no fleet operates) — the least power efficiency could ever get
+  away with.
+* ``efficiency_only_gap_mw`` = power_needed_at_frontier − power energized in
+  the first year: the new power the plan must find even with perfect chips
+  (negative: today's power is enough, with the newest chips).
+* ``fleet_efficiency_growth`` — year-on-year multiple of the fleet's efficiency;
+  ``net_power_growth_fleet`` = demand_growth ÷ fleet_efficiency_growth.
+* ``realized_power_growth`` — facility load ÷ last year's facility load.
 * ``energy_twh`` — load × utilization × 8760 h.
 * ``compute_price_usd_per_h100e_year`` — marginal cost of compute (dual).
 """
@@ -24,6 +36,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -34,7 +47,9 @@ GAP_COLUMNS = (
     "fleet_h100e_per_mw", "demand_growth", "efficiency_growth", "net_power_growth",
     "cum_demand_growth", "cum_efficiency_growth", "cum_net_power_growth", "fleet_pue",
     "power_needed_mw", "power_energized_mw", "gap_mw", "gap_pct", "energy_twh",
-    "compute_price_usd_per_h100e_year",
+    "compute_price_usd_per_h100e_year", "power_needed_at_frontier_mw",
+    "efficiency_only_gap_mw", "fleet_efficiency_growth", "net_power_growth_fleet",
+    "realized_power_growth",
 )
 
 
@@ -80,7 +95,9 @@ def gap_table(ds: xr.Dataset) -> pd.DataFrame:
         with np.errstate(invalid="ignore", divide="ignore"):
             return a / a[0]
 
-    dg, eg = yoy(demand), yoy(frontier)
+    dg, eg, fg = yoy(demand), yoy(frontier), yoy(fleet_eff)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        at_frontier = demand / frontier * pue_for_need
     df = pd.DataFrame({
         "year": years.astype(int),
         "demand_h100e": demand,
@@ -101,39 +118,86 @@ def gap_table(ds: xr.Dataset) -> pd.DataFrame:
         "gap_pct": gap_pct,
         "energy_twh": ds["energy_twh"].values,
         "compute_price_usd_per_h100e_year": ds["compute_price_usd_per_h100e_year"].values,
+        "power_needed_at_frontier_mw": at_frontier,
+        "efficiency_only_gap_mw": at_frontier - load[0],
+        "fleet_efficiency_growth": fg,
+        "net_power_growth_fleet": dg / fg,
+        "realized_power_growth": yoy(load),
     })
     return df[list(GAP_COLUMNS)]
 
 
 def plot_gap(df: pd.DataFrame, path: str, title: str = "") -> None:
-    """Two panels: demand vs efficiency indices (log), power needed vs energized."""
+    """Draw :func:`gap_figure` into ``path`` (PNG, SVG, … by its suffix)."""
+    import matplotlib.pyplot as plt
+
+    fig = gap_figure(df, title)
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def gap_figure(df: pd.DataFrame, title: str = "") -> Any:
+    """The gap chart: growth indices (left) and the power the plan must find (right).
+
+    Left, log scale, first year = 1: compute demand, frontier efficiency, net
+    power (demand ÷ efficiency) and the load actually energized. Right, GW from 0:
+    today's power (the first year's load, flat), the power needed at the fleet's
+    efficiency and at the frontier's, and the load energized; the shaded area
+    between today's power and the power needed is the new power the plan must
+    close. Unserved demand (needed above energized) is hatched when there is any.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
-    fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4.2), dpi=110)
-    a.semilogy(df["year"], df["cum_demand_growth"], "o-", label="compute demand")
-    a.semilogy(df["year"], df["cum_efficiency_growth"], "s-", label="frontier efficiency")
-    a.semilogy(df["year"], df["cum_net_power_growth"], "^-", label="net power (demand ÷ eff.)")
+    years = df["year"].to_numpy(dtype=int)
+    fig, (a, b) = plt.subplots(1, 2, figsize=(12, 5.2), dpi=110, layout="constrained")
+    load = df["power_energized_mw"].to_numpy(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        load_index = load / load[0] if load[0] > 0 else np.full(len(load), np.nan)
+    a.semilogy(years, df["cum_demand_growth"], "o-", color="C3", label="compute demand")
+    a.semilogy(years, df["cum_efficiency_growth"], "s-", color="C2",
+               label="frontier efficiency (H100e per MW)")
+    a.semilogy(years, df["cum_net_power_growth"], "^-", color="C0",
+               label="net power need (demand ÷ efficiency)")
+    a.semilogy(years, load_index, "--", color="0.35", label="load energized in the plan")
     a.set_title("Growth since the first year (×, log scale)")
     a.set_xlabel("year")
     a.grid(True, which="both", alpha=0.3)
-    a.legend()
-    b.plot(df["year"], df["power_needed_mw"] / 1e3, "o-", label="needed for all demand")
-    b.plot(df["year"], df["power_energized_mw"] / 1e3, "s-", label="energized (served load)")
-    b.fill_between(df["year"], df["power_energized_mw"] / 1e3, df["power_needed_mw"] / 1e3,
-                   where=df["gap_mw"] > 0, alpha=0.2, color="red", label="gap")
+    a.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2, frameon=False)
+
+    needed = df["power_needed_mw"].to_numpy(float) / 1e3
+    frontier = df.get("power_needed_at_frontier_mw")
+    energized = load / 1e3
+    today = np.full(len(years), energized[0])
+    b.fill_between(years, today, needed, where=needed > today, interpolate=True,
+                   color="C1", alpha=0.25, lw=0, label="new power the plan must find")
+    unserved = needed > energized * (1 + 1e-6) + 1e-9
+    if unserved.any():
+        b.fill_between(years, energized, needed, where=unserved, interpolate=True,
+                       facecolor="none", edgecolor="C3", hatch="///", lw=0,
+                       label="demand not served (needed − energized)")
+    b.plot(years, energized, "-", color="C1", lw=5, alpha=0.55, label="energized (served load)",
+           zorder=3)
+    b.plot(years, needed, "o--", color="0.1", ms=4, lw=1.3,
+           label="needed for all demand (fleet chips)", zorder=4)
+    if frontier is not None:
+        b.plot(years, frontier.to_numpy(float) / 1e3, ":", color="C2", lw=2,
+               label="needed with only the newest chips", zorder=4)
+    b.plot(years, today, "-", color="0.5", lw=1, label=f"today's power ({years[0]})", zorder=2)
+    b.set_ylim(bottom=0)
     b.set_title("Facility power at the meter (GW)")
     b.set_xlabel("year")
     b.set_ylabel("GW")
     b.grid(True, alpha=0.3)
-    b.legend()
+    b.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2, frameon=False)
+    for ax in (a, b):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    return fig
 
 
 def gap_from_run(results_dir: str | Path) -> pd.DataFrame:
@@ -142,6 +206,7 @@ def gap_from_run(results_dir: str | Path) -> pd.DataFrame:
     Files are replaced atomically (written beside, then renamed).
     """
     from grids.tables import InputError
+    from planner.outputs.tidy import write_csv
 
     folder = Path(results_dir)
     nc = folder / "results.nc"
@@ -154,7 +219,7 @@ def gap_from_run(results_dir: str | Path) -> pd.DataFrame:
     tmp_csv = folder / ".gap.csv.tmp"
     tmp_png = folder / ".gap.tmp.png"
     try:
-        table.to_csv(tmp_csv, index=False, float_format="%.6g")
+        write_csv(table, tmp_csv)
         plot_gap(table, str(tmp_png), title=title)
         os.replace(tmp_csv, folder / "gap.csv")
         os.replace(tmp_png, folder / "gap.png")

@@ -585,7 +585,7 @@ def plot_map(cmap: CapacityMap, metric: str, years: Sequence[int], path: str | P
                           markeredgecolor="#303030", markersize=3, label="site, 0 MW"))
     if missing:
         handles.append(Patch(facecolor="#e6e6e6", edgecolor="#9a9a9a", hatch="///",
-                             label="no value (no limit)"))
+                             label="no value (no limit, or none to trust)"))
     if bare:
         handles.append(Line2D([], [], marker="o", linestyle="", markerfacecolor="#fd8d3c",
                               markeredgecolor="#303030", markersize=8,

@@ -4,9 +4,12 @@ The page opens without network access: Leaflet (bundled in
 ``planner/data/leaflet``), the data and the charts (inline SVG) are all inside
 the file; there are no map tiles (the region polygons are the base map).
 
-Sections: headline numbers (``summary.json``), the demand-versus-efficiency
-gap chart (``gap.csv``), facility capacity by region over time, and a map with
-a metric and year selector, region and site tooltips.
+Sections, top to bottom an answer: the question; the answer in three sentences
+generated from the results; headline numbers (``summary.json``); the build
+schedule (region totals by year, decisions due now, a Gantt chart, the chip mix,
+a sortable table — ``build_schedule.csv``); the demand-versus-efficiency gap
+(``gap.csv``); facility capacity by region over time; a map with a metric and
+year selector, region and site tooltips; the cost; the assumptions; the caveats.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from planner.outputs.maps import (
     display_geometry,
     load_capacity_map,
 )
+from planner.outputs.svg import inline_svg as _svg
 
 if TYPE_CHECKING:
     from planner.outputs.results import Result
@@ -85,8 +89,18 @@ def _num(v: Any) -> float | None:
 
 
 def _fmt(v: Any, digits: int = 0, scale: float = 1.0) -> str:
+    """``v / scale`` with thousands separators and ``digits`` decimals; "–" when missing.
+
+    Examples
+    --------
+    >>> _fmt(-0.0), _fmt(-0.3), _fmt(1234.5, 1), _fmt(None)
+    ('0', '0', '1,234.5', '–')
+    """
     f = _num(v)
-    return "–" if f is None else f"{f / scale:,.{digits}f}"
+    if f is None:
+        return "–"
+    text = f"{f / scale:,.{digits}f}"
+    return text[1:] if text.startswith("-") and float(text.replace(",", "")) == 0 else text
 
 
 def _json_values(values: np.ndarray) -> list[float | None]:
@@ -112,23 +126,6 @@ def _round_coords(obj: Any) -> Any:
 def _script_json(payload: Any) -> str:
     """JSON safe inside ``<script type="application/json">``."""
     return json.dumps(payload, separators=(",", ":"), allow_nan=False).replace("</", "<\\/")
-
-
-def _svg(fig_or_path: Any) -> str:
-    """Inline SVG markup from a matplotlib figure or an SVG file (responsive, no metadata)."""
-    if isinstance(fig_or_path, (str, Path)):
-        text = Path(fig_or_path).read_text(encoding="utf-8")
-    else:
-        import io
-
-        buf = io.StringIO()
-        fig_or_path.savefig(buf, format="svg")
-        text = buf.getvalue()
-    text = text[text.index("<svg"):]
-    text = re.sub(r"<metadata>.*?</metadata>", "", text, flags=re.S)
-    text = re.sub(r'(<svg[^>]*?)\swidth="[^"]*"\sheight="[^"]*"',
-                  r'\1 style="width:100%;height:auto" role="img"', text, count=1)
-    return text
 
 
 # -- charts -----------------------------------------------------------------------------------
@@ -396,7 +393,9 @@ MAP_JS = r"""
     var anyNone = D.regions.features.some(function (f) {
       return f.properties.values[state.metric][state.yi] === null;
     });
-    if (anyNone) { rows.push('<i style="background:' + NONE + '"></i>no value (no limit)'); }
+    if (anyNone) {
+      rows.push('<i style="background:' + NONE + '"></i>no value (no limit, or none to trust)');
+    }
     rows.push('<span class="dc-dot"></span>site: area ∝ facility MW');
     if (BARE_LIST.length) {
       rows.push('<span class="dc-dot dc-bare"></span>site of a region without a polygon,<br>' +
@@ -506,17 +505,32 @@ def page(title: str, body: str, *, with_map: bool) -> str:
 
 
 def headline(summary: dict, gap: pd.DataFrame) -> list[tuple[str, str]]:
-    """(value with unit, label) pairs for the headline cards."""
+    """(value with unit, label) pairs for the headline cards.
+
+    The first card is the plan's cost — what would be spent — never the objective,
+    which adds the value of unserved compute (a penalty); that value has its own card.
+    """
     years = summary.get("years") or [int(gap["year"].iloc[0]), int(gap["year"].iloc[-1])]
     y0, y1 = int(years[0]), int(years[-1])
     energy = {int(k): v for k, v in (summary.get("energy_twh_by_year") or {}).items()}
     price = {int(k): v for k, v in (summary.get("compute_price_usd_per_h100e_year") or {}).items()}
+    lev = {int(k): v for k, v in
+           (summary.get("levelized_cost_usd_per_h100e_year") or {}).items()}
     load = gap["power_energized_mw"].to_numpy(float)
     peak = int(np.nanargmax(load)) if np.isfinite(load).any() else 0
     share = _num(summary.get("unserved_share"))
-    return [
-        (f"{_fmt(summary.get('objective_usd'), 1, 1e9)} billion USD",
-         "present value of all costs"),
+    plan = summary.get("plan_cost_usd")
+    if plan is None:  # a summary.json from before the split
+        comp = summary.get("cost_usd_by_component") or {}
+        plan = sum(v for k, v in comp.items() if k != "unserved") if comp else None
+        unserved = comp.get("unserved")
+    else:
+        unserved = summary.get("unserved_value_usd")
+    cards = [
+        (f"{_fmt(plan, 1, 1e9)} billion USD",
+         "plan cost, present value (capital, energy, capacity, fuel)"),
+        (f"{_fmt(unserved, 1, 1e9)} billion USD",
+         "value of compute left unserved (a penalty, not a cost)"),
         (f"{_fmt(summary.get('facility_built_mw'), 1, 1e3)} GW", f"facility capacity built "
          f"{y0}–{y1}"),
         (f"{_fmt(summary.get('grid_connected_mw'), 1, 1e3)} GW", "new grid connections"),
@@ -524,27 +538,18 @@ def headline(summary: dict, gap: pd.DataFrame) -> list[tuple[str, str]]:
         (f"{_fmt(load[peak], 1, 1e3)} GW", f"peak facility load ({int(gap['year'].iloc[peak])})"),
         (f"{_fmt(summary.get('load_mw_final_year'), 1, 1e3)} GW", f"facility load in {y1}"),
         (f"{_fmt(energy.get(y0))} → {_fmt(energy.get(y1))} TWh", f"energy use {y0} → {y1}"),
+    ]
+    if lev:
+        cards.append((f"{_fmt(lev.get(y0))} → {_fmt(lev.get(y1))} USD",
+                      f"levelized cost of compute per H100e-year, {y0} → {y1}"))
+    cards += [
         (f"{_fmt(price.get(y0))} → {_fmt(price.get(y1))} USD", f"marginal cost of compute per "
          f"H100e-year, {y0} → {y1}"),
         ("–" if share is None else f"{share * 100:.2f} %", "compute demand not served"),
         (f"{summary.get('status', '–')}, {_fmt(summary.get('solve_seconds'), 1)} s",
          f"HiGHS status and solve time ({_fmt(summary.get('variables'))} variables)"),
     ]
-
-
-def _table(df: pd.DataFrame, formats: dict[str, tuple[int, float]]) -> str:
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in df.columns)
-    rows = []
-    for _, row in df.iterrows():
-        cells = []
-        for c in df.columns:
-            if c in formats:
-                digits, scale = formats[c]
-                cells.append(f"<td>{_fmt(row[c], digits, scale)}</td>")
-            else:
-                cells.append(f'<td class="t">{html.escape(str(row[c]))}</td>')
-        rows.append("<tr>" + "".join(cells) + "</tr>")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    return cards
 
 
 def region_table(cmap: CapacityMap) -> pd.DataFrame:
@@ -561,40 +566,98 @@ def region_table(cmap: CapacityMap) -> pd.DataFrame:
     return df.sort_values("built_mw", ascending=False)
 
 
-def render_report(summary: dict, gap: pd.DataFrame, cmap: CapacityMap) -> str:
-    """The report page as a string (see the module docstring)."""
+QUESTION = ("Given how fast compute demand grows, how fast chips get more efficient, where "
+            "power can be had and how long the grid takes to deliver it: what should be built, "
+            "where, when, and at what cost — and how large is the gap between demand and what "
+            "efficiency alone covers?")
+
+
+def render_report(summary: dict, gap: pd.DataFrame, cmap: CapacityMap,
+                  schedule: pd.DataFrame | None = None,
+                  regions: pd.DataFrame | None = None,
+                  states: pd.DataFrame | None = None) -> str:
+    """The report page as a string, top to bottom an answer: the question, the answer,
+    the schedule, the gap, the map, the cost, the assumptions, the caveats."""
+    from planner.outputs.headline import answer
+    from planner.outputs.report_plan import (
+        SORT_JS,
+        assumptions_section,
+        caveats_section,
+        cost_section,
+        html_table,
+        schedule_section,
+    )
+
     name = summary.get("scenario") or cmap.scenario
     cards = "".join(f'<div class="card"><div class="v">{html.escape(v)}</div>'
                     f'<div class="l">{html.escape(label)}</div></div>'
                     for v, label in headline(summary, gap))
     gap_cols = ["year", "demand_h100e", "unserved_h100e", "frontier_h100e_per_mw",
-                "fleet_h100e_per_mw", "power_needed_mw", "power_energized_mw", "gap_mw",
-                "gap_pct", "energy_twh", "compute_price_usd_per_h100e_year"]
-    gap_fmt = {c: (0, 1.0) for c in gap_cols if c != "year"}
-    gap_fmt["gap_pct"] = (1, 1.0)
-    gap_table = _table(gap[[c for c in gap_cols if c in gap.columns]], gap_fmt)
+                "fleet_h100e_per_mw", "net_power_growth", "net_power_growth_fleet",
+                "realized_power_growth", "power_needed_at_frontier_mw", "power_needed_mw",
+                "power_energized_mw", "efficiency_only_gap_mw", "gap_pct", "energy_twh"]
+    gap_fmt = {c: 0 for c in gap_cols if c != "year"}
+    for c in ("net_power_growth", "net_power_growth_fleet", "realized_power_growth"):
+        gap_fmt[c] = 2
+    gap_fmt["gap_pct"] = 1
+    gap_table = html_table(gap[[c for c in gap_cols if c in gap.columns]], gap_fmt,
+                           table_id="gap-table")
     last = cmap.years[-1]
-    reg_fmt = {"built_mw": (0, 1.0), "new_grid_mw": (0, 1.0), "onsite_mw": (0, 1.0),
-               f"load_mw_{last}": (0, 1.0), f"load_share_pct_{last}": (1, 1.0),
-               "energy_twh_total": (0, 1.0), "area_km2": (0, 1.0)}
+    reg_fmt = {"built_mw": 0, "new_grid_mw": 0, "onsite_mw": 0, f"load_mw_{last}": 0,
+               f"load_share_pct_{last}": 1, "energy_twh_total": 0, "area_km2": 0}
     y0 = cmap.years[0]
+    if schedule is not None and regions is not None:
+        sentences = answer(summary, schedule, regions)
+        answer_html = "<ol class=\"answer\">" + "".join(
+            f"<li>{html.escape(t)}</li>" for t in sentences) + "</ol>"
+        plan_html = schedule_section(schedule, regions, list(cmap.years))
+    else:
+        answer_html = ("<p>This run folder has no build_schedule.csv (written by an older "
+                       "dcplan): rerun it for the answer and the schedule.</p>")
+        plan_html = answer_html
     body = (
         f"<h1>{html.escape(str(name))}: capacity plan {y0}–{last}</h1>\n"
-        '<p class="sub">dcplan run report: what to build, where and when, and the gap '
-        "between compute demand and what chip efficiency covers.</p>\n"
+        f'<p class="sub" id="question"><b>The question.</b> {html.escape(QUESTION)}</p>\n'
+        f'<section id="answer"><h2>The answer</h2>{answer_html}</section>\n'
         f'<section id="headline"><h2>Headline numbers</h2><div class="cards">{cards}</div>'
         "</section>\n"
-        '<section id="gap"><h2>Demand versus efficiency: the power gap</h2>'
+        f'<section id="schedule"><h2>What to build, where and when</h2>{plan_html}</section>\n'
+        '<section id="gap"><h2>The gap: demand growth against what efficiency covers</h2>'
+        "<p>Left: compute demand, chip efficiency and the net power need they imply (demand ÷ "
+        "efficiency), since the first year. Right: the power needed to serve all demand, with "
+        "the fleet's chips and with only the newest chips, against the power energized and "
+        "today's power; the shaded area is the new power the plan must find.</p>"
         f'<figure class="chart" id="gap-chart">{gap_chart_svg(gap, "")}</figure>'
-        f"<details><summary>gap table (gap.csv)</summary>{gap_table}</details></section>\n"
+        f"<details><summary>Gap table (gap.csv)</summary>{gap_table}</details></section>\n"
         '<section id="capacity"><h2>Capacity by region over time</h2>'
         f'<figure class="chart" id="stack-chart">{capacity_stack_svg(cmap)}</figure>'
-        "<details open><summary>by region (MW at the meter; built = sum over all years)"
-        f"</summary>{_table(region_table(cmap), reg_fmt)}</details></section>\n"
+        "<details open><summary>By region (MW at the meter; built = sum over all years)"
+        f"</summary>{html_table(region_table(cmap), reg_fmt, sortable=True)}</details>"
+        f"{_states_html(states)}</section>\n"
         '<section id="map-section"><h2>Map</h2>'
-        f"{map_section(cmap)}</section>"
+        f"{map_section(cmap)}</section>\n"
+        f'<section id="cost"><h2>Cost</h2>{cost_section(summary)}</section>\n'
+        '<section id="assumptions"><h2>Assumptions</h2>'
+        f"{assumptions_section(summary)}</section>\n"
+        f'<section id="caveats"><h2>Caveats</h2>{caveats_section()}</section>\n'
+        f"<script>{SORT_JS}</script>"
     )
     return page(f"dcplan report: {name}", body, with_map=True)
+
+
+def _states_html(states: pd.DataFrame | None) -> str:
+    """The by-state table (capacity_by_state.csv totals), folded away; "" without one."""
+    if states is None or states.empty:
+        return ""
+    from planner.outputs.report_plan import html_table
+    from planner.outputs.states import state_totals
+
+    totals = state_totals(states)
+    fmt = {c: 0 for c in totals.columns if c not in ("state", "name")}
+    return ("<details id=\"states\"><summary>By state (taxes, moratoria and water rules are "
+            "set by states; sites placed in the US state polygons; capacity_by_state.csv)"
+            f"</summary>{html_table(totals, fmt, sortable=True, table_id='states-table')}"
+            "</details>")
 
 
 def write_map_page(cmap: CapacityMap, out: str | Path, *, metric: str = "load_mw") -> Path:
@@ -608,10 +671,18 @@ def write_map_page(cmap: CapacityMap, out: str | Path, *, metric: str = "load_mw
     return out
 
 
-def report_from_result(result: Result, cmap: CapacityMap, out: str | Path) -> Path:
-    """Write ``report.html`` from an in-memory result (used by ``dcplan run``)."""
+def report_from_result(result: Result, cmap: CapacityMap, out: str | Path, *,
+                       summary: dict | None = None, schedule: pd.DataFrame | None = None,
+                       regions: pd.DataFrame | None = None,
+                       states: pd.DataFrame | None = None) -> Path:
+    """Write ``report.html`` from an in-memory result (used by ``dcplan run``).
+
+    ``summary``, ``schedule`` and ``regions`` are what the run writes to
+    ``summary.json``, ``build_schedule.csv`` and ``capacity_by_region.csv``.
+    """
     out = Path(out)
-    text = render_report(result.summary(), result.gap(), cmap)
+    text = render_report(summary if summary is not None else result.summary(), result.gap(),
+                         cmap, schedule, regions, states)
     with atomic_file(out) as tmp:
         tmp.write_text(text, encoding="utf-8")
     return out
@@ -647,8 +718,35 @@ def write_report(folder: str | Path, out: str | Path | None = None) -> Path:
         if c not in gap.columns:
             raise InputError("column missing", file=gpath, column=c)
     cmap = load_capacity_map(folder)
+    schedule = regions = None
+    if (folder / "build_schedule.csv").is_file() and (folder / "capacity_by_region.csv").is_file():
+        schedule = _read_csv(folder / "build_schedule.csv",
+                             ["year", "site", "kind", "item", "mw", "lead_years", "commit_year"])
+        schedule["commit_year"] = schedule["commit_year"].astype("Int64")
+        regions = _read_csv(folder / "capacity_by_region.csv",
+                            ["region", "year", "build_mw", "grid_mw", "onsite_mw", "load_mw"])
+    states = None
+    if (folder / "capacity_by_state.csv").is_file():
+        states = _read_csv(folder / "capacity_by_state.csv",
+                           ["state", "name", "year", "sites", "build_mw", "grid_mw", "onsite_mw",
+                            "load_mw", "energy_twh"])
+        states["state"] = states["state"].fillna("")
     out = Path(out) if out is not None else folder / "report.html"
-    text = render_report(summary, gap, cmap)
+    text = render_report(summary, gap, cmap, schedule, regions, states)
     with atomic_file(out) as tmp:
         tmp.write_text(text, encoding="utf-8")
     return out
+
+
+def _read_csv(path: Path, need: list[str]) -> pd.DataFrame:
+    """A run's CSV with its ``need`` columns, or an :class:`InputError` naming the file."""
+    try:
+        df = pd.read_csv(path, keep_default_na=True)
+    except Exception as exc:
+        raise InputError(f"cannot read: {exc}", file=path) from None
+    for c in need:
+        if c not in df.columns:
+            raise InputError("column missing", file=path, column=c)
+    if "operator" in df.columns:
+        df["operator"] = df["operator"].fillna("")
+    return df

@@ -25,6 +25,7 @@ from models.capacity import (
 )
 from models.levers import EMISSIONS_SCALE, WATER_SCALE, capex_by_year, emissions_t
 from planner.optimize.highs import LPSolution
+from planner.outputs.dual_trust import region_max, trusted, usable_grid_mw
 
 COST_COMPONENTS = ("facility", "grid", "onsite", "chips", "energy", "capacity", "fuel", "unserved")
 #: Added after COST_COMPONENTS when the scenario prices carbon (lever "carbon").
@@ -189,12 +190,12 @@ class Result:
 
         facility_value = site_value("Facility_Load")
         ceiling_value = site_value("Facility_Limit")
-        grid_access = site_value("Grid_Capacity")
-        region_grid_access = np.full((len(regions), len(years)), np.nan)
-        for i, r in enumerate(regions):
-            members = site_region == r
-            if members.any():
-                region_grid_access[i] = grid_access[members].max(axis=0)
+        # a dual from a degenerate vertex is not a value: blank where the MW cannot be used
+        max_mw = d.sites.loc[sites, "max_mw"].to_numpy(dtype=float)
+        grid_access = trusted(site_value("Grid_Capacity"),
+                              usable_grid_mw(gridload, onsiteload, facility_cap, max_mw,
+                                             grid_cap))
+        region_grid_access = region_max(grid_access, site_region, regions)
         headroom = np.full((len(regions), len(years)), np.nan)
         ri = {r: i for i, r in enumerate(regions)}
         yi = {y: j for j, y in enumerate(years)}
@@ -252,11 +253,12 @@ class Result:
                 "grid_access_value_usd_per_mw_year": sy(
                     grid_access, "USD/(MW·year)",
                     "value of one more MW of grid connection at the site in the year (dual "
-                    "of 3): what grid power is worth over its next-best source"),
+                    "of 3): what grid power is worth over its next-best source; blank where "
+                    "the site could not use the MW (the dual is then not a value)"),
                 "region_grid_access_value_usd_per_mw_year": ry(
                     region_grid_access, "USD/(MW·year)",
                     "value of one more MW of grid connection in the region in the year: the "
-                    "largest dual of 3 over the region's sites"),
+                    "largest trusted dual of 3 over the region's sites; blank where none"),
                 "region_load_mw": ry(onehot.T @ load, "MW", "facility load in the region"),
                 "region_build_mw": ry(onehot.T @ build, "MW", "facility MW completed"),
                 "region_grid_mw": ry(onehot.T @ grid, "MW", "new grid connections energized"),

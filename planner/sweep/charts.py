@@ -16,8 +16,18 @@ from planner.sweep.plan import SweepPlan
 PERCENTILES = (5, 25, 50, 75, 95)
 #: The by-year panels: variable, scale to the axis unit, title.
 _PANELS = (("facility_mw", 1e-3, "facility capacity in service (GW)"),
-           ("gap_mw", 1e-3, "gap: power needed − energized (GW)"),
-           ("cost_usd_per_year", 1e-9, "cost in the year, present value (billion USD)"))
+           ("efficiency_only_gap_mw", 1e-3, "new power needed even with the newest chips (GW)"),
+           ("plan_cost_usd_per_year", 1e-9,
+            "plan cost in the year, PV (billion USD; excl. unserved)"))
+#: What a sweep written before those variables shows instead.
+_OLDER = {"plan_cost_usd_per_year": ("cost_usd_per_year", "cost in the year, PV (billion USD)"),
+          "efficiency_only_gap_mw": ("gap_mw", "gap: power needed − energized (GW)")}
+
+
+def panels(ds: Any) -> list[tuple[str, float, str]]:
+    """The three panels of the fan and per-scenario charts, as ``ds`` has them."""
+    return [(name, scale, title) if name in ds else (_OLDER[name][0], scale, _OLDER[name][1])
+            for name, scale, title in _PANELS]
 
 
 def _plt() -> Any:
@@ -38,7 +48,7 @@ def plot_fans(ds: xr.Dataset, path: str | Path, plan: SweepPlan | None = None) -
     years = ds.year.values
     fig, axes = plt.subplots(1, 3, figsize=(14, 4.2), dpi=110)
     n = ds.sizes["scenario"]
-    for ax, (name, scale, title) in zip(axes, _PANELS):
+    for ax, (name, scale, title) in zip(axes, panels(ds)):
         v = ds[name].transpose("scenario", "year").values * scale
         with np.errstate(all="ignore"), _quiet():
             q = {p: np.nanpercentile(v, p, axis=0) for p in PERCENTILES}
@@ -104,7 +114,7 @@ def plot_scenario_lines(ds: xr.Dataset, path: str | Path, plan: SweepPlan | None
     n = ds.sizes["scenario"]
     labels = scenario_labels(ds, plan)
     fig, axes = plt.subplots(1, 3, figsize=(14, 4.6), dpi=110)
-    for ax, (name, scale, title) in zip(axes, _PANELS):
+    for ax, (name, scale, title) in zip(axes, panels(ds)):
         v = ds[name].transpose("scenario", "year").values * scale
         for i in range(n):
             ax.plot(years, v[i], "o-", ms=3, lw=1.2, color=f"C{i % 10}" if n <= 10 else None,
@@ -139,14 +149,20 @@ class _quiet:
         self._w.__exit__(*exc)
 
 
+def cost_variable(ds: xr.Dataset) -> str:
+    """The cost a sweep's charts show: ``plan_cost_usd`` (never the penalty for unserved
+    compute), or ``objective_usd`` for a sweep written before the split."""
+    return "plan_cost_usd" if "plan_cost_usd" in ds else "objective_usd"
+
+
 def tornado_table(ds: xr.Dataset, plan: SweepPlan) -> pd.DataFrame:
-    """Per parameter, the mean objective at its cheapest and dearest level.
+    """Per parameter, the mean plan cost at its cheapest and dearest level.
 
     Levels are the parameter's distinct values (grid points, choices) or, with more than
     five distinct numbers (Monte Carlo), its quintiles. Mean over all other parameters;
     ``swing_usd`` = dearest − cheapest level mean. Sorted by swing, largest first.
     """
-    obj = ds["objective_usd"].values
+    obj = ds[cost_variable(ds)].values
     rows = []
     for info in plan.parameters:
         vals = ds[info.key].values
@@ -185,7 +201,7 @@ def plot_tornado(ds: xr.Dataset, path: str | Path, plan: SweepPlan | None = None
     if table.empty:
         return False
     plt = _plt()
-    mean = float(np.nanmean(ds["objective_usd"].values))
+    mean = float(np.nanmean(ds[cost_variable(ds)].values))
     t = table.iloc[::-1]
     fig, ax = plt.subplots(figsize=(9, 1.2 + 0.5 * len(t)), dpi=110)
     y = np.arange(len(t))
@@ -199,9 +215,9 @@ def plot_tornado(ds: xr.Dataset, path: str | Path, plan: SweepPlan | None = None
     reach = max(float(np.max(np.abs(np.r_[lo, hi]))), 1e-9)
     ax.set_xlim(-1.6 * reach, 1.6 * reach)
     ax.set_yticks(y, t["parameter"].tolist(), fontsize=9)
-    ax.set_xlabel(f"mean present value cost − overall mean ({mean / 1e9:,.0f} B USD), "
-                  "billion USD")
-    ax.set_title("Which parameter moves the cost most")
+    ax.set_xlabel(f"mean plan cost (PV, excl. unserved) − overall mean ({mean / 1e9:,.0f} B "
+                  "USD), billion USD")
+    ax.set_title("Which parameter moves the plan's cost most")
     fig.tight_layout()
     fig.savefig(path, format="png")
     plt.close(fig)

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from planner.outputs.headline import PENALTY_COMPONENTS
 from planner.outputs.results import Result
 
 #: Bumped when the compact per-scenario result changes (old parts are then not reused).
@@ -48,6 +49,13 @@ def compact(result: Result) -> xr.Dataset:
     data["cost_usd"] = cost
     data["cost_usd_per_year"] = _yv(cost.sum("component").values, "USD",
                                     "present value of the year's costs (all components)")
+    penalty = cost.sel(component=[c for c in cost.component.values
+                                  if c in PENALTY_COMPONENTS]).sum("component").values
+    data["plan_cost_usd_per_year"] = _yv(
+        cost.sum("component").values - penalty, "USD",
+        "present value of what the plan spends in the year (all components but unserved)")
+    data["unserved_value_usd_per_year"] = _yv(
+        penalty, "USD", "present value of the compute left unserved in the year (a penalty)")
     for name in ("facility_mw", "grid_capacity_mw", "onsite_capacity_mw", "load_mw",
                  "build_mw"):
         src = full[name]
@@ -58,13 +66,19 @@ def compact(result: Result) -> xr.Dataset:
     gap_units = {"frontier_h100e_per_mw": "H100e/MW", "fleet_h100e_per_mw": "H100e/MW",
                  "demand_growth": "1", "efficiency_growth": "1", "net_power_growth": "1",
                  "fleet_pue": "1", "power_needed_mw": "MW", "power_energized_mw": "MW",
-                 "gap_mw": "MW", "gap_pct": "%"}
+                 "gap_mw": "MW", "gap_pct": "%", "power_needed_at_frontier_mw": "MW",
+                 "efficiency_only_gap_mw": "MW", "realized_power_growth": "1",
+                 "net_power_growth_fleet": "1"}
     for name, units in gap_units.items():
         data[name] = _yv(gap.loc[years, name].to_numpy(dtype=float), units,
                          f"gap report column {name} (planner.outputs.gap)")
     lp = result.lp
     scalars = {
         "objective_usd": (result.objective_usd, "USD", "present value of all costs"),
+        "plan_cost_usd": (float(data["plan_cost_usd_per_year"].sum()), "USD",
+                          "present value of what the plan spends (objective − unserved)"),
+        "unserved_value_usd": (float(data["unserved_value_usd_per_year"].sum()), "USD",
+                               "present value of the compute left unserved (a penalty)"),
         "build_seconds": (result.build_seconds, "s", "LP build time"),
         "handoff_seconds": (lp.handoff_seconds, "s", "diff and update, or pass to HiGHS"),
         "solve_seconds": (lp.solve_seconds, "s", "HiGHS run time"),

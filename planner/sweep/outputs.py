@@ -97,6 +97,8 @@ def write_outputs(prep: PreparedSweep, counts: dict[str, int] | None = None,
                 tmp.unlink(missing_ok=True)
     counts = dict(counts or {})
     obj = ok["objective_usd"].values if ok is not None and ok.sizes["scenario"] else np.array([])
+    plan_cost = ok["plan_cost_usd"].values if ok is not None and ok.sizes["scenario"] \
+        and "plan_cost_usd" in ok else np.array([])
     summary = {
         "scenario": prep.base.scenario.name,
         "grid_file": str(prep.grid_path),
@@ -109,6 +111,8 @@ def write_outputs(prep: PreparedSweep, counts: dict[str, int] | None = None,
         "parameters": {i.key: {"units": i.units, "kind": i.kind} for i in prep.plan.parameters},
         "objective_usd_percentiles": {str(p): float(np.percentile(obj, p)) for p in PERCENTILES}
         if len(obj) else {},
+        "plan_cost_usd_percentiles": {str(p): float(np.percentile(plan_cost, p))
+                                      for p in PERCENTILES} if len(plan_cost) else {},
         "inputs_sha256": prep.input_hashes,
         "versions": {k.removeprefix("version_"): v for k, v in ds.attrs.items()
                      if k.startswith("version_")},
