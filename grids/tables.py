@@ -198,6 +198,7 @@ def read_table(path: str | Path, schema: TableSchema) -> pd.DataFrame:
                     raise InputError("column appears twice", file=path, column=name)
                 seen.add(name)
             raw = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
+            _check_nul(path, raw, header, lines)
             if lines is not None and len(lines) != len(raw):
                 lines = None  # the two readers disagree on the rows: name rows only
         elif suffix in (".parquet", ".pq"):
@@ -212,6 +213,27 @@ def read_table(path: str | Path, schema: TableSchema) -> pd.DataFrame:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise InputError(f"cannot read {schema.name} table: {first}", file=path) from None
     return validate_frame(raw, schema, path, lines=lines)
+
+
+def _check_nul(path: Path, raw: pd.DataFrame, header: list[str],
+               lines: list[int] | None) -> None:
+    """Some pandas versions cut a CSV cell at a NUL byte (two ids would become one):
+    find a NUL with Python's ``csv`` module and name its row and column."""
+    if b"\x00" not in path.read_bytes():
+        return
+    with open(path, encoding="utf-8", errors="replace", newline="") as fh:
+        for r, record in enumerate(r for r in csv.reader(fh) if r):
+            for c, cell in enumerate(record):
+                if "\x00" in cell:
+                    name = header[c] if c < len(header) else f"column {c + 1}"
+                    if r == 0:
+                        raise InputError("a NUL character in the header", file=path,
+                                         column=name)
+                    raise InputError(
+                        "expected text without control characters (such as NUL, tab or "
+                        f"escape; found U+0000), got {cell!r}", file=path, row=r,
+                        column=name, line=None if lines is None or r - 1 >= len(lines)
+                        else lines[r - 1])
 
 
 def csv_layout(path: str | Path) -> tuple[list[str], list[int] | None]:

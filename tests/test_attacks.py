@@ -385,12 +385,15 @@ def test_corrupt_failure_record_is_one_line_before_any_solve(
         tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
         content: str) -> None:
     import planner.sweep.runner as runner
+    from planner.outputs.outdir import claim_folder
     from planner.sweep import prepare_sweep
+    from planner.sweep.outputs import SWEEP_FILES
 
     grid = _grid(tmp_path / "g.yaml", {"grid": {"years.end": 2027,
                                                 "demand_multiplier": [1.0, 1.1]}})
     out = tmp_path / "o"
     prep = prepare_sweep(None, grid, out)
+    claim_folder(out, "sweep", SWEEP_FILES)  # as the interrupted sweep left it: marked
     prep.parts.mkdir(parents=True)
     bad = prep.parts / f"{prep.plan.ids[1]}.failed.json"
     bad.write_text(content, encoding="utf-8")
@@ -467,6 +470,7 @@ def test_corrupt_result_part_is_one_line(tmp_path: Path,
                                                 "demand_multiplier": [1.0, 1.1]}})
     out = tmp_path / "o"
     prep = prepare_sweep(None, grid, out)
+    claim_folder(out, "sweep", SWEEP_FILES)  # as the interrupted sweep left it: marked
     prep.parts.mkdir(parents=True)
     bad = prep.parts / f"{prep.plan.ids[0]}.nc"
     bad.write_bytes(b"\x89HDF\r\n\x1a\n truncated")
