@@ -27,7 +27,7 @@ from pathlib import Path
 
 import planner
 from planner.cluster import cluster_sites
-from planner.run import algorithm_name
+from planner.solver_options import algorithm_name
 from planner.synth import write_synth
 
 

@@ -46,7 +46,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
-from pyomo.core.expr.numeric_expr import LinearExpression
+from pyomo.core.expr.numeric_expr import LinearExpression, MonomialTermExpression
 
 HOURS_PER_YEAR = 8760.0
 USD_SCALE = 1e6  # objective unit: million USD
@@ -362,8 +362,11 @@ def add_cost_component(m: pyo.ConcreteModel, name: str, expression: str) -> None
 
 
 def _linear(coefs: list[float], variables: list, constant: float = 0.0) -> Any:
-    """Σ coefs·variables + constant as one flat Pyomo ``LinearExpression``."""
-    return LinearExpression(constant=constant, linear_coefs=coefs, linear_vars=variables)
+    """Σ coefs·variables + constant as one flat Pyomo ``LinearExpression`` (a variable
+    with coefficient 1 enters as itself: no monomial object to build or walk)."""
+    args: list = [constant] if constant else []
+    args += [v if c == 1.0 else MonomialTermExpression((c, v)) for c, v in zip(coefs, variables)]
+    return LinearExpression(args)
 
 
 # --------------------------------------------------------------------------
@@ -537,29 +540,29 @@ def add_constraints(m: pyo.ConcreteModel, d: CapacityInputs, ix: IndexSets) -> N
         """(0) U[s,g,y] ≤ Σ it[s,g,τ] over y − life_g < τ ≤ y  + F[s,g,y]
         (= with allow_idle off; F = the existing fleet still in its life, lever "fleet")."""
         if allow_idle:
-            return m.Fleet[s, g, y] <= m.Installed[s, g, y]
-        return m.Fleet[s, g, y] == m.Installed[s, g, y]
+            return m.Fleet[s, g, y] <= m.Installed[s, g, y].expr
+        return m.Fleet[s, g, y] == m.Installed[s, g, y].expr
 
     def facility_load_rule(m: Any, s: str, y: int) -> Any:
         """(1a) PUE_s · Σ_g U[s,g,y] ≤ existing_mw_s + Σ_{τ≤y} build[s,τ]."""
-        return pue[s] * m.FleetMW[s, y] <= m.FacilityMW[s, y]
+        return pue[s] * m.FleetMW[s, y].expr <= m.FacilityMW[s, y].expr
 
     def facility_limit_rule(m: Any, s: str, y: int) -> Any:
         """(1b) existing_mw_s + Σ_{τ≤y} build[s,τ] ≤ max_mw_s."""
-        return m.FacilityMW[s, y] <= max_mw[s]
+        return m.FacilityMW[s, y].expr <= max_mw[s]
 
     def split_rule(m: Any, s: str, y: int) -> Any:
         """(2) gridload[s,y] + onsiteload[s,y] = PUE_s · Σ_g U[s,g,y]."""
-        return m.GridLoad[s, y] + m.OnsiteLoad[s, y] - pue[s] * m.FleetMW[s, y] == 0
+        return m.GridLoad[s, y] + m.OnsiteLoad[s, y] - pue[s] * m.FleetMW[s, y].expr == 0
 
     def grid_rule(m: Any, s: str, y: int) -> Any:
         """(3) gridload[s,y] ≤ existing_mw_s + queued_mw_s·[y ≥ queue_year_s]
         + Σ_{τ≤y} grid[s,τ]."""
-        return m.GridLoad[s, y] <= m.GridCapacityMW[s, y]
+        return m.GridLoad[s, y] <= m.GridCapacityMW[s, y].expr
 
     def onsite_rule(m: Any, s: str, y: int) -> Any:
         """(4) onsiteload[s,y] ≤ Σ onsite[s,τ] over y − onsite.life_years < τ ≤ y."""
-        return m.OnsiteLoad[s, y] <= m.OnsiteCapacityMW[s, y]
+        return m.OnsiteLoad[s, y] <= m.OnsiteCapacityMW[s, y].expr
 
     def headroom_rule(m: Any, r: str, y: int) -> Any:
         """(5) Σ_{s∈r} grid[s,y] ≤ new_load_limit_mw_per_year(r)."""
