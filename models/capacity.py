@@ -26,11 +26,15 @@ The operating fleet U is a variable bounded by what is installed
 be idled or retired early and then draw no power. ``allow_idle=False`` makes it
 an equality, DESIGN.md's original definition (every installed chip runs).
 
-The planner's levers (:mod:`models.levers`, docs/levers.md) are optional: with
-``CapacityInputs.levers`` set, :func:`build_model` adds their components
-(integer ``NBuild``/``NGrid`` make it a MILP), a moratorium removes Grid[s,y]
-from ``GRID_SY`` and an existing fleet enters ``Fleet_Installed``'s right-hand
-side; without levers the model is exactly the LP above.
+This module is the capacity model only: index sets (:func:`index_sets`),
+parameters, variables, named expressions, constraints (0)–(6) and the cost
+components (:func:`create_model`), and the objective as the sum of every
+registered cost component (:func:`add_cost_component`, :func:`add_objective`).
+It never imports a layer: :func:`models.model.build_model` assembles it with the
+planner's levers (:mod:`models.levers`, one module each with ``add(model, data)``)
+and later layers. Constraints are written on the named expressions' bodies
+(``m.GridCapacityMW[s, y].expr``), so the reported capacities are exactly what the
+constraints bound, with no named-expression overhead in Pyomo's compiler.
 
 Internal scaling (so HiGHS sees well-conditioned numbers): the objective is in
 millions of USD (:data:`USD_SCALE`) and compute in thousands of H100e
@@ -154,15 +158,6 @@ def annuity_pv_factor(t: int, life_years: int, years: list[int], rate: float) ->
     delta = discount_factors(years, rate)
     last = min(t + life_years - 1, years[-1])
     return crf(rate, life_years) * float(delta.loc[t:last].sum())
-
-
-def annual_capex_share(t: int, life_years: int, years: list[int], rate: float) -> pd.Series:
-    """PV per USD of capex installed in t that falls in each model year."""
-    delta = discount_factors(years, rate)
-    a = crf(rate, life_years)
-    return pd.Series(
-        [a * delta[y] if t <= y <= t + life_years - 1 else 0.0 for y in years], index=years
-    )
 
 
 # --------------------------------------------------------------------------
