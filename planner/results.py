@@ -434,10 +434,8 @@ class Result:
             coords["requirement"] = ("requirement", np.array(names, dtype=object))
             served = self._expression("Regional_Served", (names, years)) * COMPUTE_SCALE
             required = np.full((len(names), len(years)), np.nan)
-            demand = d.demand_h100e.loc[years].to_numpy(dtype=float)
-            for i, q in enumerate(lv.regional_demand):
-                for y in q.years:
-                    required[i, yi[y]] = q.share * demand[yi[y]]
+            for (k, y), v in self.lp.expressions.get("Regional_Required", {}).items():
+                required[names.index(k), yi[y]] = v * COMPUTE_SCALE
             keys = [(n, y) for n in names for y in years]
             new["regional_served_h100e"] = xr.DataArray(served, dims=("requirement", "year"),
                                                         attrs=attrs("H100e", "compute served "

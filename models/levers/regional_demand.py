@@ -40,10 +40,19 @@ def add(m: pyo.ConcreteModel, d: CapacityInputs) -> None:
     if ky:
         m.REGIONAL_KY = pyo.Set(dimen=2, initialize=ky, ordered=True)
 
+        def regional_required(m: Any, k: str, y: int) -> Any:
+            """share_k · demand[y]: compute required inside the regions, thousand H100e
+            (demand = the reference path)."""
+            return share[k] * demand_k[y]
+
+        m.Regional_Required = pyo.Expression(m.REGIONAL_KY, rule=regional_required,
+                                             doc=regional_required.__doc__)
+        m.report_expressions.append("Regional_Required")
+
         def regional_demand_rule(m: Any, k: str, y: int) -> Any:
             """(L5a) Σ_{s∈R_k} Σ_g π_g·U[s,g,y] ≥ share_k · demand[y]   (thousand H100e;
             demand = the reference path)."""
-            return m.Regional_Served[k, y] >= share[k] * demand_k[y]
+            return m.Regional_Served[k, y] >= m.Regional_Required[k, y].expr
 
         m.Regional_Demand = pyo.Constraint(m.REGIONAL_KY, rule=regional_demand_rule,
                                            doc=regional_demand_rule.__doc__)
