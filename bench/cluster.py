@@ -28,7 +28,7 @@ from pathlib import Path
 import planner
 from planner.inputs.cluster import cluster_sites
 from planner.inputs.synth import write_synth
-from planner.optimize.run import algorithm_name
+from planner.optimize.solver_options import algorithm_name
 
 
 def one(sc: planner.Scenario, k: int | None, time_limit: float | None) -> dict:

@@ -3,7 +3,7 @@
 For each instance (the bundled ``us-base`` and ``dcplan synth --sites N``) and each
 parameter change, the script solves the changed scenario twice:
 
-* cold: :func:`planner.solve` with the matrix route (build the LP, pass it to a new
+* cold: :func:`planner.solve` (build the Pyomo model, compile it, pass it to a new
   ``Highs``, solve with the default algorithm: dual simplex below 200 sites, interior point
   with crossover from 200);
 * hot: :class:`planner.optimize.persistent.PersistentSolver` that has just solved the base scenario
@@ -76,7 +76,7 @@ def measure(base: Scenario, label: str, repeats: int) -> list[dict[str, object]]
             continue
         cold_wall, cold_highs, hot_wall, hot_highs, iters = [], [], [], [], []
         for _ in range(repeats):
-            w, cold = _timed(lambda sc=sc: planner.solve(sc, route="matrix"))
+            w, cold = _timed(lambda sc=sc: planner.solve(sc))
             cold_wall.append(w)
             cold_highs.append(cold.lp.solve_seconds)
             solver.solve(base)  # back to the base basis
@@ -106,7 +106,7 @@ def sweep_speedup(base: Scenario, n: int) -> dict[str, float]:
     grid = [{"demand_multiplier": float(m), "onsite.capex_usd_per_mw": float(c)}
             for m in np.linspace(0.8, 1.2, n) for c in np.linspace(2.0e6, 4.0e6, n)]
     t = time.perf_counter()
-    cold = [planner.solve(apply_params(base, p), route="matrix").objective_usd for p in grid]
+    cold = [planner.solve(apply_params(base, p)).objective_usd for p in grid]
     t_cold = time.perf_counter() - t
     solver = PersistentSolver()
     t = time.perf_counter()

@@ -26,11 +26,15 @@ The operating fleet U is a variable bounded by what is installed
 be idled or retired early and then draw no power. ``allow_idle=False`` makes it
 an equality, DESIGN.md's original definition (every installed chip runs).
 
-The planner's levers (:mod:`models.levers`, docs/levers.md) are optional: with
-``CapacityInputs.levers`` set, :func:`build_model` adds their components
-(integer ``NBuild``/``NGrid`` make it a MILP), a moratorium removes Grid[s,y]
-from ``GRID_SY`` and an existing fleet enters ``Fleet_Installed``'s right-hand
-side; without levers the model is exactly the LP above.
+This module is the capacity model only: index sets (:func:`index_sets`),
+parameters, variables, named expressions, constraints (0)–(6) and the cost
+components (:func:`create_model`), and the objective as the sum of every
+registered cost component (:func:`add_cost_component`, :func:`add_objective`).
+It never imports a layer: :func:`models.model.build_model` assembles it with the
+planner's levers (:mod:`models.levers`, one module each with ``add(model, data)``)
+and later layers. Constraints are written on the named expressions' bodies
+(``m.GridCapacityMW[s, y].expr``), so the reported capacities are exactly what the
+constraints bound, with no named-expression overhead in Pyomo's compiler.
 
 Internal scaling (so HiGHS sees well-conditioned numbers): the objective is in
 millions of USD (:data:`USD_SCALE`) and compute in thousands of H100e
@@ -41,14 +45,12 @@ and H100e.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
-
-if TYPE_CHECKING:
-    from models.levers import Levers
+from pyomo.core.expr.numeric_expr import LinearExpression, MonomialTermExpression
 
 HOURS_PER_YEAR = 8760.0
 USD_SCALE = 1e6  # objective unit: million USD
@@ -94,7 +96,7 @@ class CapacityInputs:
     value_of_unserved_usd_per_h100e_year: float
     demand_blocks: pd.DataFrame | None = None
     allow_idle: bool = True
-    levers: Levers | None = None
+    levers: Any = None  # models.levers.Levers (data only; never imported here)
 
     def blocks(self) -> pd.DataFrame:
         """The demand blocks per year (one block per year when inelastic)."""
@@ -156,15 +158,6 @@ def annuity_pv_factor(t: int, life_years: int, years: list[int], rate: float) ->
     delta = discount_factors(years, rate)
     last = min(t + life_years - 1, years[-1])
     return crf(rate, life_years) * float(delta.loc[t:last].sum())
-
-
-def annual_capex_share(t: int, life_years: int, years: list[int], rate: float) -> pd.Series:
-    """PV per USD of capex installed in t that falls in each model year."""
-    delta = discount_factors(years, rate)
-    a = crf(rate, life_years)
-    return pd.Series(
-        [a * delta[y] if t <= y <= t + life_years - 1 else 0.0 for y in years], index=years
-    )
 
 
 # --------------------------------------------------------------------------
@@ -245,7 +238,7 @@ class IndexSets:
     grid_sites_in: dict[tuple[str, int], list[str]]  # (r, y) -> sites with Grid[s, y]
     unserved_yb: list[tuple[int, int]]  # (y, block) of the demand curve
     blocks_of: dict[int, list[int]]  # y -> blocks
-    # lever "fleet": IT MW already installed (s, g, y) and chips in service at (s, y)
+    # IT MW already installed (s, g, y) (lever "fleet") and chips in service at (s, y)
     # only through that fleet (not in chips_in[y])
     existing_fleet: dict[tuple[str, str, int], float] = field(default_factory=dict)
     fleet_extra: dict[tuple[str, int], list[str]] = field(default_factory=dict)
@@ -256,47 +249,50 @@ class IndexSets:
         return self.chips_in[y] + extra if extra else self.chips_in[y]
 
 
-def index_sets(d: CapacityInputs) -> IndexSets:
+def index_sets(
+    d: CapacityInputs,
+    existing_fleet: dict[tuple[str, str, int], float] | None = None,
+    grid_closed_from: dict[str, int] | None = None,
+) -> IndexSets:
     """The sparse index sets of ``d``.
 
-    Two levers change them (``models.levers``): a moratorium drops Grid[s,y] for
-    the region's sites from its first year, and an existing fleet adds U[s,g,y]
-    where those chips are in service.
+    Parameters
+    ----------
+    d : the model's inputs.
+    existing_fleet : F[s,g,y], IT MW already installed and still in its life (the
+        lever "fleet", :func:`models.levers.fleet.existing_fleet_mw`): adds U[s,g,y]
+        where those chips are in service.
+    grid_closed_from : region → first year without new grid connections (the lever
+        "moratoria"): Grid[s,y] is left out for the region's sites from that year.
     """
-    from models.levers import existing_fleet_mw, moratorium_from
-
     years = list(d.years)
     y0, yn = years[0], years[-1]
     sites = list(d.sites.index)
     regions = list(d.regions.index)
     chips = list(d.chips.index)
-    site_region = d.sites["region"]
+    site_region = d.sites["region"].to_numpy()
+    closed = grid_closed_from or {}
+    existing = existing_fleet or {}
 
-    moratoria = moratorium_from(d)
-    grid_years: dict[str, list[int]] = {}
-    for s in sites:
-        first = y0 + int(d.regions.at[site_region[s], "interconnect_lead_years"])
-        stop = moratoria.get(site_region[s], yn + 1)  # lever: no new connections from here
-        grid_years[s] = [y for y in years if first <= y < stop]
-    onsite_years = {
-        s: ([y for y in years if y >= y0 + d.onsite_lead_years]
-            if bool(d.sites.at[s, "onsite_allowed"]) else [])
-        for s in sites
-    }
+    lead = d.regions["interconnect_lead_years"].astype(int)
+    first = y0 + lead.reindex(site_region).to_numpy()
+    stop = np.array([closed.get(r, yn + 1) for r in site_region])
+    grid_years = {s: [y for y in years if f <= y < e] for s, f, e in zip(sites, first, stop)}
+    onsite_open = [y for y in years if y >= y0 + d.onsite_lead_years]
+    allowed = d.sites["onsite_allowed"].astype(bool).to_numpy()
+    onsite_years = {s: (onsite_open if ok else []) for s, ok in zip(sites, allowed)}
     chip_years = {
-        g: [y for y in years
-            if int(d.chips.at[g, "first_year"]) <= y <= int(d.chips.at[g, "last_year"])]
-        for g in chips
+        g: [y for y in years if int(f) <= y <= int(last)]
+        for g, f, last in zip(chips, d.chips["first_year"], d.chips["last_year"])
     }
     chip_years = {g: ys for g, ys in chip_years.items() if ys}
-    existing = existing_fleet_mw(d, years)
     in_fleet = {g for _, g, _ in existing}
     chips = [g for g in chips if g in chip_years or g in in_fleet]
+    life = d.chips["life_years"].astype(int).to_dict()
     operating: dict[int, list[tuple[str, int]]] = {y: [] for y in years}
     for g in chips:
-        life = int(d.chips.at[g, "life_years"])
         for t in chip_years.get(g, []):
-            for y in range(t, min(t + life - 1, yn) + 1):
+            for y in range(t, min(t + life[g] - 1, yn) + 1):
                 operating[y].append((g, t))
 
     vintages: dict[tuple[str, int], list[int]] = {}
@@ -313,9 +309,9 @@ def index_sets(d: CapacityInputs) -> IndexSets:
 
     limits = d.regions["new_load_limit_mw_per_year"]
     grid_sites_in: dict[tuple[str, int], list[str]] = {}
-    for s in sites:
+    for s, r in zip(sites, site_region):
         for y in grid_years[s]:
-            grid_sites_in.setdefault((site_region[s], y), []).append(s)
+            grid_sites_in.setdefault((r, y), []).append(s)
     headroom_ry = [
         (r, y) for r in regions for y in years
         if not np.isnan(limits[r]) and (r, y) in grid_sites_in
@@ -325,99 +321,75 @@ def index_sets(d: CapacityInputs) -> IndexSets:
     blocks_of: dict[int, list[int]] = {y: [] for y in years}
     for y, b in unserved_yb:
         blocks_of[y].append(b)
+    buy = [(g, t) for g in chips for t in chip_years.get(g, [])]
     return IndexSets(
         years=years, sites=sites, regions=regions, chips=chips,
         grid_sy=[(s, y) for s in sites for y in grid_years[s]],
         onsite_sy=[(s, y) for s in sites for y in onsite_years[s]],
-        it_sgy=[(s, g, t) for s in sites for g in chips for t in chip_years.get(g, [])],
+        it_sgy=[(s, g, t) for s in sites for g, t in buy],
         chip_years=chip_years, operating=operating,
         fleet_sgy=fleet_sgy, chips_in=chips_in, vintages=vintages,
         grid_years=grid_years, onsite_years=onsite_years,
         headroom_ry=headroom_ry, grid_sites_in=grid_sites_in,
         unserved_yb=unserved_yb, blocks_of=blocks_of,
-        existing_fleet=existing, fleet_extra=fleet_extra,
+        existing_fleet=dict(existing), fleet_extra=fleet_extra,
     )
 
 
 # --------------------------------------------------------------------------
-# Objective coefficients
+# Cost components (Switch's Cost_Components_Per_Period)
 # --------------------------------------------------------------------------
-@dataclass
-class Coefficients:
-    """Present-value cost per unit of each variable, in USD (not scaled)."""
-
-    build: dict[tuple[str, int], float]
-    grid: dict[tuple[str, int], float]
-    onsite: dict[tuple[str, int], float]
-    it: dict[tuple[str, str, int], float]
-    gridload: dict[tuple[str, int], float]
-    onsiteload: dict[tuple[str, int], float]
-    unserved: dict[tuple[int, int], float]  # (y, block) -> USD per H100e
+#: The capacity model's cost components, in reporting order: (name in results,
+#: Pyomo ``Expression`` indexed by YEARS, present value in million USD).
+CORE_COST_COMPONENTS = (
+    ("facility", "Cost_Facility"), ("grid", "Cost_Grid"), ("onsite", "Cost_Onsite"),
+    ("chips", "Cost_Chips"), ("energy", "Cost_Energy"), ("capacity", "Cost_Capacity"),
+    ("fuel", "Cost_Fuel"), ("unserved", "Cost_Unserved"),
+)
 
 
-def coefficients(d: CapacityInputs, ix: IndexSets) -> Coefficients:
-    years, rate = ix.years, d.discount_rate
-    delta = discount_factors(years, rate)
-    fac_life = d.facility_life_years
-    ann_fac = {t: annuity_pv_factor(t, fac_life, years, rate) for t in years}
-    ann_onsite = {t: annuity_pv_factor(t, d.onsite_life_years, years, rate) for t in years}
-    ann_chip: dict[tuple[int, int], float] = {}
-    uh = d.utilization * HOURS_PER_YEAR
-    site_region = d.sites["region"]
-    build_capex = d.sites["build_capex_usd_per_mw"]
-    grid_capex = d.regions["interconnect_capex_usd_per_mw"]
-    kappa = d.chips["kappa_usd_per_mw"]
-    life = d.chips["life_years"]
+def add_cost_component(m: pyo.ConcreteModel, name: str, expression: str) -> None:
+    """Register a cost component: ``m.<expression>[y]`` is its present value in year y
+    (million USD). The objective ``Total_Cost`` is the sum of every registered
+    component over the years (:func:`add_objective`); results report each by name.
+    """
+    m.cost_components[name] = expression
 
-    def chip_factor(g: str, t: int) -> float:
-        key = (int(life[g]), t)
-        if key not in ann_chip:
-            ann_chip[key] = annuity_pv_factor(t, key[0], years, rate)
-        return ann_chip[key]
 
-    energy = d.energy_price_usd_per_mwh
-    cap = d.capacity_price_usd_per_mw_year
-    blocks = d.blocks()
-    return Coefficients(
-        build={(s, t): float(build_capex[s]) * ann_fac[t] for s in ix.sites for t in years},
-        grid={(s, t): float(grid_capex[site_region[s]]) * ann_fac[t] for s, t in ix.grid_sy},
-        onsite={(s, t): d.onsite_capex_usd_per_mw * ann_onsite[t] for s, t in ix.onsite_sy},
-        it={(s, g, t): float(kappa[g]) * chip_factor(g, t) for s, g, t in ix.it_sgy},
-        gridload={
-            (s, y): float(delta[y]) * (uh * float(energy.at[s, y])
-                                       + float(cap.at[site_region[s], y]))
-            for s in ix.sites for y in years
-        },
-        onsiteload={
-            (s, y): float(delta[y]) * uh * d.onsite_fuel_usd_per_mwh
-            for s in ix.sites for y in years
-        },
-        unserved={
-            (int(y), int(b)): float(delta[int(y)]) * float(v)
-            for y, b, v in zip(blocks["year"], blocks["block"], blocks["value_usd_per_h100e_year"])
-        },
-    )
+def _linear(coefs: list[float], variables: list, constant: float = 0.0) -> Any:
+    """Σ coefs·variables + constant as one flat Pyomo ``LinearExpression`` (a variable
+    with coefficient 1 enters as itself: no monomial object to build or walk)."""
+    args: list = [constant] if constant else []
+    args += [v if c == 1.0 else MonomialTermExpression((c, v)) for c, v in zip(coefs, variables)]
+    return LinearExpression(args)
 
 
 # --------------------------------------------------------------------------
 # The Pyomo model
 # --------------------------------------------------------------------------
-def build_model(d: CapacityInputs) -> pyo.ConcreteModel:
-    """Build the capacity-expansion LP as a Pyomo ``ConcreteModel``.
+def create_model(d: CapacityInputs, ix: IndexSets) -> pyo.ConcreteModel:
+    """The capacity model's sets, parameters, variables, named expressions,
+    constraints and cost components (no objective yet: :func:`add_objective`).
 
-    The returned model carries ``m.inputs`` (the :class:`CapacityInputs`),
-    ``m.ix`` (:class:`IndexSets`) and ``m.cost`` (:class:`Coefficients`).
-    With levers set (``d.levers``) it also has their components
-    (:func:`models.levers.add_levers`, a MILP with lumpy builds) and
-    ``m.describe_row(name, index)``, a constraint in plain words.
+    ``m.inputs`` is the :class:`CapacityInputs`, ``m.ix`` the :class:`IndexSets`,
+    ``m.cost_components`` the registry of cost components
+    (:func:`add_cost_component`), ``m.report_expressions`` the named expressions
+    results are read from.
     """
-    from models.levers import add_levers, describe_row, related_rows
-
-    ix = index_sets(d)
-    cost = coefficients(d, ix)
     m = pyo.ConcreteModel(name="dcplan capacity")
-    m.inputs, m.ix, m.cost = d, ix, cost
+    m.inputs, m.ix = d, ix
+    m.cost_components = {}
+    m.report_expressions = []
+    add_sets_and_params(m, d, ix)
+    add_variables(m, d, ix)
+    add_expressions(m, ix)
+    add_constraints(m, d, ix)
+    add_costs(m, d, ix)
+    return m
 
+
+def add_sets_and_params(m: pyo.ConcreteModel, d: CapacityInputs, ix: IndexSets) -> None:
+    """Index sets (``UPPER_CASE``) and parameters (``snake_case`` with units)."""
     m.YEARS = pyo.Set(initialize=ix.years, ordered=True)
     m.SITES = pyo.Set(initialize=ix.sites, ordered=True)
     m.REGIONS = pyo.Set(initialize=ix.regions, ordered=True)
@@ -429,6 +401,57 @@ def build_model(d: CapacityInputs) -> pyo.ConcreteModel:
     m.HEADROOM_RY = pyo.Set(dimen=2, initialize=ix.headroom_ry, ordered=True)
     m.UNSERVED_YB = pyo.Set(dimen=2, initialize=ix.unserved_yb, ordered=True)
 
+    sites, regions, chips = d.sites, d.regions, d.chips.loc[ix.chips]
+    region = sites["region"]
+    fl = d.sites.index
+
+    def by_site(col: str) -> dict:
+        return dict(zip(fl, sites[col].astype(float).to_numpy()))
+
+    def param(index: Any, values: dict, doc: str) -> pyo.Param:
+        return pyo.Param(*index, initialize=values, within=pyo.Any, doc=doc)
+
+    S = (m.SITES,)
+    m.pue = param(S, by_site("pue"), "PUE_s, facility load / IT load")
+    m.existing_mw = param(S, by_site("existing_mw"), "facility and grid MW already in place")
+    m.max_mw = param(S, by_site("max_mw"), "site ceiling, MW")
+    m.queued_mw = param(S, by_site("queued_mw"), "queued grid connection, MW")
+    m.queue_year = param(S, dict(zip(fl, sites["queue_year"].to_numpy())),
+                         "year the queued connection arrives (NaN = none)")
+    m.build_capex_usd_per_mw = param(S, by_site("build_capex_usd_per_mw"),
+                                     "facility capex, USD per MW")
+    m.grid_capex_usd_per_mw = param(S, dict(zip(fl, regions.loc[region.to_numpy(),
+                                    "interconnect_capex_usd_per_mw"].astype(float).to_numpy())),
+                                    "grid-connection capex of the site's region, USD per MW")
+    m.pi_kh100e_per_mw = param((m.CHIPS,), dict(zip(ix.chips, (
+        chips["pi_h100e_per_mw"].astype(float) / COMPUTE_SCALE).to_numpy())),
+        "π_g, thousand H100e per IT-MW")
+    m.kappa_usd_per_mw = param((m.CHIPS,), dict(zip(ix.chips, chips[
+        "kappa_usd_per_mw"].astype(float).to_numpy())), "κ_g, chip capex, USD per IT-MW")
+    m.life_years = param((m.CHIPS,), dict(zip(ix.chips, chips["life_years"].astype(int)
+                                              .tolist())), "chip life, years")
+    m.new_load_limit_mw_per_year = param((m.REGIONS,), regions[
+        "new_load_limit_mw_per_year"].astype(float).to_dict(), "new grid MW a year (NaN = none)")
+    m.discount_factor = param((m.YEARS,), discount_factors(ix.years, d.discount_rate)
+                              .to_dict(), "δ_y = (1+ρ)^-(y−y0+1)")
+    energy = d.energy_price_usd_per_mwh.loc[ix.sites, ix.years].to_numpy(dtype=float)
+    capacity = d.capacity_price_usd_per_mw_year.loc[region.loc[ix.sites].to_numpy(),
+                                                    ix.years].to_numpy(dtype=float)
+    sy = [(s, y) for s in ix.sites for y in ix.years]
+    m.energy_price_usd_per_mwh = param((*S, m.YEARS), dict(zip(sy, energy.ravel().tolist())),
+                                       "energy price at s in y, USD per MWh")
+    m.capacity_price_usd_per_mw_year = param((*S, m.YEARS), dict(zip(
+        sy, capacity.ravel().tolist())), "capacity price of the site's region, USD per MW-year")
+    blocks = d.blocks()
+    yb = [(int(y), int(b)) for y, b in zip(blocks["year"], blocks["block"])]
+    m.block_kh100e = param((m.UNSERVED_YB,), dict(zip(yb, (blocks["size_h100e"].astype(float)
+                           / COMPUTE_SCALE).tolist())), "demand block size, thousand H100e")
+    m.block_value_usd_per_h100e_year = param((m.UNSERVED_YB,), dict(zip(yb, blocks[
+        "value_usd_per_h100e_year"].astype(float).tolist())), "value of a block's compute")
+
+
+def add_variables(m: pyo.ConcreteModel, d: CapacityInputs, ix: IndexSets) -> None:
+    """The variables (``CamelCase``), all continuous and ≥ 0."""
     nn = pyo.NonNegativeReals
     m.Build = pyo.Var(m.SITES, m.YEARS, domain=nn, doc="facility MW completed at s in y")
     m.Grid = pyo.Var(m.GRID_SY, domain=nn, doc="new grid connection MW energized at s in y")
@@ -437,81 +460,109 @@ def build_model(d: CapacityInputs) -> pyo.ConcreteModel:
     m.Fleet = pyo.Var(m.FLEET_SGY, domain=nn, doc="IT MW of chip g in service at s in y")
     m.GridLoad = pyo.Var(m.SITES, m.YEARS, domain=nn, doc="facility load served by grid, MW")
     m.OnsiteLoad = pyo.Var(m.SITES, m.YEARS, domain=nn, doc="facility load served on site, MW")
-    blocks = d.blocks()
-    block_size_k = {
-        (int(y), int(b)): float(q) / COMPUTE_SCALE
-        for y, b, q in zip(blocks["year"], blocks["block"], blocks["size_h100e"])
-    }
     elastic = d.demand_blocks is not None
-
-    def unserved_bounds(m: Any, y: int, b: int) -> tuple[float, float | None]:
-        return (0.0, block_size_k[y, b] if elastic else None)
-
-    m.Unserved = pyo.Var(m.UNSERVED_YB, domain=nn, bounds=unserved_bounds,
+    size = m.block_kh100e
+    m.Unserved = pyo.Var(m.UNSERVED_YB, domain=nn,
+                         bounds=lambda m, y, b: (0.0, size[y, b] if elastic else None),
                          doc="compute demand not served per demand block, thousand H100e")
 
-    sites, regions = d.sites, d.regions
-    pue = sites["pue"].astype(float).to_dict()
-    existing = sites["existing_mw"].astype(float).to_dict()
-    max_mw = sites["max_mw"].astype(float).to_dict()
-    queued = sites["queued_mw"].astype(float).to_dict()
-    queue_year = sites["queue_year"].to_dict()
-    pi_k = (d.chips["pi_h100e_per_mw"] / COMPUTE_SCALE).to_dict()
-    limit = regions["new_load_limit_mw_per_year"].to_dict()
-    demand_k = {y: sum(block_size_k[y, b] for b in ix.blocks_of[y]) for y in ix.years}
-    years_upto = {y: [t for t in ix.years if t <= y] for y in ix.years}
-    onsite_life = d.onsite_life_years
-    onsite_window = {
-        (s, y): [t for t in ix.onsite_years[s] if y - onsite_life < t <= y]
-        for s in ix.sites for y in ix.years
-    }
-    grid_upto = {(s, y): [t for t in ix.grid_years[s] if t <= y]
-                 for s in ix.sites for y in ix.years}
 
-    existing_fleet = ix.existing_fleet
+def add_expressions(m: pyo.ConcreteModel, ix: IndexSets) -> None:
+    """Named expressions: the quantities the constraints bound and results report."""
+    years = ix.years
+    existing, queued, qyear = m.existing_mw, m.queued_mw, m.queue_year
+    Build, Grid, Onsite, IT, Fleet = m.Build, m.Grid, m.Onsite, m.IT, m.Fleet
+    onsite_life = m.inputs.onsite_life_years
+    fleet_f = ix.existing_fleet
     no_vintage: list[int] = []
+
+    def installed(m: Any, s: str, g: str, y: int) -> Any:
+        """Σ it[s,g,τ] over y − life_g < τ ≤ y, + F[s,g,y] (existing fleet), IT MW."""
+        ts = ix.vintages.get((g, y), no_vintage)
+        return _linear([1.0] * len(ts), [IT[s, g, t] for t in ts], fleet_f.get((s, g, y), 0.0))
 
     def fleet_mw(m: Any, s: str, y: int) -> Any:
         """Σ_g U[s,g,y]: IT MW in service at s in y."""
-        return sum(m.Fleet[s, g, y] for g in ix.chips_at(s, y))
+        gs = ix.chips_at(s, y)
+        return _linear([1.0] * len(gs), [Fleet[s, g, y] for g in gs])
+
+    def facility_mw(m: Any, s: str, y: int) -> Any:
+        """existing_mw_s + Σ_{τ≤y} build[s,τ], MW."""
+        ts = [t for t in years if t <= y]
+        return _linear([1.0] * len(ts), [Build[s, t] for t in ts], existing[s])
+
+    def grid_capacity_mw(m: Any, s: str, y: int) -> Any:
+        """existing_mw_s + queued_mw_s·[y ≥ queue_year_s] + Σ_{τ≤y} grid[s,τ], MW."""
+        ts = [t for t in ix.grid_years[s] if t <= y]
+        q = queued[s] if queued[s] > 0 and y >= qyear[s] else 0.0
+        return _linear([1.0] * len(ts), [Grid[s, t] for t in ts], existing[s] + q)
+
+    def onsite_capacity_mw(m: Any, s: str, y: int) -> Any:
+        """Σ onsite[s,τ] over y − onsite.life_years < τ ≤ y, MW."""
+        ts = [t for t in ix.onsite_years[s] if y - onsite_life < t <= y]
+        return _linear([1.0] * len(ts), [Onsite[s, t] for t in ts])
+
+    pi = m.pi_kh100e_per_mw
+
+    def site_served(m: Any, s: str, y: int) -> Any:
+        """Σ_g π_g·U[s,g,y]: compute served at s in y, thousand H100e."""
+        gs = ix.chips_at(s, y)
+        return _linear([pi[g] for g in gs], [Fleet[s, g, y] for g in gs])
+
+    def served(m: Any, y: int) -> Any:
+        """Σ_{s,g} π_g·U[s,g,y], thousand H100e."""
+        return sum(m.Site_Served[s, y] for s in ix.sites)
+
+    m.Installed = pyo.Expression(m.FLEET_SGY, rule=installed, doc=installed.__doc__)
+    m.FleetMW = pyo.Expression(m.SITES, m.YEARS, rule=fleet_mw, doc=fleet_mw.__doc__)
+    m.FacilityMW = pyo.Expression(m.SITES, m.YEARS, rule=facility_mw, doc=facility_mw.__doc__)
+    m.GridCapacityMW = pyo.Expression(m.SITES, m.YEARS, rule=grid_capacity_mw,
+                                      doc=grid_capacity_mw.__doc__)
+    m.OnsiteCapacityMW = pyo.Expression(m.SITES, m.YEARS, rule=onsite_capacity_mw,
+                                        doc=onsite_capacity_mw.__doc__)
+    m.Site_Served = pyo.Expression(m.SITES, m.YEARS, rule=site_served, doc=site_served.__doc__)
+    m.Served = pyo.Expression(m.YEARS, rule=served, doc=served.__doc__)
+    m.report_expressions += ["Installed", "FacilityMW", "GridCapacityMW", "OnsiteCapacityMW",
+                             "Site_Served"]
+
+
+def add_constraints(m: pyo.ConcreteModel, d: CapacityInputs, ix: IndexSets) -> None:
+    """Constraints (0)–(6) of the capacity model (``Capitalised_Words``)."""
+    pue, max_mw, limit = m.pue, m.max_mw, m.new_load_limit_mw_per_year
+    allow_idle = d.allow_idle
 
     def fleet_installed_rule(m: Any, s: str, g: str, y: int) -> Any:
         """(0) U[s,g,y] ≤ Σ it[s,g,τ] over y − life_g < τ ≤ y  + F[s,g,y]
         (= with allow_idle off; F = the existing fleet still in its life, lever "fleet")."""
-        installed = sum(m.IT[s, g, t] for t in ix.vintages.get((g, y), no_vintage))
-        rhs = existing_fleet.get((s, g, y), 0.0)
-        if d.allow_idle:
-            return m.Fleet[s, g, y] - installed <= rhs
-        return m.Fleet[s, g, y] - installed == rhs
+        if allow_idle:
+            return m.Fleet[s, g, y] <= m.Installed[s, g, y].expr
+        return m.Fleet[s, g, y] == m.Installed[s, g, y].expr
 
     def facility_load_rule(m: Any, s: str, y: int) -> Any:
         """(1a) PUE_s · Σ_g U[s,g,y] ≤ existing_mw_s + Σ_{τ≤y} build[s,τ]."""
-        return pue[s] * fleet_mw(m, s, y) - sum(m.Build[s, t] for t in years_upto[y]) \
-            <= existing[s]
+        return pue[s] * m.FleetMW[s, y].expr <= m.FacilityMW[s, y].expr
 
     def facility_limit_rule(m: Any, s: str, y: int) -> Any:
         """(1b) existing_mw_s + Σ_{τ≤y} build[s,τ] ≤ max_mw_s."""
-        return sum(m.Build[s, t] for t in years_upto[y]) <= max_mw[s] - existing[s]
+        return m.FacilityMW[s, y].expr <= max_mw[s]
 
     def split_rule(m: Any, s: str, y: int) -> Any:
         """(2) gridload[s,y] + onsiteload[s,y] = PUE_s · Σ_g U[s,g,y]."""
-        return m.GridLoad[s, y] + m.OnsiteLoad[s, y] - pue[s] * fleet_mw(m, s, y) == 0
+        return m.GridLoad[s, y] + m.OnsiteLoad[s, y] - pue[s] * m.FleetMW[s, y].expr == 0
 
     def grid_rule(m: Any, s: str, y: int) -> Any:
         """(3) gridload[s,y] ≤ existing_mw_s + queued_mw_s·[y ≥ queue_year_s]
         + Σ_{τ≤y} grid[s,τ]."""
-        rhs = existing[s]
-        if queued[s] > 0 and y >= queue_year[s]:
-            rhs += queued[s]
-        return m.GridLoad[s, y] - sum(m.Grid[s, t] for t in grid_upto[s, y]) <= rhs
+        return m.GridLoad[s, y] <= m.GridCapacityMW[s, y].expr
 
     def onsite_rule(m: Any, s: str, y: int) -> Any:
         """(4) onsiteload[s,y] ≤ Σ onsite[s,τ] over y − onsite.life_years < τ ≤ y."""
-        return m.OnsiteLoad[s, y] - sum(m.Onsite[s, t] for t in onsite_window[s, y]) <= 0
+        return m.OnsiteLoad[s, y] <= m.OnsiteCapacityMW[s, y].expr
 
     def headroom_rule(m: Any, r: str, y: int) -> Any:
         """(5) Σ_{s∈r} grid[s,y] ≤ new_load_limit_mw_per_year(r)."""
-        return sum(m.Grid[s, y] for s in ix.grid_sites_in[r, y]) <= limit[r]
+        ss = ix.grid_sites_in[r, y]
+        return _linear([1.0] * len(ss), [m.Grid[s, y] for s in ss]) <= limit[r]
 
     def compute_rule(m: Any, y: int) -> Any:
         """(6) Σ_{s,g} π_g · U[s,g,y] + Σ_b unserved[y,b] ≥ Σ_b demand[y,b]  (thousand H100e).
@@ -519,8 +570,9 @@ def build_model(d: CapacityInputs) -> pyo.ConcreteModel:
         Inelastic demand has one block, demand[y]; elastic demand has the
         blocks of its demand curve, each unserved block priced at its
         willingness to pay."""
-        served = sum(pi_k[g] * m.Fleet[s, g, y] for s in ix.sites for g in ix.chips_at(s, y))
-        return served + sum(m.Unserved[y, b] for b in ix.blocks_of[y]) >= demand_k[y]
+        bs = ix.blocks_of[y]
+        demand = sum(m.block_kh100e[y, b] for b in bs)
+        return m.Served[y] + _linear([1.0] * len(bs), [m.Unserved[y, b] for b in bs]) >= demand
 
     m.Fleet_Installed = pyo.Constraint(m.FLEET_SGY, rule=fleet_installed_rule,
                                        doc=fleet_installed_rule.__doc__)
@@ -536,29 +588,125 @@ def build_model(d: CapacityInputs) -> pyo.ConcreteModel:
                                      doc=headroom_rule.__doc__)
     m.Compute_Demand = pyo.Constraint(m.YEARS, rule=compute_rule, doc=compute_rule.__doc__)
 
-    lever_cost: Any = 0
-    if d.levers is not None:
-        lever_cost = add_levers(m, fleet_mw)
-        m.describe_row = lambda name, index: describe_row(d, name, index)
-        m.related_rows = lambda rows: related_rows(m, rows)
 
+def add_costs(m: pyo.ConcreteModel, d: CapacityInputs, ix: IndexSets) -> None:
+    """Overnight capex spent per year and the present value of each cost component
+    per year (million USD), registered with :func:`add_cost_component`.
+
+    Capex K with life ℓ installed in τ costs K·CRF(ℓ)·δ_y in each year y of
+    τ ≤ y ≤ min(τ+ℓ−1, yN); flows cost δ_y times their yearly amount.
+    """
+    years, rate = ix.years, d.discount_rate
     k = 1.0 / USD_SCALE
+    delta = m.discount_factor
+    bcap, gcap, kappa = m.build_capex_usd_per_mw, m.grid_capex_usd_per_mw, m.kappa_usd_per_mw
+    grid_in: dict[int, list[str]] = {y: [] for y in years}
+    for s, y in ix.grid_sy:
+        grid_in[y].append(s)
+    onsite_in: dict[int, list[str]] = {y: [] for y in years}
+    for s, y in ix.onsite_sy:
+        onsite_in[y].append(s)
+    it_in: dict[tuple[str, int], list[str]] = {}
+    for s, g, t in ix.it_sgy:
+        it_in.setdefault((g, t), []).append(s)
+    buy = list(it_in)
+
+    def facility_spend(m: Any, y: int) -> Any:
+        """Σ_s c^build_s·build[s,y]: facility capex spent in y, million USD."""
+        return _linear([k * bcap[s] for s in ix.sites], [m.Build[s, y] for s in ix.sites])
+
+    def grid_spend(m: Any, y: int) -> Any:
+        """Σ_s c^grid_r(s)·grid[s,y]: grid-connection capex spent in y, million USD."""
+        ss = grid_in[y]
+        return _linear([k * gcap[s] for s in ss], [m.Grid[s, y] for s in ss])
+
+    def onsite_spend(m: Any, y: int) -> Any:
+        """Σ_s c^onsite·onsite[s,y]: on-site generation capex spent in y, million USD."""
+        ss = onsite_in[y]
+        return _linear([k * d.onsite_capex_usd_per_mw] * len(ss), [m.Onsite[s, y] for s in ss])
+
+    def chip_spend(m: Any, g: str, t: int) -> Any:
+        """Σ_s κ_g·it[s,g,t]: capex on chip g spent in t, million USD."""
+        ss = it_in[g, t]
+        return _linear([k * kappa[g]] * len(ss), [m.IT[s, g, t] for s in ss])
+
+    m.BUY_GT = pyo.Set(dimen=2, initialize=buy, ordered=True)
+    m.Facility_Spend = pyo.Expression(m.YEARS, rule=facility_spend, doc=facility_spend.__doc__)
+    m.Grid_Spend = pyo.Expression(m.YEARS, rule=grid_spend, doc=grid_spend.__doc__)
+    m.Onsite_Spend = pyo.Expression(m.YEARS, rule=onsite_spend, doc=onsite_spend.__doc__)
+    m.Chip_Spend = pyo.Expression(m.BUY_GT, rule=chip_spend, doc=chip_spend.__doc__)
+
+    def annuities(spend: Any, life: int, y: int, keys: list) -> Any:
+        """Σ over the vintages τ of ``keys`` whose life covers y: CRF(ℓ)·δ_y·spend[τ]."""
+        a = crf(rate, life) * delta[y]
+        terms = [spend[key] for key in keys
+                 if (key[-1] if isinstance(key, tuple) else key) <= y
+                 < (key[-1] if isinstance(key, tuple) else key) + life]
+        return a * sum(terms) if terms else 0.0
+
+    fac_life, on_life = d.facility_life_years, d.onsite_life_years
+    life = m.life_years
+    uh = d.utilization * HOURS_PER_YEAR
+    price, cap = m.energy_price_usd_per_mwh, m.capacity_price_usd_per_mw_year
+    fuel = d.onsite_fuel_usd_per_mwh
     uk = COMPUTE_SCALE / USD_SCALE
 
+    def cost_facility(m: Any, y: int) -> Any:
+        """Σ_τ CRF(facility_life)·δ_y·facility capex spent in τ, over τ ≤ y < τ + life."""
+        return annuities(m.Facility_Spend, fac_life, y, years)
+
+    def cost_grid(m: Any, y: int) -> Any:
+        """Σ_τ CRF(facility_life)·δ_y·grid capex spent in τ, over τ ≤ y < τ + life."""
+        return annuities(m.Grid_Spend, fac_life, y, years)
+
+    def cost_onsite(m: Any, y: int) -> Any:
+        """Σ_τ CRF(onsite.life_years)·δ_y·on-site capex spent in τ, over its life."""
+        return annuities(m.Onsite_Spend, on_life, y, years)
+
+    def cost_chips(m: Any, y: int) -> Any:
+        """Σ_{g,τ} CRF(life_g)·δ_y·capex on chip g spent in τ, over τ ≤ y < τ + life_g."""
+        by_life: dict[int, list] = {}
+        for g, t in buy:
+            by_life.setdefault(int(life[g]), []).append((g, t))
+        return sum(annuities(m.Chip_Spend, ell, y, keys) for ell, keys in by_life.items())
+
+    def cost_energy(m: Any, y: int) -> Any:
+        """δ_y·u·H·Σ_s price[s,y]·gridload[s,y]."""
+        c = k * delta[y] * uh
+        return _linear([c * price[s, y] for s in ix.sites], [m.GridLoad[s, y] for s in ix.sites])
+
+    def cost_capacity(m: Any, y: int) -> Any:
+        """δ_y·Σ_s capacity_price[r(s),y]·gridload[s,y]."""
+        c = k * delta[y]
+        return _linear([c * cap[s, y] for s in ix.sites], [m.GridLoad[s, y] for s in ix.sites])
+
+    def cost_fuel(m: Any, y: int) -> Any:
+        """δ_y·u·H·fuel·Σ_s onsiteload[s,y]."""
+        c = k * delta[y] * uh * fuel
+        return _linear([c] * len(ix.sites), [m.OnsiteLoad[s, y] for s in ix.sites])
+
+    def cost_unserved(m: Any, y: int) -> Any:
+        """δ_y·Σ_b value_b·unserved[y,b]."""
+        bs = ix.blocks_of[y]
+        return _linear([uk * delta[y] * m.block_value_usd_per_h100e_year[y, b] for b in bs],
+                       [m.Unserved[y, b] for b in bs])
+
+    rules = {"Cost_Facility": cost_facility, "Cost_Grid": cost_grid,
+             "Cost_Onsite": cost_onsite, "Cost_Chips": cost_chips, "Cost_Energy": cost_energy,
+             "Cost_Capacity": cost_capacity, "Cost_Fuel": cost_fuel,
+             "Cost_Unserved": cost_unserved}
+    for name, component in CORE_COST_COMPONENTS:
+        rule = rules[component]
+        m.add_component(component, pyo.Expression(m.YEARS, rule=rule, doc=rule.__doc__))
+        add_cost_component(m, name, component)
+
+
+def add_objective(m: pyo.ConcreteModel) -> None:
+    """``Total_Cost``: the sum over the years of every registered cost component."""
+
     def objective_rule(m: Any) -> Any:
-        """min PV = Σ annuitized capex (facility, grid, on-site, chips)
-        + Σ_y δ_y (energy + capacity + fuel + unserved)
-        + Σ_y δ_y · carbon_price[y] · emissions[y] (lever "carbon")   [million USD]."""
-        return lever_cost + (
-            sum(k * c * m.Build[i] for i, c in cost.build.items())
-            + sum(k * c * m.Grid[i] for i, c in cost.grid.items())
-            + sum(k * c * m.Onsite[i] for i, c in cost.onsite.items())
-            + sum(k * c * m.IT[i] for i, c in cost.it.items())
-            + sum(k * c * m.GridLoad[i] for i, c in cost.gridload.items())
-            + sum(k * c * m.OnsiteLoad[i] for i, c in cost.onsiteload.items())
-            + sum(uk * c * m.Unserved[i] for i, c in cost.unserved.items())
-        )
+        """min PV = Σ_y Σ_c Cost_c[y] over the registered cost components  [million USD]."""
+        return sum(getattr(m, comp)[y] for comp in m.cost_components.values() for y in m.YEARS)
 
     m.Total_Cost = pyo.Objective(rule=objective_rule, sense=pyo.minimize,
                                  doc=objective_rule.__doc__)
-    return m

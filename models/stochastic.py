@@ -1,7 +1,7 @@
 r"""Hedged plans: the extensive form of the capacity model over a scenario tree.
 
 Every scenario k is the capacity model exactly as a single run builds it
-(:func:`models.capacity.build_model`); the extensive form holds one copy per scenario
+(:func:`models.model.build_model`); the extensive form holds one copy per scenario
 as a sub-block and adds what ties them together.
 
 Commitments

@@ -102,7 +102,7 @@ def tiny(
 
 def solve_inputs(inputs: CapacityInputs) -> Result:
     """Build and solve an instance; return the :class:`Result`."""
-    from models.capacity import build_model
+    from models.model import build_model
 
     m = build_model(inputs)
     lp = solve_lp(m)

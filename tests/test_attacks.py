@@ -464,7 +464,9 @@ def test_corrupt_result_part_is_one_line(tmp_path: Path,
                                          capsys: pytest.CaptureFixture[str]) -> None:
     """A truncated ``parts/<id>.nc`` (disk full, a copy cut short) is named, not a
     traceback; the other scenarios' parts are kept."""
+    from planner.outputs.outdir import claim_folder
     from planner.sweep import prepare_sweep
+    from planner.sweep.outputs import SWEEP_FILES
 
     grid = _grid(tmp_path / "g.yaml", {"grid": {"years.end": 2027,
                                                 "demand_multiplier": [1.0, 1.1]}})

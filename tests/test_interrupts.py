@@ -148,7 +148,7 @@ def test_ctrl_c_during_build_or_writing_leaves_no_output(
 
     monkeypatch.setattr(*target, pressed_inside)
     out = tmp_path / "out"
-    assert main(["run", "-o", str(out), "--route", "pyomo"]) == 130
+    assert main(["run", "-o", str(out)]) == 130
     assert finished == [stage]
     assert capsys.readouterr().err.strip().splitlines()[-1] == \
         "error: interrupted; no output was written"

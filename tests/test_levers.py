@@ -19,8 +19,7 @@ import xarray as xr
 
 import planner
 from grids.tables import InputError
-from models.capacity import USD_SCALE, CapacityInputs, build_model, discount_factors
-from models.capacity_matrix import build_matrix
+from models.capacity import USD_SCALE, CapacityInputs, discount_factors
 from models.levers import (
     ONSITE_GAS_T_PER_MWH,
     WATER_SCALE,
@@ -28,9 +27,9 @@ from models.levers import (
     Levers,
     RegionalRequirement,
 )
+from models.model import build_model
 from planner.cli.commands import main
 from planner.inputs.scenario import default_scenario_path
-from planner.optimize import run as run_module
 from planner.optimize.highs import ConflictError, solve_lp
 from tests.factory import replace_text, solve_inputs, tiny
 
@@ -403,7 +402,7 @@ def test_cli_conflict_exits_2_with_one_line(tmp_path: Path,
 
 
 # --------------------------------------------------------------------------
-# Scenario keys, routes, end to end
+# Scenario keys, end to end
 # --------------------------------------------------------------------------
 LEVERS_YAML = """
 build_block_mw: 100
@@ -439,7 +438,6 @@ def test_every_lever_end_to_end(lever_scenario: Path, tmp_path: Path) -> None:
     out = tmp_path / "run"
     assert main(["run", str(lever_scenario), "-o", str(out)]) == 0
     summary = json.loads((out / "summary.json").read_text())
-    assert summary["build_route"] == "pyomo"
     assert summary["mip"]["mip_gap"] <= 1e-3
     assert summary["mip"]["lp_relaxation_usd"] <= summary["objective_usd"] * (1 + 1e-9)
     with xr.open_dataset(out / "results.nc") as ds:
@@ -458,23 +456,6 @@ def test_every_lever_end_to_end(lever_scenario: Path, tmp_path: Path) -> None:
         assert np.allclose(blocks, np.round(blocks), atol=1e-6)
         costs = ds["cost_usd"].sum()
         assert float(costs) == pytest.approx(summary["objective_usd"], rel=1e-9)
-
-
-def test_matrix_route_refuses_levers_and_auto_picks_pyomo(
-        lever_scenario: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    sc = planner.load_scenario(lever_scenario)
-    with pytest.raises(InputError, match="needs route pyomo"):
-        build_matrix(sc.capacity_inputs())
-    with pytest.raises(InputError, match=r"lever build_block_mw, fleet, .* needs route pyomo"):
-        planner.solve(sc, route="matrix")
-    monkeypatch.setattr(run_module, "PYOMO_MAX_SITES", 0)  # "auto" would pick matrix
-    small = sc.with_demand_preset("deflation")
-    spec = small.spec.model_copy(update={"build_block_mw": None, "budget": None,
-                                         "forced_builds": None, "regional_demand": None})
-    from dataclasses import replace
-
-    r = planner.solve(replace(small, spec=spec, fleet=None), route="auto")
-    assert r.attrs["build_route"] == "pyomo" and "carbon" in r.attrs["levers"]
 
 
 @pytest.mark.parametrize(("text", "key", "says"), [
@@ -689,13 +670,13 @@ def test_neutral_lever_sections_leave_the_model_unchanged(tmp_path: Path) -> Non
 
     plain_sc = planner.load_scenario(plain_path)
     assert plain_sc.levers() is None
-    plain = planner.solve(plain_sc, route="pyomo")
+    plain = planner.solve(plain_sc, )
     n_years = len(plain_sc.years)
     assert n_years == 5
 
     neutral_sc = planner.load_scenario(neutral_path)
     assert neutral_sc.active_levers() == ["water"]
-    neutral = planner.solve(neutral_sc, route="pyomo")
+    neutral = planner.solve(neutral_sc, )
     assert neutral.objective_usd == pytest.approx(plain.objective_usd, rel=1e-9)
     assert (neutral.lp.num_cols, neutral.lp.num_rows, neutral.lp.num_nonzeros) == (
         plain.lp.num_cols, plain.lp.num_rows, plain.lp.num_nonzeros)
@@ -703,7 +684,7 @@ def test_neutral_lever_sections_leave_the_model_unchanged(tmp_path: Path) -> Non
 
     carbon_sc = planner.load_scenario(carbon_path)
     assert carbon_sc.active_levers() == ["carbon"]
-    carbon = planner.solve(carbon_sc, route="pyomo")
+    carbon = planner.solve(carbon_sc, )
     assert carbon.objective_usd == pytest.approx(plain.objective_usd, rel=1e-9)
     assert carbon.lp.num_cols == plain.lp.num_cols + n_years
     assert carbon.lp.num_rows == plain.lp.num_rows + n_years

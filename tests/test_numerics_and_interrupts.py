@@ -35,7 +35,7 @@ def test_bundled_scenarios_are_well_scaled(preset: str | None) -> None:
 def test_synthetic_ladder_is_well_scaled(tmp_path: Path) -> None:
     for n in (10, 100):
         sc = planner.load_scenario(write_synth(tmp_path / f"s{n}", n, n_years=6, n_chips=4))
-        info = planner.solve(sc, route="matrix").lp.info
+        info = planner.solve(sc).lp.info
         assert info["warnings"] == [], n
 
 

@@ -63,7 +63,7 @@ def test_validate_reports_what_a_run_would_use(capsys: pytest.CaptureFixture[str
     assert main(["validate"]) == 0
     out = capsys.readouterr().out
     for text in ("12 announced + 12 synthetic frontier", "levers", "none",
-                 "pyomo build route, HiGHS dual simplex", "idle chips"):
+                 "the Pyomo model, HiGHS dual simplex", "idle chips"):
         assert text in out, text
 
 

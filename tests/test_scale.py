@@ -1,7 +1,8 @@
-"""Scale features: the matrix route, synthetic instances, site clustering.
+"""Scale features: synthetic instances, the solver choice by size, site clustering.
 
-Any speed change must leave the optimum unchanged (1e-6 relative): both build
-routes and both HiGHS algorithms are compared on the same instances here.
+Any speed change must leave the optimum unchanged (1e-6 relative): both HiGHS
+algorithms are compared on the same instances here, and the bundled objectives in
+tests/test_objectives.py.
 """
 
 from __future__ import annotations
@@ -17,13 +18,10 @@ import pytest
 import planner
 import planner.optimize.highs
 import planner.optimize.run
-from models.capacity import build_model
-from models.capacity_matrix import build_matrix
-from models.demand import elastic_blocks
+import planner.optimize.solver_options
 from planner.cli.commands import main
 from planner.inputs.cluster import cluster_sites
 from planner.inputs.synth import synth_tables, write_synth
-from planner.optimize.highs import solve_lp, solve_standard_form
 
 
 @pytest.fixture(scope="module")
@@ -33,54 +31,26 @@ def synth60(tmp_path_factory: pytest.TempPathFactory) -> planner.Scenario:
     return planner.load_scenario(path)
 
 
-def _both_routes(d) -> tuple:
-    m = build_model(d)
-    a = solve_lp(m, write_back=False)
-    b = solve_standard_form(build_matrix(d))
-    return a, b
-
-
-@pytest.mark.parametrize("variant", ["default", "elastic", "must_run"])
-def test_matrix_route_equals_pyomo_route(variant: str) -> None:
-    sc = planner.load_scenario()
-    d = sc.capacity_inputs()
-    if variant == "elastic":
-        d.demand_blocks = elastic_blocks(d.demand_h100e, 1.3, 8000.0, 20586.0, 800.0, 6)
-    if variant == "must_run":
-        d.allow_idle = False
-    a, b = _both_routes(d)
-    assert (a.num_cols, a.num_rows, a.num_nonzeros) == (b.num_cols, b.num_rows, b.num_nonzeros)
-    assert b.objective == pytest.approx(a.objective, rel=1e-9)
-    # duals of the compute constraint are unique here and must agree
-    ya = np.array(list(a.duals["Compute_Demand"].values()))
-    yb = np.array(list(b.duals["Compute_Demand"].values()))
-    np.testing.assert_allclose(ya, yb, rtol=1e-6)
-
-
-def test_routes_and_solvers_agree_on_a_synthetic_instance(synth60: planner.Scenario) -> None:
-    results = {
-        (route, solver): planner.solve(synth60, route=route,
-                                       options={"solver": solver})
-        for route in ("pyomo", "matrix") for solver in ("simplex", "ipm")
-    }
-    ref = results["pyomo", "simplex"].objective_usd
+def test_solvers_agree_on_a_synthetic_instance(synth60: planner.Scenario) -> None:
+    results = {solver: planner.solve(synth60, options={"solver": solver})
+               for solver in ("simplex", "ipm")}
+    ref = results["simplex"].objective_usd
     for key, r in results.items():
         assert r.objective_usd == pytest.approx(ref, rel=1e-6), key
         ds = r.to_xarray()
         assert float(r.cost_breakdown().to_numpy().sum()) == pytest.approx(r.objective_usd,
                                                                           rel=1e-6)
         assert float(ds["served_h100e"].sum()) == pytest.approx(
-            float(results["pyomo", "simplex"].to_xarray()["served_h100e"].sum()), rel=1e-6)
-    assert results["matrix", "ipm"].attrs["build_route"] == "matrix"
+            float(results["simplex"].to_xarray()["served_h100e"].sum()), rel=1e-6)
 
 
 def test_hipo_is_installed_for_this_highs() -> None:
     """The install brings HiGHS's HiPO (highspy-extras of the same version as highspy), which
     the large instances use; a mismatched pair would silently fall back to IPX."""
-    assert planner.optimize.run.hipo_available()
-    run = planner.optimize.run
-    assert run.default_options(10_000) == {"solver": "hipo", "run_crossover": "off"}
-    assert run.algorithm_name(10_000) == "HiGHS HiPO interior point without crossover"
+    so = planner.optimize.solver_options
+    assert so.hipo_available()
+    assert so.solver_options(10_000) == {"solver": "hipo", "run_crossover": "off"}
+    assert so.algorithm_name(10_000) == "HiGHS HiPO interior point without crossover"
 
 
 @pytest.mark.parametrize("solver", ["hipo", "ipx"])
@@ -88,12 +58,13 @@ def test_interior_point_without_crossover_agrees_with_dual_simplex(
         synth60: planner.Scenario, monkeypatch: pytest.MonkeyPatch, solver: str) -> None:
     """Above CROSSOVER_MAX_SITES the plan is HiPO's (IPX's without highspy-extras), not a
     vertex: the same optimum (1e-6)."""
-    ref = planner.solve(synth60, route="matrix", options={"solver": "simplex"})
-    monkeypatch.setattr(planner.optimize.run, "IPM_MIN_SITES", 10)  # synth60 takes the large path
-    monkeypatch.setattr(planner.optimize.run, "CROSSOVER_MAX_SITES", 20)
-    monkeypatch.setattr(planner.optimize.run, "hipo_available", lambda: solver == "hipo")
+    ref = planner.solve(synth60, options={"solver": "simplex"})
+    so = planner.optimize.solver_options
+    monkeypatch.setattr(so, "IPM_MIN_SITES", 10)  # synth60 takes the large path
+    monkeypatch.setattr(so, "CROSSOVER_MAX_SITES", 20)
+    monkeypatch.setattr(so, "hipo_available", lambda: solver == "hipo")
     seen = []
-    run_checked = planner.optimize.highs._run_checked
+    run_checked = planner.optimize.highs.run_checked
 
     def spy(h, ranges, on_infeasible=None):
         status = run_checked(h, ranges, on_infeasible=on_infeasible)
@@ -102,15 +73,14 @@ def test_interior_point_without_crossover_agrees_with_dual_simplex(
                      info.basis_validity, info.ipm_iteration_count > 0))
         return status
 
-    monkeypatch.setattr(planner.optimize.highs, "_run_checked", spy)
-    for route in ("matrix", "pyomo"):
-        r = planner.solve(synth60, route=route)
-        assert seen.pop() == (solver, 0, 0, True), route  # interior point, no crossover
-        assert r.objective_usd == pytest.approx(ref.objective_usd, rel=1e-6), route
-        assert float(r.cost_breakdown().to_numpy().sum()) == pytest.approx(r.objective_usd,
-                                                                          rel=1e-6)
-        assert float(r.to_xarray()["served_h100e"].sum()) == pytest.approx(
-            float(ref.to_xarray()["served_h100e"].sum()), rel=1e-6)
+    monkeypatch.setattr(planner.optimize.highs, "run_checked", spy)
+    r = planner.solve(synth60)
+    assert seen.pop() == (solver, 0, 0, True)  # interior point, no crossover
+    assert r.objective_usd == pytest.approx(ref.objective_usd, rel=1e-6)
+    assert float(r.cost_breakdown().to_numpy().sum()) == pytest.approx(r.objective_usd,
+                                                                      rel=1e-6)
+    assert float(r.to_xarray()["served_h100e"].sum()) == pytest.approx(
+        float(ref.to_xarray()["served_h100e"].sum()), rel=1e-6)
 
 
 def test_synth_is_valid_deterministic_and_inside_regions(tmp_path: Path) -> None:

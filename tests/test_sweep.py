@@ -19,11 +19,9 @@ import xarray as xr
 import yaml
 
 import planner
-from models.capacity_matrix import build_matrix
 from planner.cli.app import app
 from planner.cli.commands import main
 from planner.cli.sweep import register
-from planner.optimize.highs import solve_standard_form
 from planner.optimize.persistent import PersistentSolver
 from planner.sweep import (
     apply_params,
@@ -209,7 +207,7 @@ def test_failing_scenario_is_reported_and_the_rest_kept(
 
 
 def _cold(sc: planner.Scenario) -> float:
-    return solve_standard_form(build_matrix(sc.capacity_inputs())).objective
+    return planner.solve(sc).lp.objective
 
 
 def test_persistent_re_solve_equals_a_fresh_build(short: planner.Scenario) -> None:

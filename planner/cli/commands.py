@@ -51,8 +51,6 @@ def run(
     demand: Annotated[str | None, typer.Option(
         "--demand", help="demand preset instead of the scenario's path: base, jevons, "
         "deflation, capex-retrenchment")] = None,
-    route: Annotated[str, typer.Option(
-        help="model build route: pyomo, matrix (NumPy, for thousands of sites) or auto")] = "auto",
     cluster: Annotated[int | None, typer.Option(
         help="merge similar sites within each region into at most K representatives")] = None,
     verbose: Annotated[bool, typer.Option(help="show the HiGHS log")] = False,
@@ -73,11 +71,9 @@ def run(
                 from planner.inputs.cluster import cluster_sites
 
                 sc = cluster_sites(sc, cluster)
-            if route not in ("auto", "pyomo", "matrix"):
-                raise InputError(f"--route must be auto, pyomo or matrix, got '{route}'")
             target = out if out is not None else Path("runs") / sc.name
             check_output_folder(target, "run")  # a bad -o fails now, not after the solve
-            result = planner.solve(sc, progress=step, verbose=verbose, route=route)
+            result = planner.solve(sc, progress=step, verbose=verbose)
             step("results.nc")
             write_run(result, sc, target)
         _print_summary(result, target, sc)
@@ -90,7 +86,7 @@ def run(
 def validate(scenario: ScenarioArg = None) -> None:
     """Check a scenario and its tables; print what a run would use."""
     import planner
-    from planner.optimize.run import PYOMO_MAX_SITES, algorithm_name
+    from planner.optimize.solver_options import algorithm_name
 
     with guard():
         sc = planner.load_scenario(scenario)
@@ -120,10 +116,9 @@ def validate(scenario: ScenarioArg = None) -> None:
         levers = sc.active_levers()
         t.add_row("levers", ", ".join(levers) if levers else "none")
         n = len(sc.sites)
-        route = "pyomo" if levers or n <= PYOMO_MAX_SITES else "matrix (NumPy)"
         milp = {"build_block_mw", "grid_block_mw"} & set(levers)
         algo = algorithm_name(n, bool(milp))
-        t.add_row("a run would use", f"{route} build route, {algo}")
+        t.add_row("a run would use", f"the Pyomo model, {algo}")
         console.print(t)
 
 

@@ -23,7 +23,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from models.capacity import USD_SCALE, build_model
+from models.capacity import USD_SCALE
+from models.model import build_model
 from models.stochastic import (
     KINDS,
     CommitKey,
@@ -35,7 +36,8 @@ from models.stochastic import (
 from planner.hedge.tree import ScenarioTree
 from planner.inputs.scenario import Scenario
 from planner.optimize.highs import SolveError, solve_lp
-from planner.optimize.run import default_options, solve
+from planner.optimize.run import solve
+from planner.optimize.solver_options import solver_options
 from planner.outputs.results import Result
 
 #: Commitments smaller than this many MW are reported as none.
@@ -177,7 +179,7 @@ def extensive_form_plan(st: ScenarioTree, verbose: bool = False) -> FirstStage:
     lv = st.base.capacity_inputs().levers
     mip = lv is not None and lv.integer
     n_sites = sum(len(sc.sites) for sc in st.scenarios.values())
-    lp = solve_lp(ef, verbose=verbose, options=default_options(n_sites, mip),
+    lp = solve_lp(ef, verbose=verbose, options=solver_options(n_sites, mip=mip),
                   mip_rel_gap=st.base.spec.mip_rel_gap)
     values = {k: {key: float(v.value or 0.0) for key, v in commitments(models[k]).items()
                   if not tree.is_recourse(key[3])} for k in names}

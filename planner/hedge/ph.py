@@ -36,7 +36,8 @@ from typing import Any
 import pyomo.environ as pyo
 
 from grids.tables import InputError
-from models.capacity import USD_SCALE, build_model, index_sets
+from models.capacity import USD_SCALE
+from models.model import build_model, index_sets
 from models.stochastic import CommitKey, commit_index
 from planner.hedge.engine import FirstStage
 from planner.hedge.tree import ScenarioTree

@@ -76,7 +76,8 @@ class LPSolution:
     """Column values and row duals, keyed back to Pyomo components.
 
     ``values[name]`` and ``duals[name]`` are dicts from index to value, in the
-    model's own scaled units (the planner unscales them).
+    model's own scaled units (the planner unscales them). ``cost_components`` maps
+    each cost component's name to its ``Expression`` (present value by year).
     """
 
     status: str
@@ -91,6 +92,8 @@ class LPSolution:
     extract_seconds: float
     highs_version: str
     info: dict[str, Any] = field(default_factory=dict)
+    expressions: dict[str, dict[Any, float]] = field(default_factory=dict)
+    cost_components: dict[str, str] = field(default_factory=dict)
 
 
 @functools.cache
@@ -101,7 +104,7 @@ def highs_version() -> str:
 
 
 
-def _highs_with(
+def highs_with(
     cost: np.ndarray, A: Any, col_lower: np.ndarray, col_upper: np.ndarray,
     row_lower: np.ndarray, row_upper: np.ndarray, offset: float, *,
     time_limit_seconds: float | None, threads: int | None, verbose: bool,
@@ -141,6 +144,113 @@ def _highs_with(
     return h
 
 
+@dataclass
+class StandardForm:
+    """A Pyomo model compiled to HiGHS's column-wise form (min c·x + offset).
+
+    ``row_lower ≤ A·x ≤ row_upper``, ``col_lower ≤ x ≤ col_upper``; ``columns`` and
+    ``rows`` are the Pyomo variable and (constraint, sense) objects in column and row
+    order, ``integer`` flags integer columns. Everything is in the model's own
+    (scaled) units.
+    """
+
+    c: np.ndarray
+    A: Any  # scipy.sparse.csc_matrix, sorted indices
+    col_lower: np.ndarray
+    col_upper: np.ndarray
+    row_lower: np.ndarray
+    row_upper: np.ndarray
+    offset: float
+    integer: np.ndarray
+    columns: list
+    rows: list
+
+    @property
+    def n_cols(self) -> int:
+        return len(self.columns)
+
+    @property
+    def n_rows(self) -> int:
+        return len(self.rows)
+
+
+def compile_model(m: pyo.ConcreteModel) -> StandardForm:
+    """Compile ``m`` with Pyomo's ``LinearStandardFormCompiler(mixed_form=True)``.
+
+    The model is built in the same order every time, so two models of the same
+    shape compile to the same column and row order (what persistent re-solves
+    rely on to diff them).
+    """
+    repn = LinearStandardFormCompiler().write(m, mixed_form=True)
+    columns, rows = repn.columns, repn.rows
+    A = repn.A.tocsc()
+    if not A.has_sorted_indices:
+        A.sort_indices()
+    n_cols, n_rows = len(columns), len(rows)
+    col_lower = np.array([-np.inf if v.lb is None else v.lb for v in columns], dtype=float)
+    col_upper = np.array([np.inf if v.ub is None else v.ub for v in columns], dtype=float)
+    integer = np.fromiter((v.is_integer() for v in columns), dtype=bool, count=n_cols)
+    sense = np.fromiter((r[1] for r in rows), dtype=np.int8, count=n_rows)
+    rhs = np.asarray(repn.rhs, dtype=float)
+    row_lower = np.where(sense >= 0, np.where(sense == 0, rhs, -np.inf), rhs)
+    row_upper = np.where(sense <= 0, np.where(sense == 0, rhs, np.inf), rhs)
+    cost = np.asarray(repn.c.toarray()).ravel() if n_cols else np.zeros(0)
+    offset = float(repn.c_offset[0]) if len(repn.c_offset) else 0.0
+    return StandardForm(c=cost, A=A, col_lower=col_lower, col_upper=col_upper,
+                        row_lower=row_lower, row_upper=row_upper, offset=offset,
+                        integer=integer, columns=columns, rows=rows)
+
+
+def by_component(m: pyo.ConcreteModel, sf: StandardForm, x: np.ndarray, y: np.ndarray
+                 ) -> tuple[dict[str, dict[Any, float]], dict[str, dict[Any, float]]]:
+    """Column values and row duals keyed by Pyomo component name and index.
+
+    A variable the compiler left out is its fixed value when fixed (a hedged plan's
+    commitments, :mod:`planner.hedge`), else 0 (it appears in no row); a constraint
+    without a row (trivial) has dual 0.
+    """
+    col_pos = {id(v): i for i, v in enumerate(sf.columns)}
+    row_pos = {id(r[0]): i for i, r in enumerate(sf.rows)}
+    values: dict[str, dict[Any, float]] = {}
+    for var in m.component_objects(pyo.Var, active=True):
+        idx = np.fromiter((col_pos.get(id(vd), -1) for vd in var.values()), dtype=np.int64,
+                          count=len(var))
+        fixed = np.fromiter(((vd.value or 0.0) if vd.fixed else 0.0 for vd in var.values()),
+                            dtype=float, count=len(var))
+        vals = np.where(idx >= 0, x[np.maximum(idx, 0)] if sf.n_cols else 0.0, fixed)
+        values[var.local_name] = dict(zip(var.keys(), vals.tolist()))
+    duals: dict[str, dict[Any, float]] = {}
+    for con in m.component_objects(pyo.Constraint, active=True):
+        idx = np.fromiter((row_pos.get(id(cd), -1) for cd in con.values()), dtype=np.int64,
+                          count=len(con))
+        vals = np.where(idx >= 0, y[np.maximum(idx, 0)] if sf.n_rows else 0.0, 0.0)
+        duals[con.local_name] = dict(zip(con.keys(), vals.tolist()))
+    return values, duals
+
+
+def expression_values(m: pyo.ConcreteModel, sf: StandardForm, x: np.ndarray
+                      ) -> dict[str, dict[Any, float]]:
+    """Set the variables to the solution ``x`` and evaluate the named expressions that
+    results are read from: ``m.report_expressions`` and every cost component
+    (``m.cost_components``), keyed by component name and index.
+    """
+    for v, xv in zip(sf.columns, x.tolist()):
+        v.set_value(xv, skip_validation=True)
+    names = list(getattr(m, "report_expressions", []))
+    names += list(getattr(m, "cost_components", {}).values())
+    out: dict[str, dict[Any, float]] = {}
+    for name in names:
+        comp = getattr(m, name)
+        vals = {k: pyo.value(e, exception=False) for k, e in comp.items()}
+        if any(v is None for v in vals.values()):  # a variable in no row: it is 0
+            for var in m.component_data_objects(pyo.Var):
+                if var.value is None:
+                    var.set_value(0.0, skip_validation=True)
+            vals = {k: pyo.value(e) for k, e in comp.items()}
+        out[name] = {k: float(v) for k, v in vals.items()}
+    return out
+
+
 def run_interruptibly(h: highspy.Highs, poll_seconds: float = 0.1) -> None:
     """``h.run()`` in HiGHS's solver thread, so Ctrl-C stops a long solve.
 
@@ -163,7 +273,7 @@ def run_interruptibly(h: highspy.Highs, poll_seconds: float = 0.1) -> None:
                 check()
 
 
-def _run_checked(h: highspy.Highs, ranges: dict[str, Any], on_infeasible: Any = None) -> str:
+def run_checked(h: highspy.Highs, ranges: dict[str, Any], on_infeasible: Any = None) -> str:
     """:func:`_run`, with scaling warnings recorded on ``h`` and added to a
     :class:`SolveError`'s message (bad scaling is a common cause of failure)."""
     warnings = scaling_warnings(ranges)
@@ -194,7 +304,7 @@ def _run(h: highspy.Highs, on_infeasible: Any = None) -> str:
     return status_text
 
 
-def _solution(h: highspy.Highs) -> tuple[np.ndarray, np.ndarray, dict[str, Any], float]:
+def solution_arrays(h: highspy.Highs) -> tuple[np.ndarray, np.ndarray, dict[str, Any], float]:
     """Column values, row duals, solver statistics and objective."""
     sol = h.getSolution()
     x = np.asarray(sol.col_value, dtype=float)
@@ -231,7 +341,7 @@ def solve_lp(
     time_limit_seconds : HiGHS time limit.
     threads : HiGHS threads (default: HiGHS's choice).
     verbose : show the HiGHS log.
-    write_back : also set Pyomo variable values and a ``dual`` suffix.
+    write_back : also import a ``dual`` suffix (variable values are always set).
     options : further HiGHS options (e.g. ``{"solver": "ipm"}``).
     mip_rel_gap : relative MIP gap at which a MILP counts as solved (HiGHS
         ``mip_rel_gap``; default 1e-4).
@@ -253,27 +363,20 @@ def solve_lp(
         When HiGHS's model status is otherwise not optimal.
     """
     t0 = time.perf_counter()
-    repn = LinearStandardFormCompiler().write(m, mixed_form=True)
-    columns, rows = repn.columns, repn.rows
-    A = repn.A.tocsc()
-    n_cols, n_rows = len(columns), len(rows)
-    col_lower = np.array([-np.inf if v.lb is None else v.lb for v in columns], dtype=float)
-    col_upper = np.array([np.inf if v.ub is None else v.ub for v in columns], dtype=float)
-    integer = np.fromiter((v.is_integer() for v in columns), dtype=bool, count=n_cols)
+    sf = compile_model(m)
+    A, rows, integer = sf.A, sf.rows, sf.integer
+    cost, col_lower, col_upper = sf.c, sf.col_lower, sf.col_upper
+    row_lower, row_upper, offset = sf.row_lower, sf.row_upper, sf.offset
+    n_cols, n_rows = sf.n_cols, sf.n_rows
     is_mip = bool(integer.any())
-    sense = np.fromiter((r[1] for r in rows), dtype=np.int8, count=n_rows)
-    rhs = np.asarray(repn.rhs, dtype=float)
-    row_lower = np.where(sense >= 0, np.where(sense == 0, rhs, -np.inf), rhs)
-    row_upper = np.where(sense <= 0, np.where(sense == 0, rhs, np.inf), rhs)
-    cost = np.asarray(repn.c.toarray()).ravel() if n_cols else np.zeros(0)
-    offset = float(repn.c_offset[0]) if len(repn.c_offset) else 0.0
     opts = dict(options or {})
     if is_mip:
         opts["mip_rel_gap"] = float(1e-4 if mip_rel_gap is None else mip_rel_gap)
         if opts.get("solver") in ("ipm", "ipx", "hipo"):  # branch and bound needs simplex
             opts.pop("solver")
+            opts.pop("run_crossover", None)
     ranges = coefficient_ranges(cost, A, col_lower, col_upper, row_lower, row_upper)
-    h = _highs_with(cost, A, col_lower, col_upper, row_lower, row_upper, offset,
+    h = highs_with(cost, A, col_lower, col_upper, row_lower, row_upper, offset,
                     time_limit_seconds=time_limit_seconds, threads=threads, verbose=verbose,
                     options=opts, integrality=integer if is_mip else None)
     t1 = time.perf_counter()
@@ -281,37 +384,20 @@ def solve_lp(
     def explain(hh: highspy.Highs) -> None:
         raise _conflict(hh, m, rows, row_lower, row_upper)
 
-    status_text = _run_checked(h, ranges, on_infeasible=explain)
+    status_text = run_checked(h, ranges, on_infeasible=explain)
     mip: dict[str, Any] = {}
     if is_mip:
         mip = _fix_integers_and_resolve(h, integer, float(opts["mip_rel_gap"]))
     t2 = time.perf_counter()
-    x, y, stats, objective = _solution(h)
+    x, y, stats, objective = solution_arrays(h)
     if is_mip:
         mip["fixed_lp_objective"] = objective
         mip["lp_relaxation_objective"] = _relaxation_objective(h, integer, col_lower, col_upper)
         stats["mip"] = mip
 
-    col_pos = {id(v): i for i, v in enumerate(columns)}
-    row_pos = {id(r[0]): i for i, r in enumerate(rows)}
-    values: dict[str, dict[Any, float]] = {}
-    for var in m.component_objects(pyo.Var, active=True):
-        idx = np.fromiter((col_pos.get(id(vd), -1) for vd in var.values()), dtype=np.int64,
-                          count=len(var))
-        # a fixed variable is no column of the standard form: it keeps its fixed value
-        fixed = np.fromiter(((vd.value or 0.0) if vd.fixed else 0.0 for vd in var.values()),
-                            dtype=float, count=len(var))
-        vals = np.where(idx >= 0, x[np.maximum(idx, 0)] if n_cols else 0.0, fixed)
-        values[var.local_name] = dict(zip(var.keys(), vals.tolist()))
-    duals: dict[str, dict[Any, float]] = {}
-    for con in m.component_objects(pyo.Constraint, active=True):
-        idx = np.fromiter((row_pos.get(id(cd), -1) for cd in con.values()), dtype=np.int64,
-                          count=len(con))
-        vals = np.where(idx >= 0, y[np.maximum(idx, 0)] if n_rows else 0.0, 0.0)
-        duals[con.local_name] = dict(zip(con.keys(), vals.tolist()))
+    values, duals = by_component(m, sf, x, y)
+    expressions = expression_values(m, sf, x)
     if write_back:
-        for v, xv in zip(columns, x.tolist()):
-            v.set_value(xv, skip_validation=True)
         if not hasattr(m, "dual"):
             m.dual = pyo.Suffix(direction=pyo.Suffix.IMPORT)
         for (con, _), yv in zip(rows, y.tolist()):
@@ -321,7 +407,8 @@ def solve_lp(
         status=status_text, objective=objective, values=values, duals=duals,
         num_cols=n_cols, num_rows=n_rows, num_nonzeros=int(A.nnz),
         handoff_seconds=t1 - t0, solve_seconds=t2 - t1, extract_seconds=t3 - t2,
-        highs_version=highs_version(), info=stats,
+        highs_version=highs_version(), info=stats, expressions=expressions,
+        cost_components=dict(getattr(m, "cost_components", {})),
     )
 
 
@@ -433,41 +520,3 @@ def _relaxation_violations(h: highspy.Highs, rows: list, row_lower: np.ndarray,
     scale = 1.0 + np.abs(np.where(np.isfinite(row_lower), row_lower, 0.0))
     violation = np.maximum(row_lower - act, act - row_upper)
     return [int(i) for i in np.flatnonzero(violation > 1e-6 * scale)]
-
-
-def by_block(lp: Any, x: np.ndarray, y: np.ndarray) -> tuple[dict, dict]:
-    """Column values and row duals of a ``StandardFormLP``, keyed by component and index."""
-    values = {name: dict(zip(keys, x[lp.col_start[name]:lp.col_start[name] + len(keys)]
-                             .tolist())) for name, keys in lp.col_blocks.items()}
-    duals = {name: dict(zip(keys, y[lp.row_start[name]:lp.row_start[name] + len(keys)]
-                            .tolist())) for name, keys in lp.row_blocks.items()}
-    return values, duals
-
-
-def solve_standard_form(
-    lp: Any,
-    *,
-    time_limit_seconds: float | None = None,
-    threads: int | None = None,
-    verbose: bool = False,
-    options: dict[str, Any] | None = None,
-) -> LPSolution:
-    """Solve a :class:`models.capacity_matrix.StandardFormLP` (the matrix route)."""
-    t0 = time.perf_counter()
-    ranges = coefficient_ranges(lp.c, lp.A, lp.col_lower, lp.col_upper, lp.row_lower,
-                                lp.row_upper)
-    h = _highs_with(lp.c, lp.A, lp.col_lower, lp.col_upper, lp.row_lower, lp.row_upper,
-                    lp.offset, time_limit_seconds=time_limit_seconds, threads=threads,
-                    verbose=verbose, options=options)
-    t1 = time.perf_counter()
-    status_text = _run_checked(h, ranges)
-    t2 = time.perf_counter()
-    x, y, stats, objective = _solution(h)
-    values, duals = by_block(lp, x, y)
-    t3 = time.perf_counter()
-    return LPSolution(
-        status=status_text, objective=objective, values=values, duals=duals,
-        num_cols=lp.A.shape[1], num_rows=lp.A.shape[0], num_nonzeros=int(lp.A.nnz),
-        handoff_seconds=t1 - t0, solve_seconds=t2 - t1, extract_seconds=t3 - t2,
-        highs_version=highs_version(), info=stats,
-    )

@@ -1,16 +1,18 @@
 """Persistent re-solve: keep HiGHS models loaded, change only the numbers that moved.
 
-A sweep solves many scenarios that differ in a few parameters (demand, prices, capex).
-Building the LP with NumPy is cheap (:func:`models.capacity_matrix.build_matrix`,
-~0.15 s at 1,000 sites); the expensive part is the cold HiGHS solve. So
-:class:`PersistentSolver` builds each scenario's :class:`~models.capacity_matrix.StandardFormLP`
-and compares it with a model it already holds:
+A sweep solves many scenarios that differ in a few parameters (demand, prices, capex,
+levers). The expensive part is the cold HiGHS solve. So :class:`PersistentSolver`
+builds each scenario's model exactly as :func:`planner.solve` does
+(:func:`models.model.build_model`, levers included), compiles it to standard form
+(:func:`planner.optimize.highs.compile_model`) and compares it with a model it already holds:
 
 * same shape and sparsity pattern → push only what differs (``changeColsCost``,
   ``changeColsBounds``, ``changeRowsBounds``, ``changeCoeff``, ``changeObjectiveOffset``)
   and ``run()`` again with dual simplex, which hot-starts from the stored basis;
-* otherwise → build a new ``Highs`` (a cold solve, as
-  :func:`planner.optimize.highs.solve_standard_form`).
+* otherwise → build a new ``Highs`` (a cold solve with
+  :func:`planner.optimize.solver_options.solver_options`, crossover on so a basis is left).
+
+A MILP (lumpy builds) is solved cold by :func:`planner.solve`.
 
 Every differing number is pushed, so the updated model *is* the new LP: the result equals
 a cold solve (tested to 1e-6 relative on the objective). Several models can be kept
@@ -30,19 +32,21 @@ from typing import Any
 import highspy
 import numpy as np
 
-from models.capacity import index_sets
-from models.capacity_matrix import StandardFormLP, build_matrix
+from models.model import build_model
 from planner.inputs.scenario import Scenario
 from planner.optimize.highs import (
     LPSolution,
-    _highs_with,
-    _run_checked,
-    _solution,
-    by_block,
+    StandardForm,
+    by_component,
+    compile_model,
+    expression_values,
     highs_version,
+    highs_with,
+    run_checked,
+    solution_arrays,
 )
 from planner.optimize.numerics import coefficient_ranges
-from planner.optimize.run import IPM_MIN_SITES
+from planner.optimize.solver_options import solver_options
 from planner.outputs.results import Result
 
 #: Above this many changed matrix coefficients a rebuild is cheaper than ``changeCoeff``
@@ -97,7 +101,7 @@ class _Loaded:
     uses: int = field(default=0)
 
 
-def pattern_key(lp: StandardFormLP) -> str:
+def pattern_key(lp: StandardForm) -> str:
     """A digest of the matrix's shape and sparsity pattern (not its values)."""
     A = lp.A
     h = hashlib.blake2b(digest_size=16)
@@ -117,10 +121,13 @@ class PersistentSolver:
 
     Parameters
     ----------
-    options : HiGHS options for cold solves; by default dual simplex below
-        :data:`planner.optimize.run.IPM_MIN_SITES` sites and interior point (with crossover, so a
-        basis is left for the next hot start) above. Hot starts always use simplex.
-    time_limit_seconds, threads, verbose : as in :func:`planner.optimize.highs.solve_standard_form`.
+    options : HiGHS options for cold solves; by default
+        :func:`planner.optimize.solver_options.solver_options` with ``keep_basis=True`` (interior
+        point always with crossover, so a basis is left for the next hot start). Hot
+        starts always use simplex.
+    time_limit_seconds, verbose : as in :func:`planner.optimize.highs.solve_lp`.
+    in_worker : solving inside a Dask worker (one HiGHS thread, chosen by
+        :func:`~planner.optimize.solver_options.solver_options`).
     max_models : models kept loaded (different sparsity patterns), least recently used
         dropped first.
     max_coeff_changes : above this many changed matrix coefficients, rebuild instead.
@@ -142,8 +149,8 @@ class PersistentSolver:
         *,
         options: dict[str, Any] | None = None,
         time_limit_seconds: float | None = None,
-        threads: int | None = None,
         verbose: bool = False,
+        in_worker: bool = False,
         max_models: int = 2,
         max_coeff_changes: int = MAX_COEFF_CHANGES,
     ) -> None:
@@ -151,7 +158,7 @@ class PersistentSolver:
             raise ValueError("max_models must be at least 1")
         self.options = options
         self.time_limit_seconds = time_limit_seconds
-        self.threads = threads
+        self.in_worker = in_worker
         self.verbose = verbose
         self.max_models = max_models
         self.max_coeff_changes = max_coeff_changes
@@ -160,19 +167,20 @@ class PersistentSolver:
         self.counts = {"build": 0, "update": 0}
 
     # -- the LP level ----------------------------------------------------------------
-    def solve_lp(self, lp: StandardFormLP, *, cold_options: dict[str, Any] | None = None
-                 ) -> LPSolution:
+    def solve_lp(self, lp: StandardForm, *, cold_options: dict[str, Any] | None = None,
+                 model: Any = None) -> LPSolution:
         """Solve ``lp``, hot-starting a loaded model with the same pattern when there is one.
 
         Parameters
         ----------
-        lp : from :func:`models.capacity_matrix.build_matrix`.
+        lp : from :func:`planner.optimize.highs.compile_model`.
         cold_options : HiGHS options for a cold build (default: the solver's ``options``).
+        model : the Pyomo model ``lp`` was compiled from; when given, the result's
+            ``values``, ``duals`` and ``expressions`` are keyed by its components.
 
         The result's ``info`` holds the LP's coefficient ranges and scaling warnings
-        (``"ranges"``, ``"warnings"``), as
-        :func:`planner.optimize.highs.solve_standard_form` records them; the scan takes ~2 ms
-        at 1,000 sites.
+        (``"ranges"``, ``"warnings"``), as :func:`planner.optimize.highs.solve_lp` records
+        them; the scan takes ~2 ms at 1,000 sites.
 
         Raises
         ------
@@ -181,8 +189,6 @@ class PersistentSolver:
             message names the first scaling warning, if any.
         """
         A = lp.A
-        if not A.has_sorted_indices:
-            A.sort_indices()
         t0 = time.perf_counter()
         ranges = coefficient_ranges(lp.c, A, lp.col_lower, lp.col_upper, lp.row_lower,
                                     lp.row_upper)
@@ -208,33 +214,40 @@ class PersistentSolver:
         self.last = stats
         self.counts[stats.mode] += 1
         try:
-            status_text = _run_checked(loaded.h, ranges)
+            status_text = run_checked(loaded.h, ranges)
         except Exception:
             self._models.pop(key, None)  # its basis may be anything now
             raise
         t2 = time.perf_counter()
-        x, y, info, objective = _solution(loaded.h)
+        x, y, info, objective = solution_arrays(loaded.h)
         loaded.uses += 1
-        values, duals = by_block(lp, x, y)
+        values: dict[str, dict[Any, float]] = {}
+        duals: dict[str, dict[Any, float]] = {}
+        expressions: dict[str, dict[Any, float]] = {}
+        if model is not None:
+            values, duals = by_component(model, lp, x, y)
+            expressions = expression_values(model, lp, x)
         t3 = time.perf_counter()
         return LPSolution(
             status=status_text, objective=objective, values=values, duals=duals,
             num_cols=A.shape[1], num_rows=A.shape[0], num_nonzeros=int(A.nnz),
             handoff_seconds=t1 - t0, solve_seconds=t2 - t1, extract_seconds=t3 - t2,
             highs_version=highs_version(), info={**info, **stats.as_info()},
+            expressions=expressions,
+            cost_components=dict(getattr(model, "cost_components", {})),
         )
 
-    def _build(self, lp: StandardFormLP, options: dict[str, Any] | None) -> _Loaded:
-        h = _highs_with(lp.c, lp.A, lp.col_lower, lp.col_upper, lp.row_lower, lp.row_upper,
-                        lp.offset, time_limit_seconds=self.time_limit_seconds,
-                        threads=self.threads, verbose=self.verbose, options=options)
+    def _build(self, lp: StandardForm, options: dict[str, Any] | None) -> _Loaded:
+        h = highs_with(lp.c, lp.A, lp.col_lower, lp.col_upper, lp.row_lower, lp.row_upper,
+                       lp.offset, time_limit_seconds=self.time_limit_seconds, threads=None,
+                       verbose=self.verbose, options=options)
         A = lp.A
         return _Loaded(h=h, c=lp.c.copy(), data=A.data.copy(), indptr=A.indptr.copy(),
                        indices=A.indices.copy(), col_lower=lp.col_lower.copy(),
                        col_upper=lp.col_upper.copy(), row_lower=lp.row_lower.copy(),
                        row_upper=lp.row_upper.copy(), offset=float(lp.offset))
 
-    def _update(self, m: _Loaded, lp: StandardFormLP) -> UpdateStats:
+    def _update(self, m: _Loaded, lp: StandardForm) -> UpdateStats:
         """Push every number of ``lp`` that differs from ``m`` (same pattern)."""
         A = lp.A
         coef = _changed(A.data, m.data)
@@ -268,17 +281,18 @@ class PersistentSolver:
 
     # -- the scenario level ------------------------------------------------------------
     def solve(self, scenario: Scenario) -> Result:
-        """Build and solve ``scenario`` (matrix route); the twin of :func:`planner.solve`.
+        """Build and solve ``scenario`` as :func:`planner.solve` does, hot-starting when it
+        can.
 
         Returns a :class:`planner.outputs.results.Result`, so ``to_xarray()``, ``gap()`` and
         ``cost_breakdown()`` work unchanged; ``result.attrs["persistent_mode"]`` says
-        whether the model was updated in place or built. A scenario that sets one of the
-        planner's levers (``scenario.levers()``; the matrix route does not model them) is
-        handed to :func:`planner.solve` instead (``persistent_mode`` ``"cold"``).
+        whether the model was updated in place or built. Levers are part of the model
+        and hot-start like any other parameter; a MILP (lumpy builds) is handed to
+        :func:`planner.solve` instead (``persistent_mode`` ``"cold"``).
         """
         t0 = time.perf_counter()
         inputs = scenario.capacity_inputs()
-        if getattr(inputs, "levers", None) is not None:
+        if inputs.levers is not None and inputs.levers.integer:
             from planner.optimize.run import solve as cold_solve
 
             result = cold_solve(scenario, options=self.options,
@@ -287,20 +301,21 @@ class PersistentSolver:
             result.attrs["persistent_mode"] = "cold"
             self.counts["build"] += 1
             return result
-        ix = index_sets(inputs)
-        lp = build_matrix(inputs)
+        model = build_model(inputs)
+        lp = compile_model(model)
         build_seconds = time.perf_counter() - t0
         cold = self.options
-        if cold is None and len(scenario.sites) >= IPM_MIN_SITES:
-            cold = {"solver": "ipx"}  # with crossover: hot starts need its basis
-        sol = self.solve_lp(lp, cold_options=cold)
+        if cold is None:
+            cold = solver_options(len(scenario.sites), keep_basis=True, in_worker=self.in_worker)
+        sol = self.solve_lp(lp, cold_options=cold, model=model)
         growth = scenario.spec.efficiency.frontier_growth
+        levers = inputs.levers.active() if inputs.levers is not None else []
         return Result(
-            scenario_name=scenario.name, inputs=inputs, ix=ix, lp=sol,
+            scenario_name=scenario.name, inputs=inputs, ix=model.ix, lp=sol,
             build_seconds=build_seconds,
             attrs={"frontier_growth": growth if growth is not None else "none",
-                   "build_route": "matrix-persistent",
-                   "persistent_mode": sol.info["persistent_mode"]},
+                   "persistent_mode": sol.info["persistent_mode"],
+                   **({"levers": ", ".join(levers)} if levers else {})},
         )
 
     def clear(self) -> None:

@@ -16,20 +16,22 @@ import xarray as xr
 
 from models.capacity import (
     COMPUTE_SCALE,
+    CORE_COST_COMPONENTS,
     HOURS_PER_YEAR,
     USD_SCALE,
     CapacityInputs,
     IndexSets,
-    annual_capex_share,
     discount_factors,
 )
-from models.levers import EMISSIONS_SCALE, WATER_SCALE, capex_by_year, emissions_t
+from models.levers import EMISSIONS_SCALE, WATER_SCALE
+from models.levers.carbon import CARBON_COMPONENT
 from planner.optimize.highs import LPSolution
 from planner.outputs.dual_trust import region_max, trusted, usable_grid_mw
 
-COST_COMPONENTS = ("facility", "grid", "onsite", "chips", "energy", "capacity", "fuel", "unserved")
-#: Added after COST_COMPONENTS when the scenario prices carbon (lever "carbon").
-CARBON_COMPONENT = "carbon"
+#: The capacity model's cost components (``cost_usd``'s ``component``), in order;
+#: a layer may register more (the lever "carbon" adds :data:`CARBON_COMPONENT`).
+COST_COMPONENTS = tuple(name for name, _ in CORE_COST_COMPONENTS)
+__all__ = ["CARBON_COMPONENT", "COST_COMPONENTS", "Result", "package_versions"]
 
 
 def package_versions() -> dict[str, str]:
@@ -83,7 +85,9 @@ class Result:
         key = (name, source, tuple(len(a) for a in axes))
         if key in self._cache:
             return self._cache[key]
-        comp = (self.lp.values if source == "values" else self.lp.duals).get(name, {})
+        table = {"values": self.lp.values, "duals": self.lp.duals,
+                 "expressions": self.lp.expressions}[source]
+        comp = table.get(name, {})
         out = np.zeros(tuple(len(a) for a in axes))
         if comp:
             keys = list(comp.keys())
@@ -108,17 +112,10 @@ class Result:
         """U[s,g,y]: IT MW in service (the ``Fleet`` variable)."""
         return self._dense("Fleet", (self.ix.sites, self.ix.chips, self.ix.years))
 
-    def _installed(self, it: np.ndarray) -> np.ndarray:
-        """Σ it[s,g,τ] over y − life_g < τ ≤ y, plus the existing fleet F[s,g,y]."""
-        ix = self.ix
-        fleet = np.zeros_like(it)
-        gi = {g: i for i, g in enumerate(ix.chips)}
-        yi = {y: j for j, y in enumerate(ix.years)}
-        for y, vintages in ix.operating.items():
-            for g, t in vintages:
-                fleet[:, gi[g], yi[y]] += it[:, gi[g], yi[t]]
-        fleet += self._existing_fleet()
-        return fleet
+    def _expression(self, name: str, axes: tuple[list, ...]) -> np.ndarray:
+        """The values of the model's named expression ``name`` over ``axes`` (0 where it
+        has no index), in model units."""
+        return self._dense(name, axes, source="expressions")
 
     def _existing_fleet(self) -> np.ndarray:
         """F[s,g,y]: IT MW of the existing fleet in its life (lever "fleet"; else zeros)."""
@@ -153,7 +150,7 @@ class Result:
         gridload = self._site_year("GridLoad")
         onsiteload = self._site_year("OnsiteLoad")
         it = self._it()
-        installed = self._installed(it)
+        installed = self._expression("Installed", (sites, chips, years))
         fleet = self._in_service()
         blocks = d.blocks()
         unserved_by_year = pd.Series(0.0, index=years)
@@ -164,21 +161,12 @@ class Result:
         demand = d.demand_h100e.loc[years].to_numpy(dtype=float)
         unserved = np.maximum(demand - served, 0.0)
         pi = d.chips.loc[chips, "pi_h100e_per_mw"].to_numpy(dtype=float)
-        served_by_site = np.einsum("sgy,g->sy", fleet, pi)
+        served_by_site = self._expression("Site_Served", (sites, years)) * COMPUTE_SCALE
 
         site_region = d.sites.loc[sites, "region"].to_numpy()
-        existing = d.sites.loc[sites, "existing_mw"].to_numpy(dtype=float)
-        queued = d.sites.loc[sites, "queued_mw"].to_numpy(dtype=float)
-        qyear = d.sites.loc[sites, "queue_year"].to_numpy(dtype=float)
-        yarr = np.array(years)
-        queued_on = queued[:, None] * (yarr[None, :] >= np.nan_to_num(qyear, nan=np.inf)[:, None])
-        facility_cap = existing[:, None] + np.cumsum(build, axis=1)
-        grid_cap = existing[:, None] + queued_on + np.cumsum(grid, axis=1)
-        life_on = self.inputs.onsite_life_years
-        onsite_cap = np.zeros_like(onsite)
-        for j in range(len(years)):
-            lo = max(0, j - life_on + 1)
-            onsite_cap[:, j] = onsite[:, lo:j + 1].sum(axis=1)
+        facility_cap = self._expression("FacilityMW", (sites, years))
+        grid_cap = self._expression("GridCapacityMW", (sites, years))
+        onsite_cap = self._expression("OnsiteCapacityMW", (sites, years))
 
         dual = self.lp.duals
         compute_price = np.array([dual["Compute_Demand"][y] for y in years]) \
@@ -368,7 +356,7 @@ class Result:
                     dims=("site",), attrs=attrs("MW", f"{key.split('_')[0]} block size "
                                                 "(NaN = continuous)"))
         if "budget" in active:
-            capex = capex_by_year(d, self.lp.values, years).loc[sites, years].to_numpy()
+            capex = self._expression("Capex_Spend", (sites, years)) * USD_SCALE
             new["capex_usd"] = xr.DataArray(capex.sum(axis=0), dims=("year",), attrs=attrs(
                 "USD", "overnight capex spent in the year (facility + grid + on-site + chips), "
                 "undiscounted"))
@@ -402,8 +390,9 @@ class Result:
                         "USD/USD", "value of one more USD of the operator's capital budget "
                         "(dual of Capital_Budget_Operator); NaN = no budget"))
         if lv.carbon:
-            em = emissions_t(d, gridload, onsiteload)
-            new["emissions_t"] = xr.DataArray(em.sum(axis=0), dims=("year",), attrs=attrs(
+            em = self._expression("Site_Emissions", (sites, years)) * EMISSIONS_SCALE
+            emissions = self._dense("Emissions", (years,)) * EMISSIONS_SCALE
+            new["emissions_t"] = xr.DataArray(emissions, dims=("year",), attrs=attrs(
                 "t CO2", "CO2 from grid energy (regional intensity) and on-site fuel"))
             new["region_emissions_t"] = xr.DataArray(onehot.T @ em, dims=("region", "year"),
                                                      attrs=attrs("t CO2", "CO2 emitted"))
@@ -416,9 +405,8 @@ class Result:
                     "USD/t", "value of emitting one more t under the cap (dual of Carbon_Cap: "
                     "the carbon price the cap implies, on top of any carbon price); NaN = no cap"))
         if lv.water:
-            uh = d.utilization * HOURS_PER_YEAR
             wue = np.array([lv.water_m3_per_mwh.get(s, 0.0) for s in sites])
-            water = wue[:, None] * uh * fleet.sum(axis=1)
+            water = self._expression("Water_Use", (sites, years)) * WATER_SCALE
             new["water_m3"] = xr.DataArray(water, dims=("site", "year"), attrs=attrs(
                 "m3", "cooling water used in the year (m3 per IT-MWh of the cooling type)"))
             new["region_water_m3"] = xr.DataArray(onehot.T @ water, dims=("region", "year"),
@@ -446,16 +434,10 @@ class Result:
         if lv.regional_demand:
             names = [q.name for q in lv.regional_demand]
             coords["requirement"] = ("requirement", np.array(names, dtype=object))
-            pi = d.chips.loc[ix.chips, "pi_h100e_per_mw"].to_numpy(dtype=float)
-            served_sy = np.einsum("sgy,g->sy", fleet, pi)
-            region_of_site = d.sites.loc[sites, "region"].to_numpy()
-            served = np.zeros((len(names), len(years)))
+            served = self._expression("Regional_Served", (names, years)) * COMPUTE_SCALE
             required = np.full((len(names), len(years)), np.nan)
-            demand = d.demand_h100e.loc[years].to_numpy(dtype=float)
-            for i, q in enumerate(lv.regional_demand):
-                served[i] = served_sy[np.isin(region_of_site, q.regions)].sum(axis=0)
-                for y in q.years:
-                    required[i, yi[y]] = q.share * demand[yi[y]]
+            for (k, y), v in self.lp.expressions.get("Regional_Required", {}).items():
+                required[names.index(k), yi[y]] = v * COMPUTE_SCALE
             keys = [(n, y) for n in names for y in years]
             new["regional_served_h100e"] = xr.DataArray(served, dims=("requirement", "year"),
                                                         attrs=attrs("H100e", "compute served "
@@ -496,62 +478,15 @@ class Result:
     def cost_breakdown(self) -> pd.DataFrame:
         """PV cost in USD by component (rows) and year (columns).
 
-        Capital is counted as the annuities that fall in each year; the table
-        sums to :attr:`objective_usd`.
+        Each row is the value of one of the model's cost expressions (registered
+        cost components, e.g. ``Cost_Facility[y]``; capital counted as the
+        annuities that fall in each year); their sum is the objective.
         """
-        d, ix = self.inputs, self.ix
-        years = ix.years
-        rate = d.discount_rate
-        delta = discount_factors(years, rate)
-        lv = d.levers
-        priced = lv is not None and lv.carbon and any(lv.carbon_price_usd_per_t.values())
-        components = list(COST_COMPONENTS) + ([CARBON_COMPONENT] if priced else [])
-        out = pd.DataFrame(0.0, index=components, columns=years)
-
-        def share(life: int) -> np.ndarray:
-            """share[t, y]: PV per USD of capex installed in t that falls in y."""
-            return np.array([annual_capex_share(t, life, years, rate).to_numpy()
-                             for t in years])
-
-        sites = ix.sites
-        region = d.sites["region"]
-        capex = d.sites.loc[sites, "build_capex_usd_per_mw"].to_numpy(dtype=float)
-        gcapex = d.regions.loc[region[sites].to_numpy(),
-                               "interconnect_capex_usd_per_mw"].to_numpy(dtype=float)
-        fac_share = share(d.facility_life_years)
-        out.loc["facility"] = (capex @ self._site_year("Build")) @ fac_share
-        out.loc["grid"] = (gcapex @ self._site_year("Grid")) @ fac_share
-        out.loc["onsite"] = (d.onsite_capex_usd_per_mw * self._site_year("Onsite").sum(axis=0)) \
-            @ share(d.onsite_life_years)
-        spend = self._it().sum(axis=0) * d.chips.loc[ix.chips, "kappa_usd_per_mw"].to_numpy(
-            dtype=float)[:, None]  # chip × install year, USD
-        lives = d.chips.loc[ix.chips, "life_years"].to_numpy(dtype=int)
-        chips_pv = np.zeros(len(years))
-        for life in np.unique(lives):
-            chips_pv += spend[lives == life].sum(axis=0) @ share(int(life))
-        out.loc["chips"] = chips_pv
-        uh = d.utilization * HOURS_PER_YEAR
-        gl = pd.DataFrame(self._site_year("GridLoad"), index=ix.sites, columns=years)
-        ol = pd.DataFrame(self._site_year("OnsiteLoad"), index=ix.sites, columns=years)
-        energy = d.energy_price_usd_per_mwh.loc[ix.sites, years]
-        capacity = d.capacity_price_usd_per_mw_year.loc[region[ix.sites].to_numpy(), years]
-        capacity.index = ix.sites
-        out.loc["energy"] = (gl * energy).sum() * uh * delta
-        out.loc["capacity"] = (gl * capacity).sum() * delta
-        out.loc["fuel"] = ol.sum() * uh * d.onsite_fuel_usd_per_mwh * delta
-        blocks = d.blocks()
-        unserved = np.fromiter(
-            (self.lp.values["Unserved"].get((int(y), int(b)), 0.0)
-             for y, b in zip(blocks["year"], blocks["block"])), dtype=float, count=len(blocks))
-        pv = unserved * COMPUTE_SCALE * blocks["value_usd_per_h100e_year"].to_numpy(dtype=float)
-        out.loc["unserved"] = np.bincount(
-            pd.Index(years).get_indexer(blocks["year"]), weights=pv, minlength=len(years)
-        ) * delta.to_numpy()
-        if priced:
-            em = emissions_t(d, gl.loc[list(d.sites.index)].to_numpy(),
-                             ol.loc[list(d.sites.index)].to_numpy()).sum(axis=0)
-            price = np.array([lv.carbon_price_usd_per_t.get(y, 0.0) for y in years])
-            out.loc[CARBON_COMPONENT] = em * price * delta.to_numpy()
+        years = self.ix.years
+        components = self.lp.cost_components
+        out = pd.DataFrame(0.0, index=list(components), columns=years)
+        for name, expression in components.items():
+            out.loc[name] = self._expression(expression, (years,)) * USD_SCALE
         out.index.name, out.columns.name = "component", "year"
         return out
 

@@ -36,15 +36,15 @@ def worker_solver() -> PersistentSolver:
     """
     solver = getattr(_LOCAL, "solver", None)
     if solver is None:
-        threads = None
+        in_worker = False
         try:
             from distributed import get_worker
 
             get_worker()
-            threads = 1
+            in_worker = True
         except (ImportError, ValueError):
             pass
-        solver = _LOCAL.solver = PersistentSolver(threads=threads)
+        solver = _LOCAL.solver = PersistentSolver(in_worker=in_worker)
     return solver
 
 

@@ -1,0 +1,70 @@
+"""The planner's levers: optional layers on the capacity model, one module each.
+
+Each lever module has ``active(d)`` (does the scenario set it?) and
+``add(model, data)``, which adds its sets, parameters, variables, named
+expressions, constraints and cost component to the capacity model
+(:mod:`models.capacity`); :func:`models.model.build_model` calls them in the order
+of :data:`LAYERS`. The capacity model never imports a lever. Two levers change only
+the index sets and have no ``add``: :mod:`~models.levers.fleet` (an existing fleet
+in ``Fleet_Installed``'s right-hand side) and :mod:`~models.levers.moratoria`
+(Grid[s,y] left out of ``GRID_SY``).
+
+==========================  =========================================================
+lever (scenario key)        module: adds
+==========================  =========================================================
+``build_block_mw``,         :mod:`~models.levers.lumpy`: ``NBuild``/``NGrid`` (integer),
+``grid_block_mw``           ``Build_Blocks`` (L1a), ``Grid_Blocks`` (L1b): a MILP
+``fleet``                   :mod:`~models.levers.fleet`: F[s,g,y] in the index sets
+``budget``                  :mod:`~models.levers.budget`: ``Capex_Spend``,
+                            ``Capital_Budget``, ``…_Region``, ``…_Operator`` (L3a)
+``carbon``                  :mod:`~models.levers.carbon`: ``Site_Emissions``,
+                            ``Emissions``, ``Carbon_Accounting`` (L3b), ``Carbon_Cap``
+                            (L3c), cost component ``carbon``
+``water``                   :mod:`~models.levers.water`: ``Water_Use``, ``Water_Site``,
+                            ``Water_Region`` (L4a)
+``moratoria``               :mod:`~models.levers.moratoria`: Grid[s,y] out of ``GRID_SY``
+``regional_demand``         :mod:`~models.levers.regional_demand`: ``Regional_Served``,
+                            ``Regional_Demand`` (L5a)
+``forced_builds``           :mod:`~models.levers.forced_builds`: ``Forced_Build`` (L5b)
+==========================  =========================================================
+
+The levers' data (:class:`Levers`) is in :mod:`models.levers.data`; plain words for
+their rows in :mod:`models.levers.describe`.
+"""
+
+from __future__ import annotations
+
+from models.capacity import CapacityInputs
+from models.levers import (
+    budget,
+    carbon,
+    forced_builds,
+    lumpy,
+    regional_demand,
+    water,
+)
+from models.levers.data import (
+    COOLING_WATER,
+    EMISSIONS_SCALE,
+    ONSITE_GAS_T_PER_MWH,
+    WATER_SCALE,
+    ForcedBuild,
+    Levers,
+    RegionalRequirement,
+    per_year,
+    water_per_mwh,
+)
+
+#: The lever modules with components, in the order they are added.
+LAYERS = (lumpy, budget, carbon, water, regional_demand, forced_builds)
+
+__all__ = [
+    "COOLING_WATER", "EMISSIONS_SCALE", "LAYERS", "ONSITE_GAS_T_PER_MWH", "WATER_SCALE",
+    "ForcedBuild", "Levers", "RegionalRequirement", "active_levers", "per_year",
+    "water_per_mwh",
+]
+
+
+def active_levers(d: CapacityInputs) -> list[str]:
+    """The levers set on a model instance, as scenario keys (``[]`` without levers)."""
+    return d.levers.active() if d.levers is not None else []
