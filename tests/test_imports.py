@@ -99,14 +99,14 @@ def test_no_import_circle_anywhere() -> None:
     assert _cycle(GRAPH) is None, _cycle(GRAPH)
 
 
-def test_no_private_name_imported_across_models() -> None:
-    """``from models.x import _name`` (or grids/sites) never happens outside ``x`` itself."""
+def test_no_private_name_imported_across_modules() -> None:
+    """``from pkg.x import _name`` never happens outside ``x`` itself, in any package."""
     bad = []
     for name, path in _modules().items():
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in ast.walk(tree):
             if isinstance(node, ast.ImportFrom) and node.module \
-                    and node.module.split(".")[0] in ("grids", "sites", "models"):
+                    and node.module.split(".")[0] in PACKAGES:
                 bad += [(name, node.module, a.name) for a in node.names
                         if a.name.startswith("_")]
     assert bad == []

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from planner.stress.result import StressResult, _blank
+from planner.stress.result import StressResult, blank_values
 from planner.stress.shocks import ShockPlan
 from sites.portfolio import Portfolio
 
@@ -33,7 +33,7 @@ def plot_dscr(result: StressResult, path: str | Path) -> None:
         ax.plot(years, d, "o-", color=c, label=name, ms=4)
         cov = float(ds["covenant_min_dscr"].sel(operator=o))
         start = result.portfolio.operators.at[o, "covenant_start_year"]
-        x0 = years[0] if _blank(start) else max(years[0], int(start))
+        x0 = years[0] if blank_values(start) else max(years[0], int(start))
         ax.hlines(cov, x0, years[-1], colors=c, linestyles="--", lw=1, alpha=0.8)
         dy = float(ds["default_year"].sel(operator=o))
         if not math.isnan(dy):

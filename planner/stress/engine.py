@@ -14,7 +14,7 @@ from models.capacity import HOURS_PER_YEAR
 from models.exposure import clearing_lp
 from planner.stress.financing import DebtBook, YearDebt
 from planner.stress.market import NATIONAL, Market
-from planner.stress.result import METRICS, StressResult, _blank, _dataset
+from planner.stress.result import METRICS, StressResult, blank_values, build_dataset
 from planner.stress.shocks import ShockPlan
 from sites.portfolio import GPU_OWNERS, Portfolio, Shock
 
@@ -52,7 +52,7 @@ def simulate(portfolio: Portfolio, shocks: list[Shock], market: Market) -> Stres
     engine = _Engine(portfolio, ShockPlan(list(shocks)), market)
     for y in years:
         engine.step(y)
-    metrics = _dataset(portfolio, market, engine.plan, years, engine.out, engine.default_year)
+    metrics = build_dataset(portfolio, market, engine.plan, years, engine.out, engine.default_year)
     return StressResult(portfolio=portfolio, shocks=list(shocks), market=market,
                         metrics=metrics, contracts=pd.DataFrame(engine.contract_rows),
                         exposure=_look_through(pd.DataFrame(engine.exposure_rows), portfolio),
@@ -145,12 +145,12 @@ class _Engine:
                                      column="fleet_chip")
                 spec = chips.loc[chip]
             fh = row.get("fleet_h100e_per_mw")
-            if not _blank(fh):
+            if not blank_values(fh):
                 h[o] = float(fh)
             elif spec is not None:
                 h[o] = float(spec["h100e_per_unit"]) / float(spec["it_kw_per_unit"]) * 1000.0
             gk = row.get("gpu_capex_usd_per_mw")
-            if not _blank(gk):
+            if not blank_values(gk):
                 k[o] = float(gk)
             elif spec is not None:
                 k[o] = float(spec["capex_usd_per_unit"]) / float(spec["it_kw_per_unit"]) * 1000.0
@@ -171,12 +171,12 @@ class _Engine:
             out.setdefault((o, y), {"gpu": 0.0, "facility": 0.0})["gpu"] += amount
             share = self.ops.at[o, "gpu_debt_share"]
             rate = self.ops.at[o, "gpu_debt_rate"]
-            if not _blank(share) and float(share) > 0 and not _blank(rate):
+            if not blank_values(share) and float(share) > 0 and not blank_values(rate):
                 self.debt.add_gpu_loan(c, o, amount * float(share), float(rate), y,
                                        self.end[c] - y + 1)
         for _s, row in self.pf.sites.iterrows():
             q = row["queue_year"]
-            if _blank(q) or float(row["queued_mw"]) <= 0:
+            if blank_values(q) or float(row["queued_mw"]) <= 0:
                 continue
             y = int(q) - 1
             if first <= y <= last:
@@ -187,7 +187,7 @@ class _Engine:
 
     def _contract_pue(self, c: str) -> float:
         s = self.csite[c]
-        if s is not None and "pue" in self.pf.sites.columns and not _blank(
+        if s is not None and "pue" in self.pf.sites.columns and not blank_values(
                 self.pf.sites.at[s, "pue"]):
             return float(self.pf.sites.at[s, "pue"])
         return float(self.ops.at[self.lessor[c], "pue"])
@@ -198,8 +198,8 @@ class _Engine:
         reached) ÷ the site's PUE (site MW are at the meter, contracts in IT MW)."""
         row = self.pf.sites.loc[site]
         q = self.plan.queue_year(row["queue_year"]) if slipped else row["queue_year"]
-        on = not _blank(q) and year >= q
-        pue = float(row["pue"]) if "pue" in row.index and not _blank(row["pue"]) else 1.0
+        on = not blank_values(q) and year >= q
+        pue = float(row["pue"]) if "pue" in row.index and not blank_values(row["pue"]) else 1.0
         return (float(row["existing_mw"]) + (float(row["queued_mw"]) if on else 0.0)) / pue
 
     def _slip_factors(self) -> dict[tuple[str, int], float]:
@@ -375,7 +375,7 @@ class _Engine:
         else:
             self.breach_run[o] = 0
         cure = self.ops.at[o, "covenant_cure_years"]
-        cure = 1 if _blank(cure) else int(cure)
+        cure = 1 if blank_values(cure) else int(cure)
         if self.breach_run[o] > cure and self.debt.outstanding(o) > 0:
             self.out["event_of_default"][self.oi[o], j] = 1.0
             self.debt.accelerate_in[o] = y + 1
@@ -474,7 +474,7 @@ class _Engine:
             "power": power,
             "opex": float(row["opex_usd_per_year"]) + var_cost * (delivered + relet_mw),
             "flat_service": float(row["debt_service_usd_per_year"])
-            if _blank(maturity) or y <= maturity else 0.0,
+            if blank_values(maturity) or y <= maturity else 0.0,
             "delivered_mw": delivered,
             "stranded_mw": idle + sum(yr.unenergized[c] for c in own),
         }
@@ -502,7 +502,7 @@ class _Engine:
             yd: YearDebt = f["debt"]
             dscr = ebitda / yd.service if yd.service > 0 else np.nan
             cov_start = self.ops.at[o, "covenant_start_year"]
-            tested = _blank(cov_start) or y >= cov_start
+            tested = blank_values(cov_start) or y >= cov_start
             by_payer: dict[str, float] = {}
             for c in own:
                 if yr.due[c] > 0:

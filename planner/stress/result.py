@@ -95,7 +95,7 @@ class StressResult:
             d = ds.sel(operator=o)
             dscr = d["dscr"].to_series()
             start = ops.at[o, "covenant_start_year"]
-            tested = dscr[dscr.index >= (y0 if _blank(start) else int(start))].dropna()
+            tested = dscr[dscr.index >= (y0 if blank_values(start) else int(start))].dropna()
             lt = exp[exp["operator"] == o]  # the first year with contract payments due
             lt = lt[lt["year"] == lt["year"].min()].sort_values("look_through_share",
                                                                 ascending=False)
@@ -126,7 +126,7 @@ class StressResult:
         return pd.DataFrame(rows)
 
 
-def _blank(v: Any) -> bool:
+def blank_values(v: Any) -> bool:
     """An optional table value left blank (None or NaN)."""
     return v is None or (isinstance(v, float) and math.isnan(v))
 
@@ -136,7 +136,7 @@ def _nan_int(v: xr.DataArray) -> float:
     return f if math.isnan(f) else int(f)
 
 
-def _dataset(portfolio: Portfolio, market: Market, plan: ShockPlan, years: list[int],
+def build_dataset(portfolio: Portfolio, market: Market, plan: ShockPlan, years: list[int],
              out: dict[str, np.ndarray], default_year: dict[str, int]) -> xr.Dataset:
     ops = portfolio.operators
     op_ids = list(ops.index)

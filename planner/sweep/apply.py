@@ -15,7 +15,7 @@ from grids.tables import Column, InputError
 from models.chips import with_frontier
 from models.demand import growth_path, load_demand_path, preset_path
 from planner.inputs.scenario import Scenario, ScenarioFile
-from planner.sweep.parameters import _table_columns, describe_parameter
+from planner.sweep.parameters import describe_parameter, table_columns
 
 
 def apply_params(base: Scenario, params: dict[str, Any]) -> Scenario:
@@ -38,7 +38,7 @@ def apply_params(base: Scenario, params: dict[str, Any]) -> Scenario:
     for key, value in params.items():
         info = infos[key]
         if info.kind == "table":
-            col = _table_columns(info.table)[info.column]
+            col = table_columns(info.table)[info.column]
             value = _check_cell(key, col, value)
             if info.table == "regions":
                 regions = regions.copy()

@@ -15,7 +15,7 @@ from planner.outputs.results import Result
 PART_FORMAT = "dcplan-sweep-1"
 
 
-def _yv(values: Any, units: str, long: str) -> xr.DataArray:
+def year_values(values: Any, units: str, long: str) -> xr.DataArray:
     return xr.DataArray(np.asarray(values, dtype=float), dims=("year",),
                         attrs={"units": units, "long_name": long})
 
@@ -47,19 +47,20 @@ def compact(result: Result) -> xr.Dataset:
         data[name] = full[name]
     cost = full["cost_usd"]
     data["cost_usd"] = cost
-    data["cost_usd_per_year"] = _yv(cost.sum("component").values, "USD",
+    data["cost_usd_per_year"] = year_values(cost.sum("component").values, "USD",
                                     "present value of the year's costs (all components)")
     penalty = cost.sel(component=[c for c in cost.component.values
                                   if c in PENALTY_COMPONENTS]).sum("component").values
-    data["plan_cost_usd_per_year"] = _yv(
+    data["plan_cost_usd_per_year"] = year_values(
         cost.sum("component").values - penalty, "USD",
         "present value of what the plan spends in the year (all components but unserved)")
-    data["unserved_value_usd_per_year"] = _yv(
+    data["unserved_value_usd_per_year"] = year_values(
         penalty, "USD", "present value of the compute left unserved in the year (a penalty)")
     for name in ("facility_mw", "grid_capacity_mw", "onsite_capacity_mw", "load_mw",
                  "build_mw"):
         src = full[name]
-        data[name] = _yv(src.sum("site").values, "MW", f"{src.attrs['long_name']}, all sites")
+        data[name] = year_values(src.sum("site").values, "MW",
+                                 f"{src.attrs['long_name']}, all sites")
     for name in ("demand_h100e", "served_h100e", "unserved_h100e", "energy_twh",
                  "compute_price_usd_per_h100e_year"):
         data[name] = full[name]
@@ -70,7 +71,7 @@ def compact(result: Result) -> xr.Dataset:
                  "efficiency_only_gap_mw": "MW", "realized_power_growth": "1",
                  "net_power_growth_fleet": "1"}
     for name, units in gap_units.items():
-        data[name] = _yv(gap.loc[years, name].to_numpy(dtype=float), units,
+        data[name] = year_values(gap.loc[years, name].to_numpy(dtype=float), units,
                          f"gap report column {name} (planner.outputs.gap)")
     lp = result.lp
     scalars = {

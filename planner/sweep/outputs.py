@@ -25,7 +25,7 @@ from planner.sweep.charts import (
     plot_scenario_lines,
     plot_tornado,
 )
-from planner.sweep.parts import _atomic_text
+from planner.sweep.parts import atomic_text
 from planner.sweep.prepare import PreparedSweep
 
 #: Every name a sweep writes in its folder (its marker lists them; a rerun resumes).
@@ -79,8 +79,8 @@ def write_outputs(prep: PreparedSweep, counts: dict[str, int] | None = None,
         finally:
             tmp.unlink(missing_ok=True)
     files.append(target)
-    _atomic_text(out / "plan.csv", plan_table(ds, prep.plan).to_csv(index=False))
-    _atomic_text(out / "failures.csv", failures.to_csv(index=False))
+    atomic_text(out / "plan.csv", plan_table(ds, prep.plan).to_csv(index=False))
+    atomic_text(out / "failures.csv", failures.to_csv(index=False))
     files += [out / "plan.csv", out / "failures.csv"]
     ok = ds.isel(scenario=np.flatnonzero(ds["status"].values == "ok")) \
         if "objective_usd" in ds else None
@@ -117,7 +117,7 @@ def write_outputs(prep: PreparedSweep, counts: dict[str, int] | None = None,
         "versions": {k.removeprefix("version_"): v for k, v in ds.attrs.items()
                      if k.startswith("version_")},
     }
-    _atomic_text(out / "summary.json", json.dumps(json_ready(summary), indent=2) + "\n")
+    atomic_text(out / "summary.json", json.dumps(json_ready(summary), indent=2) + "\n")
     files.append(out / "summary.json")
     return SweepOutcome(dataset=ds, failures=failures, out_dir=out, files=files,
                         total=len(prep.plan), computed=counts.get("computed", 0),

@@ -123,7 +123,7 @@ def spec_parameters() -> dict[str, ParamInfo]:
     return out
 
 
-def _table_columns(table: str) -> dict[str, Column]:
+def table_columns(table: str) -> dict[str, Column]:
     schema = REGIONS if table == "regions" else SITES
     return {c.name: c for c in schema.columns if c.kind in ("float", "int", "bool")
             and c.name not in ("lon", "lat")}
@@ -150,7 +150,7 @@ def describe_parameter(key: str, base: Scenario) -> ParamInfo:
         if table == "regions" and column in REGION_DERIVED:
             return ParamInfo(key, "derived", "number", REGION_DERIVED[column][0],
                              target=target, name=column)
-        cols = _table_columns(table)
+        cols = table_columns(table)
         if column not in cols:
             names = sorted(cols) + (sorted(REGION_DERIVED) if table == "regions" else [])
             close = difflib.get_close_matches(column, names, n=1)

@@ -13,7 +13,7 @@ from planner.optimize.interrupts import deferred
 from planner.outputs.files import json_ready
 
 
-def _write_part(parts: Path, outcome: dict[str, Any], params: dict[str, Any]) -> None:
+def write_part(parts: Path, outcome: dict[str, Any], params: dict[str, Any]) -> None:
     """One file per finished scenario, written atomically (temporary file + rename)."""
     with deferred(at_end=False):  # never interrupted inside netCDF's locks
         _write_part_now(parts, outcome, params)
@@ -33,11 +33,11 @@ def _write_part_now(parts: Path, outcome: dict[str, Any], params: dict[str, Any]
     else:
         record = {"scenario": sid, "error_type": outcome["error_type"],
                   "error": outcome["error"], "parameters": params}
-        _atomic_text(parts / f"{sid}.failed.json",
+        atomic_text(parts / f"{sid}.failed.json",
                      json.dumps(json_ready(record), indent=2, default=str) + "\n")
 
 
-def _atomic_text(path: Path, text: str) -> None:
+def atomic_text(path: Path, text: str) -> None:
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:6]}.tmp")
     try:
         tmp.write_text(text, encoding="utf-8")
@@ -47,7 +47,7 @@ def _atomic_text(path: Path, text: str) -> None:
 
 
 def read_failure(path: Path) -> dict[str, Any]:
-    """A failure record (``parts/<id>.failed.json``) as written by :func:`_write_part`.
+    """A failure record (``parts/<id>.failed.json``) as written by :func:`write_part`.
 
     Raises
     ------

@@ -14,9 +14,9 @@ from planner.optimize.persistent import PersistentSolver
 from planner.outputs.outdir import claim_folder
 from planner.sweep.cluster import connect, local_cluster
 from planner.sweep.outputs import SWEEP_FILES
-from planner.sweep.parts import _write_part
+from planner.sweep.parts import write_part
 from planner.sweep.prepare import PreparedSweep
-from planner.sweep.task import _one_line, run_scenario
+from planner.sweep.task import one_line, run_scenario
 
 Progress = Callable[[dict[str, Any]], None]
 
@@ -53,7 +53,7 @@ def execute(prep: PreparedSweep, *, workers: int | None = None, scheduler: str |
 
     def record(outcome: dict[str, Any]) -> None:
         prep.parts.mkdir(parents=True, exist_ok=True)
-        _write_part(prep.parts, outcome, params_of[outcome["id"]])
+        write_part(prep.parts, outcome, params_of[outcome["id"]])
         state["done"] += 1
         if not outcome["ok"]:
             state["failed"] += 1
@@ -107,7 +107,7 @@ def _on_dask(prep: PreparedSweep, todo: list[tuple[str, dict[str, Any]]], worker
                 try:
                     outcome = fut.result()
                 except Exception as exc:  # the worker died, the task was cancelled, …
-                    outcome = {"id": sid, "ok": False, "error": _one_line(exc) or repr(exc),
+                    outcome = {"id": sid, "ok": False, "error": one_line(exc) or repr(exc),
                                "error_type": type(exc).__name__, "seconds": float("nan")}
                 record(outcome)
                 fut.release()

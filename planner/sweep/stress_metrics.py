@@ -12,11 +12,11 @@ from grids.tables import InputError
 from planner.inputs.scenario import Scenario
 from planner.optimize.persistent import PersistentSolver
 from planner.outputs.results import Result
-from planner.sweep.compact_result import _yv
+from planner.sweep.compact_result import year_values
 from sites.portfolio import Portfolio, parse_shock
 
 
-def _stress_metrics(sc: Scenario, result: Result, portfolio: Portfolio | None,
+def scenario_stress_metrics(sc: Scenario, result: Result, portfolio: Portfolio | None,
                     shock_texts: list[str], solver: PersistentSolver) -> xr.Dataset:
     """planner.stress on the solved scenario: defaults, DSCR and revenue at risk."""
     from planner.stress import ShockPlan, simulate
@@ -42,9 +42,9 @@ def _stress_metrics(sc: Scenario, result: Result, portfolio: Portfolio | None,
     dscr = m["dscr"]
     ops = m.operator.values
     return xr.Dataset({
-        "stress_operators_in_default": _yv(in_default.values, "1",
+        "stress_operators_in_default": year_values(in_default.values, "1",
                                            "operators in default (planner.stress)"),
-        "stress_revenue_at_risk_usd_per_year": _yv(at_risk.values, "USD/year",
+        "stress_revenue_at_risk_usd_per_year": year_values(at_risk.values, "USD/year",
                                                    "revenue at risk, all operators"),
         "stress_default_year": xr.DataArray(
             m["default_year"].values.astype(float), dims=("operator",),

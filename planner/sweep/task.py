@@ -12,7 +12,7 @@ from planner.inputs.scenario import Scenario
 from planner.optimize.persistent import PersistentSolver
 from planner.sweep.apply import apply_params
 from planner.sweep.compact_result import PART_FORMAT, compact
-from planner.sweep.stress_metrics import _stress_metrics
+from planner.sweep.stress_metrics import scenario_stress_metrics
 from sites.portfolio import Portfolio
 
 
@@ -66,15 +66,15 @@ def run_scenario(base: SweepBase, sid: str, params: dict[str, Any],
         ds = compact(result)
         shocks = params.get("stress.shocks") or []
         if shocks:
-            ds = ds.merge(_stress_metrics(sc, result, base.portfolio, shocks, solver))
+            ds = ds.merge(scenario_stress_metrics(sc, result, base.portfolio, shocks, solver))
         ds.attrs.update({"scenario_id": sid, "parameters": json.dumps(params, default=str),
                          "part_format": PART_FORMAT})
         return {"id": sid, "ok": True, "dataset": ds, "seconds": time.perf_counter() - t0}
     except Exception as exc:  # reported per scenario; the sweep goes on
-        return {"id": sid, "ok": False, "error": _one_line(exc),
+        return {"id": sid, "ok": False, "error": one_line(exc),
                 "error_type": type(exc).__name__, "seconds": time.perf_counter() - t0}
 
 
-def _one_line(exc: BaseException) -> str:
+def one_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return (text[0] if text else type(exc).__name__)[:500]
