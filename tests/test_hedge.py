@@ -315,3 +315,64 @@ def test_progressive_hedging_refuses_what_it_cannot_do(tmp_path: Path, capsys, e
     path.write_text(text, encoding="utf-8")
     assert main(["hedge", str(path), "--method", "ph", "-o", str(tmp_path / "o")]) == 2
     assert expected in capsys.readouterr().err
+
+
+def test_stranded_by_region_is_read_from_each_futures_plan(tmp_path: Path) -> None:
+    """stranded_by_region.csv = max(facility MW − load, 0) ÷ facility MW per future, region
+    and year, from the futures' own results.nc (the statistic equals the plan's numbers)."""
+    import pandas as pd
+    import xarray as xr
+
+    out = tmp_path / "out"
+    assert main(["hedge", str(write_grid_or_onsite(tmp_path / "sc")), "--no-regret",
+                 "-o", str(out)]) == 0
+    st = pd.read_csv(out / "stranded_by_region.csv")
+    assert set(st["scenario"]) == {"high", "low"}
+    for k in ("high", "low"):
+        ds = xr.open_dataset(out / "futures" / k / "results.nc")
+        cap = ds["facility_mw"].sum("site").to_series()
+        load = ds["load_mw"].sum("site").to_series()
+        got = st[st["scenario"] == k].set_index("year")["stranded_share"]
+        for y in cap.index:
+            want = max(cap[y] - load[y], 0.0) / cap[y] if cap[y] > 1e-9 else 0.0
+            assert got[int(y)] == pytest.approx(want, abs=1e-9)
+        ds.close()
+
+
+def test_stress_reads_a_hedged_plans_stranded_mw(tmp_path: Path, capsys) -> None:
+    """dcplan stress --hedged DIR: a landlord's revenue at risk is the probability-weighted
+    stranded share of its contracts' regions times their annual payments."""
+    import pandas as pd
+
+    from sites.portfolio import load_portfolio
+
+    pf = load_portfolio(None)
+    hedged = tmp_path / "hedged"
+    hedged.mkdir()
+    regions = sorted(set(pf.sites["region"].dropna())) if len(pf.sites) else ["ERCOT"]
+    rows = [{"scenario": k, "probability": p, "region": r, "year": y,
+             "stranded_share": share}
+            for k, p, share in (("boom", 0.25, 0.0), ("bust", 0.75, 0.4))
+            for r in regions for y in pf.years]
+    pd.DataFrame(rows).to_csv(hedged / "stranded_by_region.csv", index=False)
+    out = tmp_path / "stress"
+    assert main(["stress", "--hedged", str(hedged), "-o", str(out)]) == 0
+    rar = pd.read_csv(out / "revenue_at_risk.csv")
+    ct = pf.contracts
+    region_of = pf.sites["region"].to_dict()
+    for op in rar["operator"].unique():
+        y = int(pf.years[0])
+        mine = ct[(ct["lessor"] == op) & (ct["start_year"] <= y)
+                  & (y < ct["start_year"] + ct["term_years"])]
+        want = sum(0.75 * 0.4 * float(c["annual_usd_per_year"]) for _, c in mine.iterrows()
+                   if isinstance(c["site"], str) and region_of.get(c["site"]) in regions)
+        got = float(rar[(rar["operator"] == op) & (rar["year"] == y)][
+            "revenue_at_risk_usd_per_year"].iloc[0])
+        assert got == pytest.approx(want, rel=1e-9, abs=1e-6)
+    assert "revenue at risk" in capsys.readouterr().out
+
+
+def test_stress_hedged_needs_a_hedge_folder(tmp_path: Path, capsys) -> None:
+    assert main(["stress", "--hedged", str(tmp_path), "-o", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "stranded_by_region.csv" in err

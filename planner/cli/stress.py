@@ -11,7 +11,7 @@ import hashlib
 import math
 import re
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -54,6 +54,10 @@ def stress_command(
     workers: Annotated[int | None, typer.Option(
         "--workers", "-w", help="Monte Carlo on a Dask LocalCluster with N worker processes "
         "(default: 0 = in this process)", show_default=False)] = None,
+    hedged: Annotated[Path | None, typer.Option(
+        "--hedged", help="a folder written by dcplan hedge: the MW its hedged plan strands "
+        "in each future put landlords' revenue at risk (revenue_at_risk.csv)",
+        show_default=False)] = None,
 ) -> None:
     """Stress-test datacenter operators: covenants, defaults, contract chains."""
     from planner.cli.app import guard, stages
@@ -77,6 +81,7 @@ def stress_command(
             raise InputError(f"--workers must be >= 0 and goes with --samples, got {workers}")
         labels["monte_carlo"] = f"drawing {samples} Monte Carlo paths"
         mc = None
+        stranded = read_stranded(hedged) if hedged is not None else None
         with stages(labels) as step:
             result = stress(portfolio, extra, scenario=scenario, progress=step)
             name = result.portfolio.name
@@ -88,11 +93,51 @@ def stress_command(
                 step("monte_carlo")
                 mc = run_monte_carlo(result.portfolio, result.market, result.shocks, samples,
                                      seed, workers=workers or 0)
+            rar = None
+            if stranded is not None:
+                from planner.stress.hedged import revenue_at_risk_from_stranded
+
+                rar = revenue_at_risk_from_stranded(result.portfolio, stranded)
             step("write")
-            write_stress(result, target, monte_carlo=mc)
+            write_stress(result, target, monte_carlo=mc, revenue_at_risk=rar)
         print_stress(result, target)
+        if rar is not None:
+            print_revenue_at_risk(rar, hedged)
         if mc is not None:
             print_monte_carlo(mc)
+
+
+def read_stranded(folder: Path) -> Any:
+    """``stranded_by_region.csv`` of a ``dcplan hedge`` folder (one-line error otherwise)."""
+    import pandas as pd
+
+    from grids.tables import InputError
+
+    path = Path(folder) / "stranded_by_region.csv"
+    if not path.is_file():
+        raise InputError("not a folder written by dcplan hedge (expected "
+                         "stranded_by_region.csv in it)", file=folder)
+    try:
+        return pd.read_csv(path)
+    except Exception as exc:  # a truncated or edited file
+        raise InputError(f"cannot read it: {exc}", file=path) from None
+
+
+def print_revenue_at_risk(rar: Any, hedged: Path) -> None:
+    """Landlords' expected revenue at risk from the hedged plan's stranded MW."""
+    from planner.cli.app import console
+
+    t = Table(title=f"landlords' expected revenue at risk from the MW the hedged plan in "
+              f"{hedged} strands (million USD/year; revenue_at_risk.csv)")
+    t.add_column("operator")
+    years = sorted(rar["year"].unique())
+    shown = years[:: max(1, len(years) // 6)]
+    for y in shown:
+        t.add_column(str(int(y)), justify="right")
+    for op, g in rar.groupby("operator", sort=False):
+        v = g.set_index("year")["revenue_at_risk_usd_per_year"]
+        t.add_row(str(op), *(f"{float(v.get(y, 0.0)) / 1e6:,.1f}" for y in shown))
+    console.print(t)
 
 
 def default_folder(portfolio: str, shocks: list) -> str:

@@ -215,6 +215,26 @@ def render_report(r: HedgeResult, s: dict[str, Any]) -> str:
     return page(f"dcplan hedge {st.base.name}", "\n".join(body), with_map=False)
 
 
+def stranded_by_region(r: HedgeResult) -> pd.DataFrame:
+    """Per future, region and year under the hedged plan: facility MW in service, load and
+    the **stranded share** (MW in service that carry no load ÷ MW in service, 0–1) — the
+    input of :func:`planner.stress.hedged.revenue_at_risk_from_stranded`
+    (``dcplan stress --hedged DIR``)."""
+    rows = []
+    for k in r.tree.names:
+        ds = r.recourse[k].result.to_xarray()
+        region = ds["site_region"].to_series()
+        cap = ds["facility_mw"].to_pandas().groupby(region).sum()
+        load = ds["load_mw"].to_pandas().groupby(region).sum()
+        for reg in cap.index:
+            for y in cap.columns:
+                c, ld = float(cap.at[reg, y]), float(load.at[reg, y])
+                rows.append({"scenario": k, "probability": r.probability[k], "region": reg,
+                             "year": int(y), "facility_mw": c, "load_mw": ld,
+                             "stranded_share": max(c - ld, 0.0) / c if c > 1e-9 else 0.0})
+    return pd.DataFrame(rows)
+
+
 def write_hedge(r: HedgeResult, target: Path) -> None:
     """Write the hedged plan into ``target`` (replaced atomically; never a user's folder)."""
     s = summary(r)
@@ -223,6 +243,8 @@ def write_hedge(r: HedgeResult, target: Path) -> None:
                                           encoding="utf-8")
         r.commitments.to_csv(tmp / "commitments.csv", index=False)
         r.decisions_due_now().to_csv(tmp / "decisions_due_now.csv", index=False)
+        stranded_by_region(r).to_csv(tmp / "stranded_by_region.csv", index=False,
+                                     float_format="%.6g")
         if len(r.regret):
             r.regret.to_csv(tmp / "regret.csv", index=False)
         pd.DataFrame({

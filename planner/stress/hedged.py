@@ -1,5 +1,4 @@
-r"""Landlords' revenue at risk from the MW a hedged capacity plan strands (the hook for the
-stochastic planner).
+r"""Landlords' revenue at risk from the MW a hedged capacity plan strands.
 
 A hedged plan serves several demand scenarios s (probabilities q_s) with one set of builds;
 in a scenario with less demand some of the built MW stand idle. Given, per scenario, region
@@ -15,9 +14,9 @@ with A_c the contract's annual payment and r(c) the region of its site (contract
 site use the row ``_national`` when given, else nothing is at risk): a tenant whose MW are
 stranded is assumed to walk away from that share of its lease.
 
-dcplan has no stochastic planner yet; when it lands, its stranded-MW table (per scenario,
-region and year) is the input of :func:`revenue_at_risk_from_stranded`, and the result is
-added to the stress outputs. Until then this function is exercised on hand-made tables.
+``dcplan hedge`` writes that table as ``stranded_by_region.csv`` (per future, region and
+year under the hedged plan); ``dcplan stress --hedged DIR`` reads it and writes the result
+as ``revenue_at_risk.csv``.
 """
 
 from __future__ import annotations

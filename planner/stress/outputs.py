@@ -13,9 +13,10 @@ from planner.stress.result import StressResult, capital_schedule, operators_by_y
 
 
 def write_stress(result: StressResult, out_dir: str | Path, *,
-                 monte_carlo: Any = None) -> Path:
+                 monte_carlo: Any = None, revenue_at_risk: Any = None) -> Path:
     """Write stress.nc, CSVs, summary.json and the two PNGs atomically; with a
-    :class:`planner.stress.montecarlo.MonteCarlo` also its tables and chart."""
+    :class:`planner.stress.montecarlo.MonteCarlo` also its tables and chart; with a
+    hedged plan's revenue at risk (:mod:`planner.stress.hedged`) ``revenue_at_risk.csv``."""
     out_dir = Path(out_dir)
     pf = result.portfolio
     with atomic_folder(out_dir, kind="stress") as tmp:
@@ -36,6 +37,9 @@ def write_stress(result: StressResult, out_dir: str | Path, *,
         result.tranches.to_csv(tmp / "debt_tranches.csv", index=False, float_format="%.6g")
         result.lender_losses.to_csv(tmp / "lender_losses.csv", index=False,
                                     float_format="%.6g")
+        if revenue_at_risk is not None:
+            revenue_at_risk.to_csv(tmp / "revenue_at_risk.csv", index=False,
+                                   float_format="%.6g")
         if monte_carlo is not None:
             from planner.stress.montecarlo import write_monte_carlo
 
