@@ -243,7 +243,7 @@ def schedule_section(schedule: pd.DataFrame, regions: pd.DataFrame | None,
     if regions is not None and len(regions):
         by = regions.groupby("year")[["build_mw", "grid_mw", "onsite_mw", "load_mw"]].sum()
         active = regions[(regions[["build_mw", "grid_mw", "onsite_mw"]].abs().sum(axis=1) > 0.5)]
-        per = (active.assign(what=active.apply(
+        per = pd.Series(dtype=object) if active.empty else (active.assign(what=active.apply(
             lambda r: ", ".join(f"{lab} {r[c]:,.0f}" for c, lab in
                                 (("build_mw", "facility"), ("grid_mw", "grid"),
                                  ("onsite_mw", "on-site")) if r[c] > 0.5), axis=1))

@@ -223,7 +223,7 @@ def _on_dask(pf: Portfolio, market: Market, base: list[Shock], factors: list[Ris
         for k in range(0, len(ids), size):
             futures.append(client.submit(_chunk, pf_f, m_f, base, factors, seed,
                                          ids[k:k + size], pure=False))
-        for fut in as_completed(futures):
+        for fut in as_completed(futures, loop=client.loop):  # not the default client
             check()
             out.extend(fut.result())
     except BaseException:
