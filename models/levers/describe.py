@@ -33,7 +33,7 @@ def describe_row(d: CapacityInputs, name: str, index: Any) -> tuple[str, bool]:
     Examples
     --------
     >>> from types import SimpleNamespace
-    >>> from models.levers.data import ForcedBuild, Levers
+    >>> from models.levers.data import ForcedBuild
     >>> lv = Levers(forced_builds=[ForcedBuild("a", 2027, 300.0)])
     >>> d = SimpleNamespace(levers=lv)
     >>> describe_row(d, "Forced_Build", 0)
