@@ -2,7 +2,7 @@
 
 Every quantity is read from the solved model: its variables, its named
 expressions (``m.report_expressions`` and the cost components, evaluated by
-:func:`planner.highs.expression_values`) and its constraints' duals; nothing here
+:func:`planner.optimize.highs.expression_values`) and its constraints' duals; nothing here
 restates a constraint. Everything is in real USD and H100e (the LP's internal
 scaling is undone), with a ``units`` attribute on every variable.
 """
