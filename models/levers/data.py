@@ -68,7 +68,7 @@ class NonFirm:
     Attributes
     ----------
     lead_years : years from y0 until a non-firm connection can be energized.
-    capex_usd_per_mw, life_years : connection capex and its annuity life.
+    capex_usd_per_mw, life_years : connection capex per region and its annuity life.
     flexible_share : φ, share of a site's load that can pause in curtailed hours.
     lost_compute_usd_per_h100e_year : value of compute lost by shedding, USD per
         H100e-year.
@@ -84,13 +84,14 @@ class NonFirm:
     """
 
     lead_years: int
-    capex_usd_per_mw: float
+    capex_usd_per_mw: dict[str, float]
     life_years: int
     flexible_share: float
     lost_compute_usd_per_h100e_year: float
     battery_usd_per_mw: float
     battery_usd_per_mwh: float
     battery_life_years: int
+    battery_lead_years: int
     headroom_mw: dict[tuple[str, int], float]
     rate: dict[str, float]
     curtailed_hours: dict[str, float]

@@ -14,7 +14,7 @@ Math (s site, r = r(s), y year; H = 8,760 h; all variables ≥ 0)::
     nonfirm[s,y]      NonFirm        MW energized at s in y   (y ≥ y0 + nonfirm.lead_years)
     nfload[s,y]       NonFirmLoad    MW drawn above the firm capacity
     bp[s,y], be[s,y]  BatteryPower,  battery MW / MWh completed at s in y
-                      BatteryEnergy
+                      BatteryEnergy  (y ≥ y0 + nonfirm.battery_lead_years)
     oc[s,y], bc[s,y], OnsiteCover,   MWh a year of curtailed energy covered by spare on-site
     sh[s,y]           BatteryCover,  generation, by battery discharge, by pausing compute
                       Shed
@@ -112,8 +112,10 @@ def add(m: pyo.ConcreteModel, d: CapacityInputs) -> None:
     m.NonFirm = pyo.Var(m.NONFIRM_SY, domain=nn, doc="non-firm connection MW energized at s in y")
     m.NonFirmLoad = pyo.Var(m.NONFIRM_SITE_YEARS, domain=nn,
                             doc="facility MW drawn on non-firm connections (above firm)")
-    m.BatteryPower = pyo.Var(m.NONFIRM_SITE_YEARS, domain=nn, doc="battery MW completed")
-    m.BatteryEnergy = pyo.Var(m.NONFIRM_SITE_YEARS, domain=nn, doc="battery MWh completed")
+    battery_sy = [(s, y) for s, y in sy if y >= years[0] + nf.battery_lead_years]
+    m.BATTERY_SY = pyo.Set(dimen=2, initialize=battery_sy, ordered=True)
+    m.BatteryPower = pyo.Var(m.BATTERY_SY, domain=nn, doc="battery MW completed at s in y")
+    m.BatteryEnergy = pyo.Var(m.BATTERY_SY, domain=nn, doc="battery MWh completed at s in y")
     m.BatteryCover = pyo.Var(m.NONFIRM_SITE_YEARS, domain=nn,
                              doc="curtailed MWh a year covered by battery discharge")
     m.Shed = pyo.Var(m.NONFIRM_SITE_YEARS, domain=nn,
@@ -122,6 +124,7 @@ def add(m: pyo.ConcreteModel, d: CapacityInputs) -> None:
                             doc="curtailed MWh a year covered by spare on-site generation")
 
     bl = nf.battery_life_years
+    battery_first = years[0] + nf.battery_lead_years
 
     def nonfirm_mw(m: Any, s: str, y: int) -> Any:
         """NF[s,y] = Σ_{τ≤y} nonfirm[s,τ]: non-firm MW connected at s in y."""
@@ -129,11 +132,13 @@ def add(m: pyo.ConcreteModel, d: CapacityInputs) -> None:
 
     def battery_mw(m: Any, s: str, y: int) -> Any:
         """BMW[s,y] = Σ bp[s,τ] over y − ℓb < τ ≤ y: battery MW in service."""
-        return sum(m.BatteryPower[s, t] for t in years if y - bl < t <= y)
+        return sum((m.BatteryPower[s, t] for t in years
+                    if y - bl < t <= y and t >= battery_first), 0.0)
 
     def battery_mwh(m: Any, s: str, y: int) -> Any:
         """BMWh[s,y] = Σ be[s,τ] over y − ℓb < τ ≤ y: battery MWh in service."""
-        return sum(m.BatteryEnergy[s, t] for t in years if y - bl < t <= y)
+        return sum((m.BatteryEnergy[s, t] for t in years
+                    if y - bl < t <= y and t >= battery_first), 0.0)
 
     def curtailed_mwh(m: Any, s: str, y: int) -> Any:
         """ρ_r·H·nfload[s,y]: MWh a year the grid curtails at s (to be covered)."""
@@ -235,17 +240,20 @@ def _add_costs(m: pyo.ConcreteModel, d: CapacityInputs, sites: list[str],
     nl, bl = nf.life_years, nf.battery_life_years
     a_n, a_b = crf(d.discount_rate, nl), crf(d.discount_rate, bl)
     built = {y: [s for s, t in build_sy if t == y] for y in years}
+    batteries = {y: [s for s in sites if y >= years[0] + nf.battery_lead_years] for y in years}
+    capex = {s: nf.capex_usd_per_mw[r] for s, r in zip(d.sites.index, d.sites["region"])
+             if s in set(sites)}
 
     def cost_nonfirm(m: Any, y: int) -> Any:
-        """Σ_{s,τ} CRF(ℓn)·δ_y·c_nf·nonfirm[s,τ] over τ ≤ y < τ + ℓn."""
-        return sum((a_n * delta[y] * k * nf.capex_usd_per_mw * m.NonFirm[s, t]
+        """Σ_{s,τ} CRF(ℓn)·δ_y·c_nf,r(s)·nonfirm[s,τ] over τ ≤ y < τ + ℓn."""
+        return sum((a_n * delta[y] * k * capex[s] * m.NonFirm[s, t]
                     for t in years if t <= y < t + nl for s in built[t]), 0.0)
 
     def cost_battery(m: Any, y: int) -> Any:
         """Σ_{s,τ} CRF(ℓb)·δ_y·(c_bp·bp[s,τ] + c_be·be[s,τ]) over τ ≤ y < τ + ℓb."""
         return sum((a_b * delta[y] * k * (nf.battery_usd_per_mw * m.BatteryPower[s, t]
                                           + nf.battery_usd_per_mwh * m.BatteryEnergy[s, t])
-                    for t in years if t <= y < t + bl for s in sites), 0.0)
+                    for t in years if t <= y < t + bl for s in batteries[t]), 0.0)
 
     def cost_lost_compute(m: Any, y: int) -> Any:
         """δ_y·v_lost·Σ_s π̄_s,y·sh[s,y]/(PUE_s·H)."""

@@ -202,3 +202,61 @@ def totals(table: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({"headroom_mw": g["headroom_mw"].sum(),
                          "curtailed_hours_per_year": g["curtailed_hours_per_year"].mean(),
                          "mean_event_hours": g["mean_event_hours"].mean()}).reset_index()
+
+
+#: Columns of :func:`nonfirm_regions` (units in the names).
+NONFIRM_COLUMNS = ("headroom_mw", "curtailment_rate", "curtailed_hours_per_year",
+                   "events_per_year", "max_event_hours")
+
+
+def nonfirm_regions(curves: dict[str, RegionCurve], rate: float,
+                    override_mw: dict[str, float] | None = None) -> pd.DataFrame:
+    """What a non-firm connection gets in each region, from its hourly record.
+
+    Parameters
+    ----------
+    curves : from :func:`region_curves`.
+    rate : the scenario's curtailment limit, a fraction in (0, 1).
+    override_mw : region → headroom MW to use instead of the solved one.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by region, :data:`NONFIRM_COLUMNS`: the headroom H_r (MW, the solved
+        ΔL with R(ΔL) = rate, or the override), the record's mean yearly curtailment
+        rate R(H_r) at it (a fraction; = ``rate`` when solved), the curtailed hours and
+        events a year and the longest event (hours) at H_r. A headroom of 0 has rate,
+        hours and events 0.
+
+    Notes
+    -----
+    The method is scale-invariant: multiplying every hour's load by k multiplies the
+    thresholds, the margins and so the headroom by k, and leaves R(k·ΔL), the hours
+    and the events unchanged. A region whose background load grows by a factor k
+    therefore has k·H_r of headroom at the same rate and the same curtailment
+    statistics, which is how the planner grows H_r with load growth.
+
+    Examples
+    --------
+    >>> t = pd.date_range("2023-01-01", periods=8760, freq="h")
+    >>> load = pd.Series(np.where(t.hour.isin([16, 17, 18, 19]), 210.0, 200.0), index=t)
+    >>> row = nonfirm_regions({"R": RegionCurve.from_load("R", load)}, 0.01, {"R": 5.0}).loc["R"]
+    >>> [round(float(row[k]), 6) for k in ("curtailment_rate", "curtailed_hours_per_year",
+    ...                                    "events_per_year", "max_event_hours")]
+    [0.166667, 1460.0, 365.0, 4.0]
+    """
+    override = override_mw or {}
+    rows = {}
+    for name, c in curves.items():
+        mw = float(override[name]) if name in override else c.headroom_mw(rate)
+        if mw <= 0:
+            rows[name] = dict.fromkeys(NONFIRM_COLUMNS, 0.0)
+            continue
+        ev = c.events(mw)
+        rows[name] = {"headroom_mw": mw, "curtailment_rate": float(c.rate(mw)[0]),
+                      "curtailed_hours_per_year": ev["curtailed_hours_per_year"],
+                      "events_per_year": ev["events_per_year"],
+                      "max_event_hours": ev["max_event_hours"]}
+    out = pd.DataFrame.from_dict(rows, orient="index", columns=list(NONFIRM_COLUMNS))
+    out.index.name = "region"
+    return out
