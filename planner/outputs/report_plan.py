@@ -145,7 +145,7 @@ def _plt() -> Any:
 
 
 KIND_COLOURS = {"facility": "#3b75af", "grid": "#ef8636", "queued_grid": "#c7a17a",
-                "onsite": "#519e3e"}
+                "onsite": "#519e3e", "nonfirm": "#8e6bb5"}
 
 
 def gantt_svg(schedule: pd.DataFrame, years: list[int]) -> str:
@@ -155,14 +155,16 @@ def gantt_svg(schedule: pd.DataFrame, years: list[int]) -> str:
 
 
     plt = _plt()
-    rows = schedule[schedule["kind"].isin(["facility", "grid", "queued_grid", "onsite"])]
+    rows = schedule[schedule["kind"].isin(["facility", "grid", "queued_grid", "onsite",
+                                           "nonfirm"])]
     decided = rows[rows["kind"] != "queued_grid"]  # queued connections predate the plan
     if decided.empty:
         return "<p>The plan adds no facility, grid or on-site power in any year.</p>"
     size = decided.groupby("site")["mw"].sum().sort_values(ascending=False)
     sites = list(size.index[:MAX_GANTT_SITES])
     rows = rows[rows["site"].isin(sites)]
-    lanes = {"facility": -0.27, "grid": 0.0, "queued_grid": 0.0, "onsite": 0.27}
+    lanes = {"facility": -0.27, "grid": 0.0, "queued_grid": 0.0, "onsite": 0.27,
+             "nonfirm": 0.0}
     with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "dcplan-gantt"}):
         fig, ax = plt.subplots(figsize=(11, 0.9 + 0.32 * len(sites)), dpi=110,
                                layout="constrained")
@@ -190,10 +192,10 @@ def gantt_svg(schedule: pd.DataFrame, years: list[int]) -> str:
         ax.grid(True, axis="x", alpha=0.3)
         ax.set_xlabel("year (bar = the year the MW arrive; pale = lead time from the commitment)")
         handles = [matplotlib.patches.Patch(color=KIND_COLOURS[k], label=KIND_LABELS[k])
-                   for k in ("facility", "grid", "queued_grid", "onsite")
+                   for k in ("facility", "grid", "queued_grid", "onsite", "nonfirm")
                    if k in set(rows["kind"])]
         ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.6 /
-                  max(len(sites), 1) - 0.04), ncol=4, fontsize=8, frameon=False)
+                  max(len(sites), 1) - 0.04), ncol=5, fontsize=8, frameon=False)
         ax.set_title(f"Build schedule by site (MW; {len(sites)} sites the plan builds at, largest "
                      "first; queued connections shown for them)", fontsize=10)
         svg = inline_svg(fig)
