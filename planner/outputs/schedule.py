@@ -24,10 +24,10 @@ item) with MW completed or energized in the year:
 ``lead_years`` is the delay the model imposes between the decision and the MW
 (``interconnect_lead_years`` of the region for a grid connection,
 ``onsite.lead_years`` for on-site generation, ``nonfirm.lead_years`` and
-``nonfirm.battery_lead_years`` for non-firm connections and batteries, 0 for halls and chips, which the
-model lets complete in the year they are decided); ``commit_year`` = year −
-lead_years: the last year the decision can be taken. A commitment due in the
-first model year is a *decision due now*.
+``nonfirm.battery_lead_years`` for non-firm connections and batteries, 0 for
+halls and chips, which the model lets complete in the year they are decided);
+``commit_year`` = year − lead_years: the last year the decision can be taken. A
+commitment due in the first model year is a *decision due now*.
 """
 
 from __future__ import annotations
