@@ -114,6 +114,9 @@ def test_hand_solved_wait_for_firm_or_nonfirm_now_with_a_battery(tmp_path: Path)
       850,000 USD (2030 on firm at no cost). Flexible compute (φ = 1) instead of the
       battery: 1/6 of 1,000 H100e lost for 4 years at 1,000 USD = 666,667 USD, so
       100,000 + 666,667 = 766,667 USD < 850,000.
+
+    ``dcplan run`` solves the scenario again without ``nonfirm:`` and reports the 4 years
+    and the 3,150,000 USD saved ("where flexibility buys years").
     """
     d = wait_or_go_now()
     without = run(scenario(tmp_path, d, name="without", hourly=False), tmp_path / "o1")
@@ -123,6 +126,15 @@ def test_hand_solved_wait_for_firm_or_nonfirm_now_with_a_battery(tmp_path: Path)
     assert summary["objective_usd"] == pytest.approx(850_000.0, rel=1e-6)
     assert summary["cost_usd_by_component"]["nonfirm"] == pytest.approx(100_000.0, rel=1e-6)
     assert summary["cost_usd_by_component"]["battery"] == pytest.approx(750_000.0, rel=1e-6)
+    flex = summary["nonfirm"]
+    assert flex["objective_without_nonfirm_usd"] == pytest.approx(4_000_000.0, rel=1e-6)
+    assert flex["cost_saved_usd"] == pytest.approx(3_150_000.0, rel=1e-6)
+    assert flex["regions"]["R"]["years_earlier"] == 4
+    assert flex["regions"]["R"]["nonfirm_mw_max"] == pytest.approx(1.0, rel=1e-6)
+    report = (out / "report.html").read_text(encoding="utf-8")
+    assert "Where flexibility buys years" in report
+    assert "1 MW up to 4 years before a firm connection" in report
+    assert "3.1 million USD less" in report
     sched = pd.read_csv(out / "build_schedule.csv")
     row = sched[sched["kind"] == "nonfirm"].iloc[0]
     assert (row["year"], row["mw"], row["lead_years"]) == (2026, pytest.approx(1.0), 0)

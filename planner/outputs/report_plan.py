@@ -21,6 +21,10 @@ from planner.outputs.svg import inline_svg
 
 #: Column → human header with its unit.
 HEADERS = {
+    "nonfirm_mw_max": "Non-firm (MW)", "first_year": "First non-firm (year)",
+    "firm_first_year": "Firm possible from (year)", "years_earlier": "Years earlier",
+    "curtailed_pct_of_energy": "Curtailed (% of energy)",
+    "curtailed_hours_per_year": "Curtailed hours a year (h)",
     "year": "Year", "site": "Site", "region": "Region", "operator": "Operator",
     "kind": "What", "item": "Item", "mw": "MW", "lead_years": "Lead time (years)",
     "commit_year": "Commit by (year)", "name": "Name",
@@ -283,6 +287,40 @@ def schedule_section(schedule: pd.DataFrame, regions: pd.DataFrame | None,
         "</summary>" + html_table(_labelled(shown), {"mw": 0, "lead_years": 0},
                                    sortable=True, table_id="schedule-table") + "</details>")
     return "\n".join(parts)
+
+
+def flexibility_section(summary: dict[str, Any]) -> str:
+    """"Where flexibility buys years": non-firm MW per region, how many years before a firm
+    connection they arrive, and the cost saved against the plan without them ("" when the
+    scenario has no ``nonfirm:``)."""
+    nf = summary.get("nonfirm")
+    if not nf:
+        return ""
+    head = '<h3 id="flexibility">Where flexibility buys years</h3>'
+    saved = nf.get("cost_saved_usd")
+    cost = (f" Against the same scenario without non-firm connections the plan costs "
+            f"{saved / 1e6:,.1f} million USD less (present value; "
+            f"{nf['objective_without_nonfirm_usd'] / 1e6:,.1f} → "
+            f"{(nf['objective_without_nonfirm_usd'] - saved) / 1e6:,.1f} million USD)."
+            if saved is not None else "")
+    regions = nf.get("regions", {})
+    if not regions:
+        return (f"{head}<p>The plan takes no non-firm (curtailable) connection: firm grid, "
+                f"on-site power or waiting costs less here.{cost}</p>")
+    rows = pd.DataFrame([{"region": r, **v} for r, v in regions.items()])
+    rows = rows[["region", "nonfirm_mw_max", "first_year", "firm_first_year", "years_earlier",
+                 "curtailment_rate", "curtailed_hours_per_year"]]
+    rows["curtailment_rate"] = 100.0 * rows["curtailment_rate"]
+    rows = rows.rename(columns={"curtailment_rate": "curtailed_pct_of_energy"})
+    total = rows["nonfirm_mw_max"].sum()
+    return (f"{head}<p>Non-firm (curtailable) connections bring {total:,.0f} MW up to "
+            f"{int(rows['years_earlier'].max())} years before a firm connection could; in "
+            f"the curtailed hours the sites cover their load with batteries (up to "
+            f"{nf['battery_mwh_max']:,.0f} MWh), on-site power or paused compute "
+            f"({nf['compute_shed_h100e_total']:,.0f} H100e-years over the plan).{cost}</p>"
+            + html_table(rows, {"nonfirm_mw_max": 0, "years_earlier": 0,
+                                "curtailed_pct_of_energy": 2, "curtailed_hours_per_year": 0},
+                         table_id="flexibility-table"))
 
 
 def cost_section(summary: dict[str, Any]) -> str:

@@ -634,4 +634,39 @@ class Result:
         if "water_m3" in ds:
             out["water_m3_by_year"] = {int(y): float(v) for y, v in
                                        ds["water_m3"].sum("site").to_series().items()}
+        if lv.nonfirm is not None:
+            out["nonfirm"] = self._nonfirm_summary(ds)
+        return out
+
+    def _nonfirm_summary(self, ds: xr.Dataset) -> dict[str, Any]:
+        """Where flexibility buys years: per region with non-firm MW, the most non-firm MW
+        in place, the first year one is energized, the first year a new firm connection can
+        be, and the years between; the cost saved against the same scenario without
+        ``nonfirm:`` when the run solved it too (``attrs["objective_without_nonfirm_usd"]``)."""
+        d = self.inputs
+        y0 = int(ds.year.values[0])
+        regions = {}
+        mw = ds["region_nonfirm_mw"]
+        for r in ds.region.values:
+            series = mw.sel(region=r).to_series()
+            on = series[series > 1e-3]
+            if on.empty:
+                continue
+            firm = y0 + int(d.regions.at[r, "interconnect_lead_years"])
+            first = int(on.index[0])
+            regions[str(r)] = {"nonfirm_mw_max": float(on.max()), "first_year": first,
+                               "firm_first_year": firm, "years_earlier": max(firm - first, 0),
+                               "curtailment_rate": float(ds["region_curtailment_rate"]
+                                                         .sel(region=r)),
+                               "curtailed_hours_per_year": float(ds["region_curtailed_hours"]
+                                                                 .sel(region=r))}
+        out: dict[str, Any] = {
+            "regions": regions,
+            "battery_mwh_max": float(ds["battery_mwh"].sum("site").max()),
+            "compute_shed_h100e_total": float(ds["compute_shed_h100e"].sum()),
+        }
+        without = self.attrs.get("objective_without_nonfirm_usd")
+        if without is not None:
+            out["objective_without_nonfirm_usd"] = float(without)
+            out["cost_saved_usd"] = float(without) - self.objective_usd
         return out
