@@ -172,13 +172,13 @@ def limiting_case(unserved: float, lead: int, firm_capex: float) -> CapacityInpu
                 onsite_lead_years=2, value_of_unserved_usd_per_h100e_year=unserved)
 
 
-@pytest.mark.parametrize("unserved,lead,firm_capex", [(3e3, 4, 2e5), (2e4, 2, 1e6),
-                                                      (5e4, 5, 0.0)])
-def test_allowing_nonfirm_never_costs_more(unserved: float, lead: int,
-                                           firm_capex: float) -> None:
+@pytest.mark.parametrize("unserved,lead,firm_capex,nf_lead", [
+    (3e3, 4, 2e5, 0), (2e4, 2, 1e6, 0), (5e4, 5, 0.0, 0), (2e4, 4, 2e5, 1)])
+def test_allowing_nonfirm_never_costs_more(unserved: float, lead: int, firm_capex: float,
+                                           nf_lead: int) -> None:
     d = limiting_case(unserved, lead, firm_capex)
     forbidden = solve_inputs(d).objective_usd
-    d.levers = Levers(nonfirm=nonfirm(flexible_share=0.3, headroom=1.5))
+    d.levers = Levers(nonfirm=nonfirm(flexible_share=0.3, headroom=1.5, lead_years=nf_lead))
     allowed = solve_inputs(d).objective_usd
     assert allowed <= forbidden * (1 + 1e-9) + 1e-6
     assert allowed < forbidden * (1 - 1e-4)  # and here it buys something

@@ -96,7 +96,7 @@ def add(m: pyo.ConcreteModel, d: CapacityInputs) -> None:
     sy = [(s, y) for s in sites for y in years]
     onsite_sy = [(s, y) for s, y in sy if ix.onsite_years[s]]
     regions = sorted({region[s] for s in sites})
-    cap_ry = [(r, y) for r in regions for y in years]
+    cap_ry = [(r, y) for r in regions for y in years if y >= first]
     sites_in = {r: [s for s in sites if region[s] == r] for r in regions}
     H = HOURS_PER_YEAR
     rho = {s: nf.rate[region[s]] for s in sites}
