@@ -720,10 +720,23 @@ def build_nonfirm(sc: Scenario, fail: Any, known: Any) -> NonFirm:
         events_per_year=col["events_per_year"], max_event_hours=col["max_event_hours"])
 
 
-@functools.lru_cache(maxsize=4)
 def hourly_curves(path: str | None, regions: tuple[str, ...]) -> dict[str, RegionCurve]:
     """Curtailment curves of the scenario's regions from an hourly load table (``None``:
-    the bundled record, whose columns not among ``regions`` are left out)."""
+    the bundled record, whose columns not among ``regions`` are left out); cached while
+    the file is unchanged."""
+    stamp = None
+    if path is not None:
+        try:
+            st = Path(path).stat()
+            stamp = (st.st_mtime_ns, st.st_size)
+        except OSError:
+            stamp = None  # load_hourly names the missing file
+    return _hourly_curves(path, regions, stamp)
+
+
+@functools.lru_cache(maxsize=4)
+def _hourly_curves(path: str | None, regions: tuple[str, ...],
+                   stamp: tuple[int, int] | None) -> dict[str, RegionCurve]:
     if path is None:
         load = load_hourly(None)
         load = load[[c for c in load.columns if c in regions]]
