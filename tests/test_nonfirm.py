@@ -266,3 +266,27 @@ def test_headroom_grows_with_background_load(tmp_path: Path) -> None:
     load = pd.Series(np.where(t.hour.isin([16, 17, 18, 19]), 210.0, 200.0), index=t)
     assert RegionCurve.from_load("R", 1.1 * load).headroom_mw(0.2) == pytest.approx(
         1.1 * h0, rel=1e-6)
+
+
+def test_capacity_charge_avoided_at_the_coincident_peak(tmp_path: Path) -> None:
+    """The hand-solved case with a capacity price of 60,000 USD/MW-year. Region R's rule is
+    1CP (the year's peak hour, one of the daily 4-hour peaks, where a non-firm MW is fully
+    curtailed: a_R = 1), so non-firm draw pays no capacity charge. The battery bought in
+    2026 (life 10 years) still covers the curtailed hours in 2030, so the site draws
+    non-firm in every year and the 5 × 60,000 = 300,000 USD of capacity charges are all
+    credited back: 850,000 USD, as without a capacity price. Without the credit the plan
+    would cost 1,150,000 USD; without non-firm 4,000,000 + 60,000."""
+    d = tiny(years=YEARS, demand_h100e=[1000.0] * 5,
+             regions={"R": {"interconnect_lead_years": 4,
+                            "capacity_price_usd_per_mw_year": 60_000.0}},
+             sites={"s": {"max_mw": 1.0}},
+             facility_life_years=50, value_of_unserved_usd_per_h100e_year=1000.0)
+    summary = run(scenario(tmp_path, d, HAND_NONFIRM % "1.0"), tmp_path / "o")
+    costs = summary["cost_usd_by_component"]
+    assert costs["capacity"] == pytest.approx(300_000.0, rel=1e-6)
+    assert costs["capacity_credit"] == pytest.approx(-300_000.0, rel=1e-6)
+    assert summary["objective_usd"] == pytest.approx(850_000.0, rel=1e-6)
+    assert summary["nonfirm"]["objective_without_nonfirm_usd"] == pytest.approx(4_060_000.0,
+                                                                                rel=1e-6)
+    d.levers = Levers(nonfirm=nonfirm())  # a_R not given: no credit
+    assert solve_inputs(d).objective_usd == pytest.approx(1_150_000.0, rel=1e-6)

@@ -28,8 +28,9 @@ lever (scenario key)        module: adds
 ``forced_builds``           :mod:`~models.levers.forced_builds`: ``Forced_Build`` (L5b)
 ``nonfirm``                 :mod:`~models.levers.nonfirm`: ``NonFirm``, ``NonFirm_Draw``
                             (N1), ``NonFirm_Headroom`` (N2), curtailment cover (N3–N7),
-                            constraint (3) extended; cost components ``nonfirm``,
-                            ``battery``, ``lost_compute``, ``onsite_cover``
+                            (N8), constraint (3) extended; cost components
+                            ``nonfirm``, ``battery``, ``lost_compute``, ``onsite_cover``,
+                            ``capacity_credit``
 ==========================  =========================================================
 
 The levers' data (:class:`Levers`) is in :mod:`models.levers.data`; plain words for

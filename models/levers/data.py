@@ -81,6 +81,9 @@ class NonFirm:
     curtailed_hours : region → h_r, hours a year with any curtailment at the cap.
     events_per_year : region → n_r, curtailment events (runs of hours) a year.
     max_event_hours : region → the longest event of the record (reported only).
+    peak_share_avoided : region → a_r, share of the non-firm draw curtailed in the hours
+        that set capacity charges (the region's coincident-peak rule); that share of the
+        capacity price is not paid on non-firm draw.
     """
 
     lead_years: int
@@ -97,6 +100,7 @@ class NonFirm:
     curtailed_hours: dict[str, float]
     events_per_year: dict[str, float]
     max_event_hours: dict[str, float] = field(default_factory=dict)
+    peak_share_avoided: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass

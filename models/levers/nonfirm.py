@@ -30,12 +30,17 @@ Math (s site, r = r(s), y year; H = 8,760 h; all variables ≥ 0)::
     (N5)  bc ≤ h_r·BMW[s,y],  bc ≤ n_r·BMWh[s,y]                Battery_Power, Battery_Energy
     (N6)  sh ≤ φ·h_r·PUE_s·Σ_g U[s,g,y]                                   Flexible_Shed
     (N7)  BMW + (OnsiteCapacityMW − onsiteload) + φ·PUE_s·Σ_g U ≥ nfload  Cover_Power
+    (N8)  nfload[s,y] ≤ gridload[s,y]                                     NonFirm_Within_Load
 
 Costs (million USD inside the LP): ``nonfirm`` = Σ_τ CRF(ℓn)·δ_y·c_nf·nonfirm[s,τ]
 over the connection's life; ``battery`` = the same for c_bp·bp + c_be·be over ℓb;
 ``lost_compute`` = δ_y·v_lost·π̄_s,y·sh[s,y]/(PUE_s·H) with π̄_s,y the most H100e per
 IT-MW of the chips in service at s in y (a conservative price: a shed MWh is
-valued at the best chip's compute); ``onsite_cover`` = δ_y·fuel·oc.
+valued at the best chip's compute); ``onsite_cover`` = δ_y·fuel·oc;
+``capacity_credit`` = −δ_y·capacity_price[r,y]·a_r·nfload[s,y]: the non-firm draw is
+curtailed a share a_r of the hours that set capacity charges (the region's
+coincident-peak rule, :func:`planner.inputs.headroom.peak_rule`: ERCOT 4CP, PJM 5CP,
+else the year's peak hour), so it does not pay that share of the capacity price.
 
 Decisions where the issue is silent (docs/headroom.md, README "Non-firm connections"):
 
@@ -48,9 +53,10 @@ Decisions where the issue is silent (docs/headroom.md, README "Non-firm connecti
 - A non-firm MW may be replaced by firm: a firm connection (``Grid``) adds to
   GridCapacityMW and the plan then draws less non-firm (nfload falls, and with it
   the cover); the non-firm MW stay connected and their capex stays paid.
-- Non-firm draw pays the region's energy and capacity prices like firm draw (a
-  conservative choice: a load that steps down at peak would pay a smaller capacity
-  charge under ERCOT's 4CP or PJM's peak-load contribution; not modelled).
+- Non-firm draw pays the region's energy price like firm draw, and its capacity price
+  less the coincident-peak credit. (N8) keeps the draw labelled non-firm within the
+  site's grid draw; a site with firm capacity may still run part of it as non-firm
+  (curtailable) to earn the credit, paying its cover.
 """
 
 from __future__ import annotations
@@ -70,7 +76,8 @@ from models.capacity import (
 
 #: Cost components of the layer: (name in results, Pyomo Expression).
 COST_COMPONENTS = (("nonfirm", "Cost_NonFirm"), ("battery", "Cost_Battery"),
-                   ("lost_compute", "Cost_Lost_Compute"), ("onsite_cover", "Cost_Onsite_Cover"))
+                   ("lost_compute", "Cost_Lost_Compute"), ("onsite_cover", "Cost_Onsite_Cover"),
+                   ("capacity_credit", "Cost_Capacity_Credit"))
 
 
 def active(d: CapacityInputs) -> bool:
@@ -227,6 +234,13 @@ def add(m: pyo.ConcreteModel, d: CapacityInputs) -> None:
     m.Flexible_Shed = pyo.Constraint(S, rule=shed_rule, doc=shed_rule.__doc__)
     m.Cover_Power = pyo.Constraint(S, rule=power_rule, doc=power_rule.__doc__)
 
+    def within_load_rule(m: Any, s: str, y: int) -> Any:
+        """(N8) nfload[s,y] ≤ gridload[s,y]   (MW)."""
+        return m.NonFirmLoad[s, y] <= m.GridLoad[s, y]
+
+    m.NonFirm_Within_Load = pyo.Constraint(S, rule=within_load_rule,
+                                           doc=within_load_rule.__doc__)
+
     _add_costs(m, d, sites, build_sy)
 
 
@@ -265,8 +279,19 @@ def _add_costs(m: pyo.ConcreteModel, d: CapacityInputs, sites: list[str],
         return sum((k * delta[y] * d.onsite_fuel_usd_per_mwh * m.OnsiteCover[s, y]
                     for s in sites if m.ix.onsite_years[s]), 0.0)
 
+    credit = {s: nf.peak_share_avoided.get(r, 0.0) for s, r in zip(d.sites.index,
+                                                                  d.sites["region"])}
+    cap = m.capacity_price_usd_per_mw_year
+
+    def cost_capacity_credit(m: Any, y: int) -> Any:
+        """−δ_y·Σ_s capacity_price[r(s),y]·a_r(s)·nfload[s,y]: the capacity charge the
+        non-firm draw avoids by stepping down in the coincident-peak hours."""
+        return sum((-k * delta[y] * cap[s, y] * credit[s] * m.NonFirmLoad[s, y]
+                    for s in sites if credit[s] * cap[s, y] != 0), 0.0)
+
     rules = {"Cost_NonFirm": cost_nonfirm, "Cost_Battery": cost_battery,
-             "Cost_Lost_Compute": cost_lost_compute, "Cost_Onsite_Cover": cost_onsite_cover}
+             "Cost_Lost_Compute": cost_lost_compute, "Cost_Onsite_Cover": cost_onsite_cover,
+             "Cost_Capacity_Credit": cost_capacity_credit}
     for name, component in COST_COMPONENTS:
         rule = rules[component]
         m.add_component(component, pyo.Expression(m.YEARS, rule=rule, doc=rule.__doc__))

@@ -717,7 +717,8 @@ def build_nonfirm(sc: Scenario, fail: Any, known: Any) -> NonFirm:
         battery_life_years=nf.battery_life_years, battery_lead_years=nf.battery_lead_years,
         headroom_mw=headroom, rate=col["curtailment_rate"],
         curtailed_hours=col["curtailed_hours_per_year"],
-        events_per_year=col["events_per_year"], max_event_hours=col["max_event_hours"])
+        events_per_year=col["events_per_year"], max_event_hours=col["max_event_hours"],
+        peak_share_avoided=col["peak_share_avoided"])
 
 
 def hourly_curves(path: str | None, regions: tuple[str, ...]) -> dict[str, RegionCurve]:

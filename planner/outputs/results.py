@@ -489,7 +489,8 @@ class Result:
         hours = np.array([nf.curtailed_hours.get(r, 0.0) for r in region])
         headroom = np.array([[nf.headroom_mw.get((r, y), 0.0) for y in years] for r in regions])
         by_region = {c: np.array([getattr(nf, c).get(r, np.nan) for r in regions])
-                     for c in ("rate", "curtailed_hours", "events_per_year", "max_event_hours")}
+                     for c in ("rate", "curtailed_hours", "events_per_year", "max_event_hours",
+                               "peak_share_avoided")}
         return {
             "nonfirm_mw": da(self._site_year("NonFirm"), sy, "MW",
                              "non-firm (curtailable) connection MW energized in the year"),
@@ -534,6 +535,11 @@ class Result:
                                             "curtailment events (runs of hours) a year"),
             "region_max_event_hours": da(by_region["max_event_hours"], ("region",), "h",
                                          "longest curtailment event of the record at the cap"),
+            "region_peak_share_avoided": da(by_region["peak_share_avoided"], ("region",), "1",
+                                            "share of non-firm draw curtailed in the hours that "
+                                            "set capacity charges (its capacity price not "
+                                            "paid): ERCOT 4CP, PJM 5CP, else the year's peak "
+                                            "hour"),
         }
 
     def _dual_site_year(self, name: str) -> np.ndarray:
