@@ -28,7 +28,7 @@ lever (scenario key)        module: adds
 ``forced_builds``           :mod:`~models.levers.forced_builds`: ``Forced_Build`` (L5b)
 ``nonfirm``                 :mod:`~models.levers.nonfirm`: ``NonFirm``, ``NonFirm_Draw``
                             (N1), ``NonFirm_Headroom`` (N2), curtailment cover (N3–N7),
-                            (N8), constraint (3) extended; cost components
+                            ``NonFirm_Within_Load`` (N8), constraint (3) extended; cost components
                             ``nonfirm``, ``battery``, ``lost_compute``, ``onsite_cover``,
                             ``capacity_credit``
 ==========================  =========================================================
