@@ -26,6 +26,11 @@ lever (scenario key)        module: adds
 ``regional_demand``         :mod:`~models.levers.regional_demand`: ``Regional_Served``,
                             ``Regional_Demand`` (L5a)
 ``forced_builds``           :mod:`~models.levers.forced_builds`: ``Forced_Build`` (L5b)
+``nonfirm``                 :mod:`~models.levers.nonfirm`: ``NonFirm``, ``NonFirm_Draw``
+                            (N1), ``NonFirm_Headroom`` (N2), curtailment cover (N3–N7),
+                            ``NonFirm_Within_Load`` (N8), constraint (3) extended; cost components
+                            ``nonfirm``, ``battery``, ``lost_compute``, ``onsite_cover``,
+                            ``capacity_credit``
 ==========================  =========================================================
 
 The levers' data (:class:`Levers`) is in :mod:`models.levers.data`; plain words for
@@ -40,6 +45,7 @@ from models.levers import (
     carbon,
     forced_builds,
     lumpy,
+    nonfirm,
     regional_demand,
     water,
 )
@@ -50,17 +56,18 @@ from models.levers.data import (
     WATER_SCALE,
     ForcedBuild,
     Levers,
+    NonFirm,
     RegionalRequirement,
     per_year,
     water_per_mwh,
 )
 
 #: The lever modules with components, in the order they are added.
-LAYERS = (lumpy, budget, carbon, water, regional_demand, forced_builds)
+LAYERS = (lumpy, budget, carbon, water, regional_demand, forced_builds, nonfirm)
 
 __all__ = [
     "COOLING_WATER", "EMISSIONS_SCALE", "LAYERS", "ONSITE_GAS_T_PER_MWH", "WATER_SCALE",
-    "ForcedBuild", "Levers", "RegionalRequirement", "active_levers", "per_year",
+    "ForcedBuild", "Levers", "NonFirm", "RegionalRequirement", "active_levers", "per_year",
     "water_per_mwh",
 ]
 

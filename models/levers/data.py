@@ -58,6 +58,51 @@ class RegionalRequirement:
     years: tuple[int, ...]
 
 
+@dataclass(frozen=True)
+class NonFirm:
+    """Non-firm (curtailable) grid connections: the scenario's ``nonfirm:`` as plain data.
+
+    Regional figures come from the hourly record at the scenario's curtailment rate
+    (:mod:`planner.inputs.headroom`); money in USD, energy in MWh, power in MW.
+
+    Attributes
+    ----------
+    lead_years : years from y0 until a non-firm connection can be energized.
+    capex_usd_per_mw, life_years : connection capex per region and its annuity life.
+    flexible_share : φ, share of a site's load that can pause in curtailed hours.
+    lost_compute_usd_per_h100e_year : value of compute lost by shedding, USD per
+        H100e-year.
+    battery_usd_per_mw, battery_usd_per_mwh, battery_life_years : battery capex (power
+        and energy) and its annuity life.
+    headroom_mw : (region, year) → H_r,y, most non-firm MW connected in the region.
+    rate : region → ρ_r, curtailed share of a non-firm MW's energy at the cap
+        (from the hourly record: the scenario's rate, or the record's rate at an
+        override).
+    curtailed_hours : region → h_r, hours a year with any curtailment at the cap.
+    events_per_year : region → n_r, curtailment events (runs of hours) a year.
+    max_event_hours : region → the longest event of the record (reported only).
+    peak_share_avoided : region → a_r, share of the non-firm draw curtailed in the hours
+        that set capacity charges (the region's coincident-peak rule); that share of the
+        capacity price is not paid on non-firm draw.
+    """
+
+    lead_years: int
+    capex_usd_per_mw: dict[str, float]
+    life_years: int
+    flexible_share: float
+    lost_compute_usd_per_h100e_year: float
+    battery_usd_per_mw: float
+    battery_usd_per_mwh: float
+    battery_life_years: int
+    battery_lead_years: int
+    headroom_mw: dict[tuple[str, int], float]
+    rate: dict[str, float]
+    curtailed_hours: dict[str, float]
+    events_per_year: dict[str, float]
+    max_event_hours: dict[str, float] = field(default_factory=dict)
+    peak_share_avoided: dict[str, float] = field(default_factory=dict)
+
+
 @dataclass
 class Levers:
     """The levers of one model instance, as plain data (validated by the planner).
@@ -84,6 +129,7 @@ class Levers:
     moratoria: dict[str, int] = field(default_factory=dict)  # region -> first year
     regional_demand: list[RegionalRequirement] = field(default_factory=list)
     forced_builds: list[ForcedBuild] = field(default_factory=list)
+    nonfirm: NonFirm | None = None
 
     def active(self) -> list[str]:
         """Names of the levers that are set (scenario keys)."""
@@ -98,6 +144,7 @@ class Levers:
             "moratoria": bool(self.moratoria),
             "regional_demand": bool(self.regional_demand),
             "forced_builds": bool(self.forced_builds),
+            "nonfirm": self.nonfirm is not None,
         }
         return [k for k, v in on.items() if v]
 

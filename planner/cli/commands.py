@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import shutil
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -61,7 +62,9 @@ def run(
 
     with guard():
         labels = {"load": "loading and validating inputs", "build": "building the model",
-                  "solve": "solving with HiGHS", "results.nc": "writing results"}
+                  "solve": "solving with HiGHS", "results.nc": "writing results",
+                  "firm-only": "solving again without non-firm connections (for the cost "
+                  "they save)"}
         with stages(labels) as step:
             step("load")
             sc = planner.load_scenario(scenario)
@@ -74,6 +77,11 @@ def run(
             target = out if out is not None else Path("runs") / sc.name
             check_output_folder(target, "run")  # a bad -o fails now, not after the solve
             result = planner.solve(sc, progress=step, verbose=verbose)
+            if sc.spec.nonfirm is not None:  # what flexibility buys: the same plan without it
+                step("firm-only")
+                firm = replace(sc, spec=sc.spec.model_copy(update={"nonfirm": None}))
+                result.attrs["objective_without_nonfirm_usd"] = planner.solve(
+                    firm, verbose=verbose).objective_usd
             step("results.nc")
             write_run(result, sc, target)
         _print_summary(result, target, sc)

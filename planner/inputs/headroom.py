@@ -202,3 +202,124 @@ def totals(table: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({"headroom_mw": g["headroom_mw"].sum(),
                          "curtailed_hours_per_year": g["curtailed_hours_per_year"].mean(),
                          "mean_event_hours": g["mean_event_hours"].mean()}).reset_index()
+
+
+#: Columns of :func:`nonfirm_regions` (units in the names).
+NONFIRM_COLUMNS = ("headroom_mw", "curtailment_rate", "curtailed_hours_per_year",
+                   "events_per_year", "max_event_hours", "peak_share_avoided")
+
+
+def nonfirm_regions(curves: dict[str, RegionCurve], rate: float,
+                    override_mw: dict[str, float] | None = None) -> pd.DataFrame:
+    """What a non-firm connection gets in each region, from its hourly record.
+
+    Parameters
+    ----------
+    curves : from :func:`region_curves`.
+    rate : the scenario's curtailment limit, a fraction in (0, 1).
+    override_mw : region → headroom MW to use instead of the solved one.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by region, :data:`NONFIRM_COLUMNS`: the headroom H_r (MW, the solved
+        ΔL with R(ΔL) = rate, or the override), the record's mean yearly curtailment
+        rate R(H_r) at it (a fraction; = ``rate`` when solved), the curtailed hours and
+        events a year, the longest event (hours) and the share of the non-firm draw
+        curtailed in the hours that set capacity charges (:func:`peak_share_avoided`
+        under the region's :func:`peak_rule`) at H_r. A headroom of 0 has all 0.
+
+    Notes
+    -----
+    The method is scale-invariant: multiplying every hour's load by k multiplies the
+    thresholds, the margins and so the headroom by k, and leaves R(k·ΔL), the hours
+    and the events unchanged. A region whose background load grows by a factor k
+    therefore has k·H_r of headroom at the same rate and the same curtailment
+    statistics, which is how the planner grows H_r with load growth.
+
+    Examples
+    --------
+    >>> t = pd.date_range("2023-01-01", periods=8760, freq="h")
+    >>> load = pd.Series(np.where(t.hour.isin([16, 17, 18, 19]), 210.0, 200.0), index=t)
+    >>> row = nonfirm_regions({"R": RegionCurve.from_load("R", load)}, 0.01, {"R": 5.0}).loc["R"]
+    >>> [round(float(row[k]), 6) for k in ("curtailment_rate", "curtailed_hours_per_year",
+    ...                                    "events_per_year", "max_event_hours")]
+    [0.166667, 1460.0, 365.0, 4.0]
+    """
+    override = override_mw or {}
+    rows = {}
+    for name, c in curves.items():
+        mw = float(override[name]) if name in override else c.headroom_mw(rate)
+        if mw <= 0:
+            rows[name] = dict.fromkeys(NONFIRM_COLUMNS, 0.0)
+            continue
+        ev = c.events(mw)
+        rows[name] = {"headroom_mw": mw, "curtailment_rate": float(c.rate(mw)[0]),
+                      "curtailed_hours_per_year": ev["curtailed_hours_per_year"],
+                      "events_per_year": ev["events_per_year"],
+                      "max_event_hours": ev["max_event_hours"],
+                      "peak_share_avoided": peak_share_avoided(c, mw, peak_rule(name))}
+    out = pd.DataFrame.from_dict(rows, orient="index", columns=list(NONFIRM_COLUMNS))
+    out.index.name = "region"
+    return out
+
+
+#: Coincident-peak rule per region: the hours whose draw sets a load's capacity charge.
+#: ``4cp``: ERCOT's four coincident peaks, the peak hour of each of June–September;
+#: ``5cp``: PJM's peak-load contribution, the five highest daily peak hours of June–September;
+#: ``1cp``: the year's peak hour (dcplan's assumption for every other region; their capacity
+#: obligations follow a peak forecast or the annual peak in ways the project has not sourced).
+PEAK_RULES = {"ERCOT": "4cp", "PJM": "5cp"}
+SUMMER_CP_MONTHS = (6, 7, 8, 9)
+
+
+def peak_rule(region: str) -> str:
+    """The coincident-peak rule of a region (:data:`PEAK_RULES`, else ``1cp``)."""
+    return PEAK_RULES.get(region, "1cp")
+
+
+def peak_hours(curve: RegionCurve, rule: str) -> np.ndarray:
+    """Indices of the hours that set capacity charges under ``rule``, every year (the
+    first of tied hours).
+
+    Examples
+    --------
+    >>> t = pd.date_range("2023-01-01", periods=8760, freq="h")
+    >>> load = pd.Series(np.arange(8760.0) % 24 + 100 * t.month, index=t)
+    >>> c = RegionCurve.from_load("R", load)
+    >>> [str(c.times[i])[:13] for i in peak_hours(c, "4cp")]
+    ['2023-06-01T23', '2023-07-01T23', '2023-08-01T23', '2023-09-01T23']
+    >>> len(peak_hours(c, "5cp")), str(c.times[peak_hours(c, "1cp")[0]])[:13]
+    (5, '2023-12-01T23')
+    """
+    t = pd.DatetimeIndex(curve.times)
+    summer = np.isin(t.month, SUMMER_SEASON_MONTHS)
+    threshold = np.where(summer, curve.summer_threshold_mw, curve.winter_threshold_mw)
+    load = pd.Series(threshold - curve.margin_mw, index=np.arange(len(t)))
+    out: list[int] = []
+    for year in np.unique(t.year):
+        in_year = t.year == year
+        if rule == "1cp":
+            out.append(int(load[in_year].idxmax()))
+        elif rule == "4cp":
+            out += [int(load[in_year & (t.month == mo)].idxmax()) for mo in SUMMER_CP_MONTHS
+                    if (in_year & (t.month == mo)).any()]
+        elif rule == "5cp":
+            part = load[in_year & np.isin(t.month, SUMMER_CP_MONTHS)]
+            if part.empty:
+                continue
+            daily = part.groupby(t[part.index].normalize()).idxmax()
+            out += [int(i) for i in load[daily.to_numpy()].nlargest(5).index]
+        else:
+            raise ValueError(f"unknown coincident-peak rule {rule!r}")
+    return np.array(out, dtype=int)
+
+
+def peak_share_avoided(curve: RegionCurve, added_mw: float, rule: str) -> float:
+    """Share of a constant added load ΔL (MW) curtailed in the hours that set capacity
+    charges (:func:`peak_hours`): mean of c_h/ΔL = min(1, max(0, 1 − x_h/ΔL)) over them;
+    0 when ΔL ≤ 0."""
+    if added_mw <= 0:
+        return 0.0
+    x = curve.margin_mw[peak_hours(curve, rule)]
+    return float(np.mean(np.clip(1.0 - x / added_mw, 0.0, 1.0))) if x.size else 0.0

@@ -8,6 +8,7 @@ the line and the key (``us.yaml line 7, column demand.growth: …``).
 from __future__ import annotations
 
 import difflib
+import functools
 from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
@@ -18,6 +19,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, Field, ValidationError, model_validator
 
+from grids.hourly import load_hourly
 from grids.regions import (
     BUNDLED_REGIONS,
     PRICES,
@@ -39,10 +41,12 @@ from models.levers import (
     ONSITE_GAS_T_PER_MWH,
     ForcedBuild,
     Levers,
+    NonFirm,
     RegionalRequirement,
     per_year,
     water_per_mwh,
 )
+from planner.inputs.headroom import RegionCurve, nonfirm_regions, region_curves
 from planner.inputs.uncertainty import Uncertainty
 from sites.fleet import check_fleet, read_fleet
 from sites.sites import place_sites, read_sites
@@ -182,6 +186,51 @@ class ForcedBuildSpec(StrictModel):
     exact: bool = Field(default=False, description="exactly build_mw (default: at least)")
 
 
+class NonFirmSpec(StrictModel):
+    curtailment_pct: float = Field(
+        gt=0, lt=100, description="curtailment limit of a non-firm connection, percent of its "
+        "energy (e.g. 0.5): each region's cap is the headroom at this rate from the hourly "
+        "record (docs/headroom.md)")
+    lead_years: int = Field(
+        default=1, ge=0, le=50, description="years from y0 until a non-firm connection can be "
+        "energized (default 1: an assumption; firm connections take 4–7 years)")
+    capex_usd_per_mw: float | None = Field(
+        default=None, ge=0, description="connection capex, USD/MW (default: the region's "
+        "interconnect_capex_usd_per_mw, an assumption: the same substation and line work)")
+    life_years: int | None = Field(
+        default=None, ge=1, le=100, description="annuity life of the connection capex, years "
+        "(default: facility_life_years)")
+    flexible_share: float = Field(
+        default=0.0, ge=0, le=1, description="share of a site's load that can pause in "
+        "curtailed hours (training, batch), e.g. 0.25 (EPRI DCFlex Phoenix trial: 25 % for 3 h); "
+        "default 0: no flexible compute")
+    value_of_lost_compute_usd_per_h100e_year: float | None = Field(
+        default=None, ge=0, description="value of compute paused, USD per H100e-year (default: "
+        "lost_compute_multiple × demand.value_of_unserved_usd_per_h100e_year)")
+    lost_compute_multiple: float = Field(
+        default=1.0, ge=0, description="value of compute paused as a multiple of the value of "
+        "unserved compute (used when value_of_lost_compute_usd_per_h100e_year is not given)")
+    battery_usd_per_mw: float = Field(
+        default=0.0, ge=0, description="battery capex per MW of power, USD/MW (default 0: the "
+        "whole cost is on energy)")
+    battery_usd_per_mwh: float = Field(
+        default=380_250.0, ge=0, description="battery capex per MWh of energy, USD/MWh (default: "
+        "EIA AEO2026 EMM Table 3, 4-hour battery 1,521 USD/kW overnight ÷ 4 h)")
+    battery_life_years: int = Field(
+        default=15, ge=1, le=50, description="annuity life of a battery, years (default 15: an "
+        "assumption)")
+    battery_lead_years: int = Field(
+        default=1, ge=0, le=50, description="years from y0 until a battery can be completed "
+        "(default 1: EIA AEO2026 EMM Table 3, battery lead time)")
+    headroom_mw: dict[str, float] | None = Field(
+        default=None, description="per-region override of the headroom at y0, MW: {region: "
+        "MW} (the curtailment it brings is still read from the hourly record)")
+    headroom_growth_per_year: float | dict[str, float] = Field(
+        default=0.0, description="yearly growth of the regions' background load; the headroom "
+        "grows with it, H·(1+g)^(y−y0) (the method is scale-invariant); one number or "
+        "{region: growth}")
+
+
 class ScenarioFile(StrictModel):
     """The scenario YAML schema (see the README for every key)."""
 
@@ -233,6 +282,10 @@ class ScenarioFile(StrictModel):
         default=None, description="lever: shares of demand served inside sets of regions")
     forced_builds: list[ForcedBuildSpec] | None = Field(
         default=None, description="lever: builds the user fixes (a signed campus)")
+    nonfirm: NonFirmSpec | None = Field(
+        default=None, description="layer: non-firm (curtailable) grid connections, capped per "
+        "region by the curtailment-enabled headroom of the hourly record (README, \"Non-firm "
+        "connections\")")
     # ---- dcplan hedge (docs/hedge.md); dcplan run plans for the scenario as written ----
     uncertainty: Uncertainty | None = Field(
         default=None, description="futures for dcplan hedge: named scenarios with "
@@ -427,7 +480,7 @@ def load_scenario(path: str | Path | None = None) -> Scenario:
     if fleet_path is not None:
         paths["fleet"] = str(fleet_path)
     hourly_path = table("hourly_load")
-    if hourly_path is not None:  # read by dcplan headroom, not by the capacity model
+    if hourly_path is not None:  # read by dcplan headroom and by the nonfirm layer
         paths["hourly_load"] = str(hourly_path)
     sc = Scenario(path=path, spec=spec, regions=regions, geometry=geometry, prices=prices,
                   sites=sites, chips=chips, demand_h100e=demand, table_paths=paths, fleet=fleet)
@@ -615,7 +668,82 @@ def build_levers(sc: Scenario) -> Levers | None:
         seen.add((f.site, f.year))
         lv.forced_builds.append(ForcedBuild(f.site, f.year, float(f.build_mw), f.exact))
 
+    if s.nonfirm is not None:
+        lv.nonfirm = build_nonfirm(sc, fail, known)
+
     return lv if lv.active() else None
+
+
+def build_nonfirm(sc: Scenario, fail: Any, known: Any) -> NonFirm:
+    """:class:`models.levers.NonFirm` from the scenario's ``nonfirm:`` and its hourly load.
+
+    Regions without a column in the hourly load get no non-firm headroom.
+    """
+    nf, years = sc.spec.nonfirm, sc.years
+    regions = list(sc.regions.index)
+    curves = hourly_curves(sc.table_paths.get("hourly_load"), tuple(regions))
+    override = nf.headroom_mw or {}
+    for r, mw in override.items():
+        loc = ("nonfirm", "headroom_mw", r)
+        known(r, set(regions), "region", loc)
+        if r not in curves:
+            raise fail(loc, f"region '{r}' has no column in the hourly load, so the curtailment "
+                       "a non-firm connection there brings is unknown")
+        if not np.isfinite(mw) or mw < 0:
+            raise fail(loc, f"expected headroom MW >= 0, got {mw}")
+    growth = nf.headroom_growth_per_year
+    growth_of = growth if isinstance(growth, dict) else dict.fromkeys(regions, float(growth))
+    for r, g in growth_of.items():
+        loc = ("nonfirm", "headroom_growth_per_year") + ((r,) if isinstance(growth, dict) else ())
+        known(r, set(regions), "region", loc)
+        if not np.isfinite(g) or g <= -1 or g > 1:
+            raise fail(loc, f"expected a yearly growth above -1 and at most 1, got {g}")
+    table = nonfirm_regions(curves, nf.curtailment_pct / 100.0, override)
+    y0 = years[0]
+    headroom = {(r, y): float(table.at[r, "headroom_mw"]) * (1.0 + growth_of.get(r, 0.0))
+                ** (y - y0) for r in table.index for y in years}
+    capex = sc.regions["interconnect_capex_usd_per_mw"].astype(float).to_dict()
+    if nf.capex_usd_per_mw is not None:
+        capex = dict.fromkeys(regions, float(nf.capex_usd_per_mw))
+    value = nf.value_of_lost_compute_usd_per_h100e_year
+    if value is None:
+        value = nf.lost_compute_multiple * sc.spec.demand.value_of_unserved_usd_per_h100e_year
+    col = table.to_dict()
+    return NonFirm(
+        lead_years=nf.lead_years, capex_usd_per_mw=capex,
+        life_years=nf.life_years or sc.spec.facility_life_years,
+        flexible_share=nf.flexible_share, lost_compute_usd_per_h100e_year=float(value),
+        battery_usd_per_mw=nf.battery_usd_per_mw, battery_usd_per_mwh=nf.battery_usd_per_mwh,
+        battery_life_years=nf.battery_life_years, battery_lead_years=nf.battery_lead_years,
+        headroom_mw=headroom, rate=col["curtailment_rate"],
+        curtailed_hours=col["curtailed_hours_per_year"],
+        events_per_year=col["events_per_year"], max_event_hours=col["max_event_hours"],
+        peak_share_avoided=col["peak_share_avoided"])
+
+
+def hourly_curves(path: str | None, regions: tuple[str, ...]) -> dict[str, RegionCurve]:
+    """Curtailment curves of the scenario's regions from an hourly load table (``None``:
+    the bundled record, whose columns not among ``regions`` are left out); cached while
+    the file is unchanged."""
+    stamp = None
+    if path is not None:
+        try:
+            st = Path(path).stat()
+            stamp = (st.st_mtime_ns, st.st_size)
+        except OSError:
+            stamp = None  # load_hourly names the missing file
+    return _hourly_curves(path, regions, stamp)
+
+
+@functools.lru_cache(maxsize=4)
+def _hourly_curves(path: str | None, regions: tuple[str, ...],
+                   stamp: tuple[int, int] | None) -> dict[str, RegionCurve]:
+    if path is None:
+        load = load_hourly(None)
+        load = load[[c for c in load.columns if c in regions]]
+    else:
+        load = load_hourly(path, regions=list(regions))
+    return region_curves(load)
 
 
 def _check_fleet_fits(sc: Scenario, lv: Levers) -> None:

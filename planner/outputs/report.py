@@ -584,6 +584,7 @@ def render_report(summary: dict, gap: pd.DataFrame, cmap: CapacityMap,
         assumptions_section,
         caveats_section,
         cost_section,
+        flexibility_section,
         html_table,
         schedule_section,
     )
@@ -611,6 +612,7 @@ def render_report(summary: dict, gap: pd.DataFrame, cmap: CapacityMap,
         answer_html = "<ol class=\"answer\">" + "".join(
             f"<li>{html.escape(t)}</li>" for t in sentences) + "</ol>"
         plan_html = schedule_section(schedule, regions, list(cmap.years))
+        plan_html += flexibility_section(summary)
     else:
         answer_html = ("<p>This run folder has no build_schedule.csv (written by an older "
                        "dcplan): rerun it for the answer and the schedule.</p>")

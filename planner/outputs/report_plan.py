@@ -21,6 +21,10 @@ from planner.outputs.svg import inline_svg
 
 #: Column → human header with its unit.
 HEADERS = {
+    "nonfirm_mw_max": "Non-firm (MW)", "first_year": "First non-firm (year)",
+    "firm_first_year": "Firm possible from (year)", "years_earlier": "Years earlier",
+    "curtailed_pct_of_energy": "Curtailed (% of energy)",
+    "curtailed_hours_per_year": "Curtailed hours a year (h)",
     "year": "Year", "site": "Site", "region": "Region", "operator": "Operator",
     "kind": "What", "item": "Item", "mw": "MW", "lead_years": "Lead time (years)",
     "commit_year": "Commit by (year)", "name": "Name",
@@ -145,7 +149,7 @@ def _plt() -> Any:
 
 
 KIND_COLOURS = {"facility": "#3b75af", "grid": "#ef8636", "queued_grid": "#c7a17a",
-                "onsite": "#519e3e"}
+                "onsite": "#519e3e", "nonfirm": "#8e6bb5"}
 
 
 def gantt_svg(schedule: pd.DataFrame, years: list[int]) -> str:
@@ -155,14 +159,16 @@ def gantt_svg(schedule: pd.DataFrame, years: list[int]) -> str:
 
 
     plt = _plt()
-    rows = schedule[schedule["kind"].isin(["facility", "grid", "queued_grid", "onsite"])]
+    rows = schedule[schedule["kind"].isin(["facility", "grid", "queued_grid", "onsite",
+                                           "nonfirm"])]
     decided = rows[rows["kind"] != "queued_grid"]  # queued connections predate the plan
     if decided.empty:
         return "<p>The plan adds no facility, grid or on-site power in any year.</p>"
     size = decided.groupby("site")["mw"].sum().sort_values(ascending=False)
     sites = list(size.index[:MAX_GANTT_SITES])
     rows = rows[rows["site"].isin(sites)]
-    lanes = {"facility": -0.27, "grid": 0.0, "queued_grid": 0.0, "onsite": 0.27}
+    lanes = {"facility": -0.27, "grid": 0.0, "queued_grid": 0.0, "onsite": 0.27,
+             "nonfirm": 0.0}
     with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "dcplan-gantt"}):
         fig, ax = plt.subplots(figsize=(11, 0.9 + 0.32 * len(sites)), dpi=110,
                                layout="constrained")
@@ -190,10 +196,10 @@ def gantt_svg(schedule: pd.DataFrame, years: list[int]) -> str:
         ax.grid(True, axis="x", alpha=0.3)
         ax.set_xlabel("year (bar = the year the MW arrive; pale = lead time from the commitment)")
         handles = [matplotlib.patches.Patch(color=KIND_COLOURS[k], label=KIND_LABELS[k])
-                   for k in ("facility", "grid", "queued_grid", "onsite")
+                   for k in ("facility", "grid", "queued_grid", "onsite", "nonfirm")
                    if k in set(rows["kind"])]
         ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.6 /
-                  max(len(sites), 1) - 0.04), ncol=4, fontsize=8, frameon=False)
+                  max(len(sites), 1) - 0.04), ncol=5, fontsize=8, frameon=False)
         ax.set_title(f"Build schedule by site (MW; {len(sites)} sites the plan builds at, largest "
                      "first; queued connections shown for them)", fontsize=10)
         svg = inline_svg(fig)
@@ -281,6 +287,40 @@ def schedule_section(schedule: pd.DataFrame, regions: pd.DataFrame | None,
         "</summary>" + html_table(_labelled(shown), {"mw": 0, "lead_years": 0},
                                    sortable=True, table_id="schedule-table") + "</details>")
     return "\n".join(parts)
+
+
+def flexibility_section(summary: dict[str, Any]) -> str:
+    """"Where flexibility buys years": non-firm MW per region, how many years before a firm
+    connection they arrive, and the cost saved against the plan without them ("" when the
+    scenario has no ``nonfirm:``)."""
+    nf = summary.get("nonfirm")
+    if not nf:
+        return ""
+    head = '<h3 id="flexibility">Where flexibility buys years</h3>'
+    saved = nf.get("cost_saved_usd")
+    cost = (f" Against the same scenario without non-firm connections the plan costs "
+            f"{saved / 1e6:,.1f} million USD less (present value; "
+            f"{nf['objective_without_nonfirm_usd'] / 1e6:,.1f} → "
+            f"{(nf['objective_without_nonfirm_usd'] - saved) / 1e6:,.1f} million USD)."
+            if saved is not None else "")
+    regions = nf.get("regions", {})
+    if not regions:
+        return (f"{head}<p>The plan takes no non-firm (curtailable) connection: firm grid, "
+                f"on-site power or waiting costs less here.{cost}</p>")
+    rows = pd.DataFrame([{"region": r, **v} for r, v in regions.items()])
+    rows = rows[["region", "nonfirm_mw_max", "first_year", "firm_first_year", "years_earlier",
+                 "curtailment_rate", "curtailed_hours_per_year"]]
+    rows["curtailment_rate"] = 100.0 * rows["curtailment_rate"]
+    rows = rows.rename(columns={"curtailment_rate": "curtailed_pct_of_energy"})
+    total = rows["nonfirm_mw_max"].sum()
+    return (f"{head}<p>Non-firm (curtailable) connections bring {total:,.0f} MW up to "
+            f"{int(rows['years_earlier'].max())} years before a firm connection could; in "
+            f"the curtailed hours the sites cover their load with batteries (up to "
+            f"{nf['battery_mwh_max']:,.0f} MWh), on-site power or paused compute "
+            f"({nf['compute_shed_h100e_total']:,.0f} H100e-years over the plan).{cost}</p>"
+            + html_table(rows, {"nonfirm_mw_max": 0, "years_earlier": 0,
+                                "curtailed_pct_of_energy": 2, "curtailed_hours_per_year": 0},
+                         table_id="flexibility-table"))
 
 
 def cost_section(summary: dict[str, Any]) -> str:

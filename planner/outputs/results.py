@@ -471,9 +471,79 @@ class Result:
                 dual / np.array([delta[yi[f.year]] for f in fb]), dims=("forced_build",),
                 attrs=attrs("USD/MW", "cost of forcing one more MW (dual of Forced_Build, in "
                             "the build year's USD); 0 = the plan would build it anyway"))
+        if lv.nonfirm is not None:
+            new.update(self._nonfirm(onehot))
         ds = ds.assign_coords(coords).assign(new)
         ds.attrs["levers"] = ", ".join(active)
         return ds
+
+    def _nonfirm(self, onehot: np.ndarray) -> dict[str, xr.DataArray]:
+        """The non-firm layer's results (:mod:`models.levers.nonfirm`) per site or region
+        and year."""
+        nf, ix = self.inputs.levers.nonfirm, self.ix
+        sites, regions, years = ix.sites, ix.regions, ix.years
+        region = self.inputs.sites.loc[sites, "region"].to_numpy()
+        sy = ("site", "year")
+
+        def da(values: np.ndarray, dims: tuple[str, ...], units: str, long: str) -> xr.DataArray:
+            return xr.DataArray(values, dims=dims, attrs={"units": units, "long_name": long})
+
+        load = self._site_year("NonFirmLoad")
+        hours = np.array([nf.curtailed_hours.get(r, 0.0) for r in region])
+        headroom = np.array([[nf.headroom_mw.get((r, y), 0.0) for y in years] for r in regions])
+        by_region = {c: np.array([getattr(nf, c).get(r, np.nan) for r in regions])
+                     for c in ("rate", "curtailed_hours", "events_per_year", "max_event_hours",
+                               "peak_share_avoided")}
+        return {
+            "nonfirm_mw": da(self._site_year("NonFirm"), sy, "MW",
+                             "non-firm (curtailable) connection MW energized in the year"),
+            "nonfirm_capacity_mw": da(self._expression("NonFirmMW", (sites, years)), sy, "MW",
+                                      "non-firm connection MW in place"),
+            "nonfirm_load_mw": da(load, sy, "MW", "facility MW drawn on non-firm connections "
+                                  "(above the firm capacity)"),
+            "curtailed_mwh": da(self._expression("Curtailed_MWh", (sites, years)), sy, "MWh",
+                                "energy a year the grid curtails at the site (rate × 8,760 h × "
+                                "non-firm MW drawn), covered on site"),
+            "curtailed_hours": da(np.where(load > 1e-6, hours[:, None], 0.0), sy, "h",
+                                  "hours a year with curtailment (the region's, where the site "
+                                  "draws non-firm)"),
+            "onsite_cover_mwh": da(self._site_year("OnsiteCover"), sy, "MWh",
+                                   "curtailed energy covered by spare on-site generation"),
+            "battery_cover_mwh": da(self._site_year("BatteryCover"), sy, "MWh",
+                                    "curtailed energy covered by battery discharge"),
+            "shed_mwh": da(self._site_year("Shed"), sy, "MWh",
+                           "curtailed energy covered by pausing flexible compute"),
+            "compute_shed_h100e": da(self._expression("Compute_Shed", (sites, years))
+                                     * COMPUTE_SCALE, sy, "H100e",
+                                     "compute lost by pausing, H100e-years (valued at the best "
+                                     "chip in service)"),
+            "battery_mw": da(self._expression("Battery_MW", (sites, years)), sy, "MW",
+                             "battery power in service"),
+            "battery_mwh": da(self._expression("Battery_MWh", (sites, years)), sy, "MWh",
+                              "battery energy in service"),
+            "battery_new_mw": da(self._site_year("BatteryPower"), sy, "MW",
+                                 "battery power completed in the year"),
+            "battery_new_mwh": da(self._site_year("BatteryEnergy"), sy, "MWh",
+                                  "battery energy completed in the year"),
+            "region_nonfirm_mw": da(onehot.T @ self._expression("NonFirmMW", (sites, years)),
+                                    ("region", "year"), "MW", "non-firm connection MW in place"),
+            "region_nonfirm_headroom_mw": da(headroom, ("region", "year"), "MW",
+                                             "cap on non-firm MW: curtailment-enabled headroom "
+                                             "at the scenario's rate (hourly record)"),
+            "region_curtailment_rate": da(by_region["rate"], ("region",), "1",
+                                          "curtailed share of a non-firm MW's energy at the cap"),
+            "region_curtailed_hours": da(by_region["curtailed_hours"], ("region",), "h",
+                                         "hours a year with curtailment at the cap"),
+            "region_curtailment_events": da(by_region["events_per_year"], ("region",), "1/year",
+                                            "curtailment events (runs of hours) a year"),
+            "region_max_event_hours": da(by_region["max_event_hours"], ("region",), "h",
+                                         "longest curtailment event of the record at the cap"),
+            "region_peak_share_avoided": da(by_region["peak_share_avoided"], ("region",), "1",
+                                            "share of non-firm draw curtailed in the hours that "
+                                            "set capacity charges (its capacity price not "
+                                            "paid): ERCOT 4CP, PJM 5CP, else the year's peak "
+                                            "hour"),
+        }
 
     def _dual_site_year(self, name: str) -> np.ndarray:
         return self._dense(name, (self.ix.sites, self.ix.years), source="duals")
@@ -573,4 +643,39 @@ class Result:
         if "water_m3" in ds:
             out["water_m3_by_year"] = {int(y): float(v) for y, v in
                                        ds["water_m3"].sum("site").to_series().items()}
+        if lv.nonfirm is not None:
+            out["nonfirm"] = self._nonfirm_summary(ds)
+        return out
+
+    def _nonfirm_summary(self, ds: xr.Dataset) -> dict[str, Any]:
+        """Where flexibility buys years: per region with non-firm MW, the most non-firm MW
+        in place, the first year one is energized, the first year a new firm connection can
+        be, and the years between; the cost saved against the same scenario without
+        ``nonfirm:`` when the run solved it too (``attrs["objective_without_nonfirm_usd"]``)."""
+        d = self.inputs
+        y0 = int(ds.year.values[0])
+        regions = {}
+        mw = ds["region_nonfirm_mw"]
+        for r in ds.region.values:
+            series = mw.sel(region=r).to_series()
+            on = series[series > 1e-3]
+            if on.empty:
+                continue
+            firm = y0 + int(d.regions.at[r, "interconnect_lead_years"])
+            first = int(on.index[0])
+            regions[str(r)] = {"nonfirm_mw_max": float(on.max()), "first_year": first,
+                               "firm_first_year": firm, "years_earlier": max(firm - first, 0),
+                               "curtailment_rate": float(ds["region_curtailment_rate"]
+                                                         .sel(region=r)),
+                               "curtailed_hours_per_year": float(ds["region_curtailed_hours"]
+                                                                 .sel(region=r))}
+        out: dict[str, Any] = {
+            "regions": regions,
+            "battery_mwh_max": float(ds["battery_mwh"].sum("site").max()),
+            "compute_shed_h100e_total": float(ds["compute_shed_h100e"].sum()),
+        }
+        without = self.attrs.get("objective_without_nonfirm_usd")
+        if without is not None:
+            out["objective_without_nonfirm_usd"] = float(without)
+            out["cost_saved_usd"] = float(without) - self.objective_usd
         return out

@@ -15,14 +15,19 @@ item) with MW completed or energized in the year:
 ``onsite``                the on-site technology (``onsite.technology``): on-site
                           generation MW completed (``onsite_mw``)
 ``it``                    the chip: IT MW of the chip installed (``it_mw``)
+``nonfirm``               ``non-firm connection``: non-firm (curtailable) grid MW
+                          energized (``nonfirm_mw``; only with ``nonfirm:``)
+``battery``               ``battery (N MWh)``: battery MW completed to cover curtailed
+                          hours (``battery_new_mw``, its MWh in the item)
 ========================  =============================================================
 
 ``lead_years`` is the delay the model imposes between the decision and the MW
 (``interconnect_lead_years`` of the region for a grid connection,
-``onsite.lead_years`` for on-site generation, 0 for halls and chips, which the
-model lets complete in the year they are decided); ``commit_year`` = year −
-lead_years: the last year the decision can be taken. A commitment due in the
-first model year is a *decision due now*.
+``onsite.lead_years`` for on-site generation, ``nonfirm.lead_years`` and
+``nonfirm.battery_lead_years`` for non-firm connections and batteries, 0 for
+halls and chips, which the model lets complete in the year they are decided);
+``commit_year`` = year − lead_years: the last year the decision can be taken. A
+commitment due in the first model year is a *decision due now*.
 """
 
 from __future__ import annotations
@@ -37,11 +42,12 @@ import xarray as xr
 SCHEDULE_COLUMNS = ("year", "site", "region", "operator", "kind", "item", "mw", "lead_years",
                     "commit_year")
 #: Row kinds, in display order.
-KINDS = ("facility", "grid", "queued_grid", "onsite", "it")
+KINDS = ("facility", "grid", "queued_grid", "onsite", "nonfirm", "battery", "it")
 #: Human labels of the kinds.
 KIND_LABELS = {"facility": "facility completed", "grid": "new grid energized",
                "queued_grid": "queued grid energized", "onsite": "on-site generation",
-               "it": "IT installed"}
+               "it": "IT installed", "nonfirm": "non-firm grid energized",
+               "battery": "battery completed"}
 #: MW below this are solver noise and left out.
 MIN_MW = 1e-3
 
@@ -49,7 +55,8 @@ MIN_MW = 1e-3
 def build_schedule(ds: xr.Dataset, *, grid_lead_years: dict[str, int], onsite_lead_years: int,
                    queued_mw: pd.Series, queue_year: pd.Series,
                    operator: pd.Series | None = None,
-                   onsite_technology: str = "on-site generation") -> pd.DataFrame:
+                   onsite_technology: str = "on-site generation",
+                   nonfirm_lead_years: int = 0, battery_lead_years: int = 0) -> pd.DataFrame:
     """The tidy schedule (see the module docstring), sorted by year, kind, MW (largest first).
 
     Parameters
@@ -60,6 +67,8 @@ def build_schedule(ds: xr.Dataset, *, grid_lead_years: dict[str, int], onsite_le
     queued_mw, queue_year : per site (index: site), from the sites table.
     operator : per site (index: site), blank where none.
     onsite_technology : the name of the on-site option.
+    nonfirm_lead_years, battery_lead_years : ``nonfirm.lead_years`` and
+        ``nonfirm.battery_lead_years`` (used when ``ds`` has non-firm results).
     """
     years = ds.year.values.astype(int)
     sites = ds.site.values.astype(str)
@@ -99,6 +108,13 @@ def build_schedule(ds: xr.Dataset, *, grid_lead_years: dict[str, int], onsite_le
     frames[-1]["commit_year"] = pd.NA  # committed before the plan starts
     add("onsite", onsite_technology, ds["onsite_mw"].transpose("site", "year").values,
         np.int64(onsite_lead_years), s_all, y_all)
+    if "nonfirm_mw" in ds:
+        add("nonfirm", "non-firm connection", ds["nonfirm_mw"].transpose("site", "year").values,
+            np.int64(nonfirm_lead_years), s_all, y_all)
+        mwh = ds["battery_new_mwh"].transpose("site", "year").values[s_all, y_all]
+        add("battery", np.array([f"battery ({v:,.0f} MWh)" for v in mwh], dtype=object),
+            ds["battery_new_mw"].transpose("site", "year").values, np.int64(battery_lead_years),
+            s_all, y_all)
     it = ds["it_mw"].transpose("site", "chip", "year").values
     s_i, g_i, y_i = np.nonzero(it > MIN_MW)
     chips = ds.chip.values.astype(str)
@@ -126,7 +142,10 @@ def schedule_from_scenario(ds: xr.Dataset, scenario: object) -> pd.DataFrame:
         ds, grid_lead_years=regions["interconnect_lead_years"].astype(int).to_dict(),
         onsite_lead_years=int(spec.onsite.lead_years), queued_mw=sites["queued_mw"],
         queue_year=sites["queue_year"], operator=operator,
-        onsite_technology=onsite_name(spec))
+        onsite_technology=onsite_name(spec),
+        nonfirm_lead_years=int(spec.nonfirm.lead_years) if spec.nonfirm is not None else 0,
+        battery_lead_years=int(spec.nonfirm.battery_lead_years) if spec.nonfirm is not None
+        else 0)
 
 
 def onsite_name(spec: object) -> str:
