@@ -303,3 +303,15 @@ def test_campuses_become_forced_builds_summed_per_site_and_year() -> None:
     table = load_campuses(None, sc.sites)
     kept = table[table["status"].isin(["under_construction", "contracted"])]
     assert sum(f.build_mw for f in camp) == pytest.approx(float(kept["committed_mw"].sum()))
+
+
+def test_clustered_sites_with_site_layers_fail_with_one_message() -> None:
+    """Per-site layers name the bundled sites: after clustering, an error names the key."""
+    from dataclasses import replace
+
+    from grids.tables import InputError
+    from planner.inputs.cluster import cluster_sites
+
+    sc = replace(cluster_sites(load_scenario(CREDIBLE), 2), fleet=None)
+    with pytest.raises(InputError, match="were the sites clustered"):
+        sc.levers()

@@ -690,6 +690,14 @@ def build_levers(sc: Scenario) -> Levers | None:
         lv.forced_builds.append(ForcedBuild(f.site, f.year, float(f.build_mw), f.exact))
 
     mk = sc.market
+    for key, named in (("construction", set(mk.site_lead_years) | set(mk.under_construction)),
+                       ("committed_campuses", {f.site for f in mk.campuses}),
+                       ("sales_tax", set(mk.server_tax_rate or {}))):
+        missing = sorted(named - site_ids)
+        if missing:
+            raise fail((key,), f"its table names site '{missing[0]}', which is not in the "
+                       "sites (were the sites clustered? the market-data layers are per "
+                       "site: run without --cluster)")
     lv.site_lead_years = dict(mk.site_lead_years)
     lv.under_construction = dict(mk.under_construction)
     lv.accelerator_supply_h100e = dict(mk.accelerator_supply_h100e)
