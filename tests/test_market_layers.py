@@ -315,3 +315,31 @@ def test_clustered_sites_with_site_layers_fail_with_one_message() -> None:
     sc = replace(cluster_sites(load_scenario(CREDIBLE), 2), fleet=None)
     with pytest.raises(InputError, match="were the sites clustered"):
         sc.levers()
+
+
+def test_supply_and_headroom_tables_through_the_front_door(tmp_path: Path) -> None:
+    """The supply case as a scenario folder with tables of its own (A: 1,200 × 0.5 = 600
+    H100e). A national headroom of 0.3 MW (the site has no grid yet) serves 300 H100e, all
+    of A (the cheaper, under its limit), and leaves 700 unserved; one more national MW
+    serves 1,000 H100e more of A: 1,000·V − 1,000·2 USD."""
+    d = tiny(years=[2026], demand_h100e=[1000],
+             chips={"a": {"vendor": "A", "capex_usd_per_unit": 100.0},
+                    "b": {"vendor": "B", "capex_usd_per_unit": 300.0}},
+             value_of_unserved_usd_per_h100e_year=V)
+    folder = write_scenario_folder(d, tmp_path / "case")
+    (folder / "supply.csv").write_text(
+        "vendor,year,max_h100e,us_share,basis\nA,2026,1200,0.5,assumption\n", encoding="utf-8")
+    (folder / "headroom.csv").write_text(
+        "region,year,firm_load_limit_mw,basis\nR,2026,5,assumption\nUS,2026,0.3,assumption\n",
+        encoding="utf-8")
+    with open(folder / "scenario.yaml", "a", encoding="utf-8") as f:
+        f.write("accelerator_supply: {path: supply.csv}\nfirm_headroom: {path: headroom.csv}\n")
+    out = tmp_path / "out"
+    assert main(["run", str(folder / "scenario.yaml"), "-o", str(out)]) == 0
+    ds = xr.open_dataset(out / "results.nc")
+    assert float(ds["unserved_h100e"].sel(year=2026)) == pytest.approx(700.0)
+    assert float(ds["gpu_bought_h100e"].sel(vendor="A", year=2026)) == pytest.approx(300.0)
+    assert float(ds["gpu_supply_h100e"].sel(vendor="A", year=2026)) == pytest.approx(600.0)
+    assert float(ds["national_headroom_value_usd_per_mw"].sel(year=2026)) \
+        == pytest.approx(1000 * V - 2000)
+    ds.close()
