@@ -343,3 +343,19 @@ def test_supply_and_headroom_tables_through_the_front_door(tmp_path: Path) -> No
     assert float(ds["national_headroom_value_usd_per_mw"].sel(year=2026)) \
         == pytest.approx(1000 * V - 2000)
     ds.close()
+
+
+@pytest.mark.parametrize("line, words", [
+    ("accelerator_supply: 5", "expected true, false or a mapping"),
+    ("construction: {lead_years: -1}", "greater than or equal to 0"),
+    ("firm_headroom: {path: nope.csv}", "file not found: nope.csv"),
+])
+def test_bad_layer_keys_are_one_line_exit_2(tmp_path: Path, capsys, line: str,
+                                            words: str) -> None:
+    """A bad market-layer key: one line naming the file and key; exit 2."""
+    folder = write_scenario_folder(tiny(years=[2026], demand_h100e=[0]), tmp_path / "case")
+    with open(folder / "scenario.yaml", "a", encoding="utf-8") as f:
+        f.write(line + "\n")
+    assert main(["validate", str(folder / "scenario.yaml")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert words in err and "scenario.yaml" in err and len(err.splitlines()) == 1

@@ -75,8 +75,10 @@ def on_or_off(value: Any) -> Any:
     """``true`` → ``{}`` (on, bundled defaults); ``false`` → ``None`` (off)."""
     if value is True:
         return {}
-    if value is False:
+    if value is False or value is None:
         return None
+    if not isinstance(value, dict):
+        raise ValueError("expected true, false or a mapping of the layer's options")
     return value
 
 
