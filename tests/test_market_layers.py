@@ -359,3 +359,21 @@ def test_bad_layer_keys_are_one_line_exit_2(tmp_path: Path, capsys, line: str,
     assert main(["validate", str(folder / "scenario.yaml")]) == 2
     err = capsys.readouterr().err.strip()
     assert words in err and "scenario.yaml" in err and len(err.splitlines()) == 1
+
+
+def test_construction_without_site_facts_through_the_front_door(tmp_path: Path) -> None:
+    """`construction: {lead_years: 1, site_facts: false}` on the lead case: no hall in
+    2026 (1,000 H100e unserved), and the lead's dual is reported: 1,000·V − 1e6/50."""
+    d = tiny(years=[2026, 2027], demand_h100e=[1000, 1000],
+             sites={"s": {"build_capex_usd_per_mw": 1e6}},
+             value_of_unserved_usd_per_h100e_year=V)
+    folder = write_scenario_folder(d, tmp_path / "case")
+    with open(folder / "scenario.yaml", "a", encoding="utf-8") as f:
+        f.write("construction: {lead_years: 1, site_facts: false}\n")
+    out = tmp_path / "out"
+    assert main(["run", str(folder / "scenario.yaml"), "-o", str(out)]) == 0
+    ds = xr.open_dataset(out / "results.nc")
+    assert ds["unserved_h100e"].values.tolist() == pytest.approx([1000.0, 0.0])
+    assert float(ds["lead_time_value_usd_per_mw"].sel(site="s", year=2026)) \
+        == pytest.approx(1000 * V - 2e4)
+    ds.close()

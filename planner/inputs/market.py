@@ -145,9 +145,12 @@ def load_market(spec: Any, path: Path, sites: pd.DataFrame, regions: pd.DataFram
     c = spec.construction
     if c is not None:
         out.facility_lead_years = int(c.lead_years)
+        # every site's lead, its own where the site facts give one
+        out.site_lead_years = {str(s): int(c.lead_years) for s in sites.index}
         if c.site_facts and (site_facts_path is not None or not own_sites):
             f = site_facts("construction")
-            out.site_lead_years = {s: int(v) for s, v in f["construction_lead_years"].items()}
+            out.site_lead_years.update(
+                {s: int(v) for s, v in f["construction_lead_years"].items()})
             out.under_construction = {
                 s: (float(mw), int(y)) for s, mw, y in zip(
                     f.index, f["under_construction_mw"], f["under_construction_year"])
