@@ -7,8 +7,8 @@ forecasts (ERCOT, PJM, MISO) or a labelled assumption; rows with region
 ``US`` hold a national limit (all regions together, Grid Strategies).
 Arithmetic per row in its ``source`` cell and in ``docs/data-sources.md``.
 
-Not yet a model constraint: ``docs/data-sources.md`` ("Next: wiring into the
-model") says which constraint it feeds.
+The scenario key ``firm_headroom`` feeds it to constraint (5) (per region and
+year) and to ``Grid_Headroom_National`` (the ``US`` rows).
 """
 
 from __future__ import annotations

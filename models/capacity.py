@@ -77,6 +77,17 @@ class CapacityInputs:
     capacity_price_usd_per_mw_year : region × year capacity price.
     levers : optional planner's levers (:class:`models.levers.Levers`); ``None``
         = none, the plain capacity model.
+    facility_lead_years : years from y0 until a new hall can be complete at any site
+        (the layer :mod:`models.levers.construction`; a site's own lead in the levers
+        overrides it); 0 = no lead time. The hedge reads it as Build's commitment lead.
+    new_load_limit_mw : optional region × year table of the most new grid MW energized
+        in a year (firm headroom, NaN = none); constraint (5) takes the smaller of it
+        and the region's ``new_load_limit_mw_per_year``.
+    server_tax_rate : optional site → sales tax on chip capex (fraction, 0.0625 = 6.25 %);
+        chip capex at s is κ_g·(1 + tax_s). ``None`` = no tax.
+    value_of_unserved_by_year : optional year → USD per H100e-year of an unserved
+        inelastic block (indexed to frontier compute); ``None`` = the flat
+        ``value_of_unserved_usd_per_h100e_year``.
     """
 
     years: list[int]
@@ -97,16 +108,46 @@ class CapacityInputs:
     demand_blocks: pd.DataFrame | None = None
     allow_idle: bool = True
     levers: Any = None  # models.levers.Levers (data only; never imported here)
+    facility_lead_years: int = 0
+    new_load_limit_mw: pd.DataFrame | None = None  # region × year, MW/year (NaN = none)
+    server_tax_rate: dict[str, float] | None = None  # site -> fraction of chip capex
+    value_of_unserved_by_year: dict[int, float] | None = None  # year -> USD/(H100e·year)
+
+    def load_limit_mw(self) -> pd.DataFrame:
+        """Most new grid MW energized per region and year (NaN = none): the smaller of
+        the region's ``new_load_limit_mw_per_year`` and ``new_load_limit_mw``.
+
+        Examples
+        --------
+        >>> regions = pd.DataFrame({"new_load_limit_mw_per_year": [5.0, np.nan]},
+        ...                        index=["A", "B"])
+        >>> table = pd.DataFrame({2026: [9.0, 3.0], 2027: [2.0, np.nan]}, index=["A", "B"])
+        >>> d = CapacityInputs.__new__(CapacityInputs)
+        >>> d.regions, d.years, d.new_load_limit_mw = regions, [2026, 2027], table
+        >>> d.load_limit_mw().values.tolist()
+        [[5.0, 2.0], [3.0, nan]]
+        """
+        scalar = self.regions["new_load_limit_mw_per_year"].astype(float).to_numpy()
+        out = pd.DataFrame(np.repeat(scalar[:, None], len(self.years), 1),
+                           index=self.regions.index, columns=list(self.years))
+        if self.new_load_limit_mw is not None:
+            table = self.new_load_limit_mw.reindex(index=out.index, columns=out.columns)
+            out = pd.DataFrame(np.fmin(out.to_numpy(), table.to_numpy(dtype=float)),
+                               index=out.index, columns=out.columns)
+        return out
 
     def blocks(self) -> pd.DataFrame:
         """The demand blocks per year (one block per year when inelastic)."""
         if self.demand_blocks is not None:
             return self.demand_blocks
+        by_year = self.value_of_unserved_by_year or {}
         return pd.DataFrame({
             "year": list(self.years),
             "block": 0,
             "size_h100e": self.demand_h100e.loc[list(self.years)].to_numpy(dtype=float),
-            "value_usd_per_h100e_year": self.value_of_unserved_usd_per_h100e_year,
+            "value_usd_per_h100e_year": [
+                float(by_year.get(y, self.value_of_unserved_usd_per_h100e_year))
+                for y in self.years],
         })
 
 
@@ -307,14 +348,14 @@ def index_sets(
     fleet_sgy = [(s, g, y) for s in sites for y in years
                  for g in chips_in[y] + fleet_extra.get((s, y), [])]
 
-    limits = d.regions["new_load_limit_mw_per_year"]
+    limits = d.load_limit_mw()
     grid_sites_in: dict[tuple[str, int], list[str]] = {}
     for s, r in zip(sites, site_region):
         for y in grid_years[s]:
             grid_sites_in.setdefault((r, y), []).append(s)
     headroom_ry = [
         (r, y) for r in regions for y in years
-        if not np.isnan(limits[r]) and (r, y) in grid_sites_in
+        if not np.isnan(limits.at[r, y]) and (r, y) in grid_sites_in
     ]
     blocks = d.blocks()
     unserved_yb = [(int(y), int(b)) for y, b in zip(blocks["year"], blocks["block"])]
@@ -430,8 +471,9 @@ def add_sets_and_params(m: pyo.ConcreteModel, d: CapacityInputs, ix: IndexSets) 
         "kappa_usd_per_mw"].astype(float).to_numpy())), "κ_g, chip capex, USD per IT-MW")
     m.life_years = param((m.CHIPS,), dict(zip(ix.chips, chips["life_years"].astype(int)
                                               .tolist())), "chip life, years")
-    m.new_load_limit_mw_per_year = param((m.REGIONS,), regions[
-        "new_load_limit_mw_per_year"].astype(float).to_dict(), "new grid MW a year (NaN = none)")
+    m.new_load_limit_mw = param((m.HEADROOM_RY,), {
+        (r, y): float(d.load_limit_mw().at[r, y]) for r, y in ix.headroom_ry},
+        "most new grid MW energized in region r in year y")
     m.discount_factor = param((m.YEARS,), discount_factors(ix.years, d.discount_rate)
                               .to_dict(), "δ_y = (1+ρ)^-(y−y0+1)")
     energy = d.energy_price_usd_per_mwh.loc[ix.sites, ix.years].to_numpy(dtype=float)
@@ -528,7 +570,7 @@ def add_expressions(m: pyo.ConcreteModel, ix: IndexSets) -> None:
 
 def add_constraints(m: pyo.ConcreteModel, d: CapacityInputs, ix: IndexSets) -> None:
     """Constraints (0)–(6) of the capacity model (``Capitalised_Words``)."""
-    pue, max_mw, limit = m.pue, m.max_mw, m.new_load_limit_mw_per_year
+    pue, max_mw, limit = m.pue, m.max_mw, m.new_load_limit_mw
     allow_idle = d.allow_idle
 
     def fleet_installed_rule(m: Any, s: str, g: str, y: int) -> Any:
@@ -560,9 +602,10 @@ def add_constraints(m: pyo.ConcreteModel, d: CapacityInputs, ix: IndexSets) -> N
         return m.OnsiteLoad[s, y] <= m.OnsiteCapacityMW[s, y].expr
 
     def headroom_rule(m: Any, r: str, y: int) -> Any:
-        """(5) Σ_{s∈r} grid[s,y] ≤ new_load_limit_mw_per_year(r)."""
+        """(5) Σ_{s∈r} grid[s,y] ≤ limit[r,y] = min(new_load_limit_mw_per_year(r),
+        firm headroom[r,y])."""
         ss = ix.grid_sites_in[r, y]
-        return _linear([1.0] * len(ss), [m.Grid[s, y] for s in ss]) <= limit[r]
+        return _linear([1.0] * len(ss), [m.Grid[s, y] for s in ss]) <= limit[r, y]
 
     def compute_rule(m: Any, y: int) -> Any:
         """(6) Σ_{s,g} π_g · U[s,g,y] + Σ_b unserved[y,b] ≥ Σ_b demand[y,b]  (thousand H100e).
@@ -625,10 +668,14 @@ def add_costs(m: pyo.ConcreteModel, d: CapacityInputs, ix: IndexSets) -> None:
         ss = onsite_in[y]
         return _linear([k * d.onsite_capex_usd_per_mw] * len(ss), [m.Onsite[s, y] for s in ss])
 
+    tax = d.server_tax_rate or {}
+
     def chip_spend(m: Any, g: str, t: int) -> Any:
-        """Σ_s κ_g·it[s,g,t]: capex on chip g spent in t, million USD."""
+        """Σ_s κ_g·(1 + tax_s)·it[s,g,t]: capex on chip g spent in t with the site's sales
+        tax on servers (0 without the layer), million USD."""
         ss = it_in[g, t]
-        return _linear([k * kappa[g]] * len(ss), [m.IT[s, g, t] for s in ss])
+        return _linear([k * kappa[g] * (1.0 + tax.get(s, 0.0)) for s in ss],
+                       [m.IT[s, g, t] for s in ss])
 
     m.BUY_GT = pyo.Set(dimen=2, initialize=buy, ordered=True)
     m.Facility_Spend = pyo.Expression(m.YEARS, rule=facility_spend, doc=facility_spend.__doc__)

@@ -73,3 +73,58 @@ def value_of_unserved(levelized_usd_per_h100e_year: pd.Series,
     """
     k = float(parameters.loc["unserved_value_multiple", "value"])
     return (k * levelized_usd_per_h100e_year).rename("value_of_unserved_usd_per_h100e_year")
+
+
+def newest_chip_levelized_usd_per_h100e_year(
+    chips: pd.DataFrame, years: list[int], discount_rate: float, facility_life_years: int,
+    facility_capex_usd_per_mw: float, pue: float, energy_usd_per_mwh: pd.Series,
+    utilization: float,
+) -> pd.Series:
+    """Levelized cost of the newest chip on sale each year, USD per H100e-year.
+
+    The newest chips are those on sale in y (``first_year ≤ y ≤ last_year``) with the
+    latest ``first_year``; of them the cheapest per H100e counts (the frontier's
+    price). Per H100e-year: chip capex κ_g/π_g × CRF(ρ, life_g) + facility capex ×
+    PUE / π_g × CRF(ρ, facility life) + PUE / π_g × u × 8,760 h × energy price[y]
+    (the arithmetic of ``docs/data-sources.md`` 7.8).
+
+    Parameters
+    ----------
+    chips : chips with ``first_year``, ``last_year``, ``life_years``,
+        ``pi_h100e_per_mw`` and ``kappa_usd_per_mw`` (``models.chips.with_derived``).
+    years : model years.
+    discount_rate : real discount rate ρ.
+    facility_life_years : annuity life of facility capital.
+    facility_capex_usd_per_mw : facility capex per facility MW, USD/MW.
+    pue : facility MW per IT MW.
+    energy_usd_per_mwh : energy price by year, USD/MWh.
+    utilization : average IT load ÷ installed IT capacity.
+
+    Examples
+    --------
+    >>> chips = pd.DataFrame({"first_year": [2023], "last_year": [2030], "life_years": [5],
+    ...     "pi_h100e_per_mw": [1 / 1.275e-3], "kappa_usd_per_mw": [51_600 / 1.275e-3]},
+    ...     index=["h100"])
+    >>> v = newest_chip_levelized_usd_per_h100e_year(chips, [2026], 0.08, 20, 10_579_000,
+    ...     1.2, pd.Series([76.3], index=[2026]), 0.8)
+    >>> round(float(v[2026]))
+    15390
+    """
+    def crf(rate: float, life: int) -> float:
+        if abs(rate) < 1e-9:
+            return 1.0 / life
+        return rate / (1.0 - (1.0 + rate) ** -life)
+
+    out = {}
+    for y in years:
+        on_sale = chips[(chips["first_year"] <= y) & (chips["last_year"] >= y)]
+        if on_sale.empty:
+            continue
+        newest = on_sale[on_sale["first_year"] == on_sale["first_year"].max()]
+        pi = newest["pi_h100e_per_mw"].astype(float)
+        chip = newest["kappa_usd_per_mw"].astype(float) / pi * [
+            crf(discount_rate, int(n)) for n in newest["life_years"]]
+        facility = facility_capex_usd_per_mw * pue / pi * crf(discount_rate, facility_life_years)
+        energy = pue / pi * utilization * 8760.0 * float(energy_usd_per_mwh[y])
+        out[y] = float((chip + facility + energy).min())
+    return pd.Series(out, dtype=float, name="levelized_usd_per_h100e_year")

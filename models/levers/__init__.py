@@ -31,6 +31,14 @@ lever (scenario key)        module: adds
                             ``NonFirm_Within_Load`` (N8), constraint (3) extended; cost components
                             ``nonfirm``, ``battery``, ``lost_compute``, ``onsite_cover``,
                             ``capacity_credit``
+``construction``,           :mod:`~models.levers.construction`: ``Build_Lead`` (L6a)
+``facility_lead_years``
+``accelerator_supply``      :mod:`~models.levers.accelerator_supply`: ``Bought``,
+                            ``Accelerator_Supply`` (L6b)
+``firm_headroom``           :mod:`~models.levers.national_headroom`:
+                            ``Grid_Headroom_National`` (L6c); the regional rows feed (5)
+``market``                  :mod:`~models.levers.facility_om`: cost component
+                            ``facility_om``
 ==========================  =========================================================
 
 The levers' data (:class:`Levers`) is in :mod:`models.levers.data`; plain words for
@@ -41,10 +49,14 @@ from __future__ import annotations
 
 from models.capacity import CapacityInputs
 from models.levers import (
+    accelerator_supply,
     budget,
     carbon,
+    construction,
+    facility_om,
     forced_builds,
     lumpy,
+    national_headroom,
     nonfirm,
     regional_demand,
     water,
@@ -63,7 +75,8 @@ from models.levers.data import (
 )
 
 #: The lever modules with components, in the order they are added.
-LAYERS = (lumpy, budget, carbon, water, regional_demand, forced_builds, nonfirm)
+LAYERS = (lumpy, budget, carbon, water, regional_demand, forced_builds, construction,
+          accelerator_supply, national_headroom, facility_om, nonfirm)
 
 __all__ = [
     "COOLING_WATER", "EMISSIONS_SCALE", "LAYERS", "ONSITE_GAS_T_PER_MWH", "WATER_SCALE",

@@ -130,6 +130,16 @@ class Levers:
     regional_demand: list[RegionalRequirement] = field(default_factory=list)
     forced_builds: list[ForcedBuild] = field(default_factory=list)
     nonfirm: NonFirm | None = None
+    # construction lead per site (years from y0; overrides the inputs' facility_lead_years)
+    # and halls under construction: site -> (facility MW, year they complete)
+    site_lead_years: dict[str, int] = field(default_factory=dict)
+    under_construction: dict[str, tuple[float, int]] = field(default_factory=dict)
+    # most new H100e bought in the US per (vendor or "all", year)
+    accelerator_supply_h100e: dict[tuple[str, int], float] = field(default_factory=dict)
+    # most new grid MW energized over all regions together per year (national headroom)
+    national_headroom_mw: dict[int, float] = field(default_factory=dict)
+    # fixed O&M of every facility MW standing, with or without chips, USD per MW-year
+    facility_om_usd_per_mw_year: float = 0.0
 
     def active(self) -> list[str]:
         """Names of the levers that are set (scenario keys)."""
@@ -145,6 +155,10 @@ class Levers:
             "regional_demand": bool(self.regional_demand),
             "forced_builds": bool(self.forced_builds),
             "nonfirm": self.nonfirm is not None,
+            "construction": bool(self.site_lead_years or self.under_construction),
+            "accelerator_supply": bool(self.accelerator_supply_h100e),
+            "national_headroom": bool(self.national_headroom_mw),
+            "facility_om": self.facility_om_usd_per_mw_year > 0,
         }
         return [k for k, v in on.items() if v]
 

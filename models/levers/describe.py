@@ -19,7 +19,8 @@ from models.levers.data import Levers
 USER_CONSTRAINTS = (
     "Forced_Build", "Capital_Budget", "Capital_Budget_Region", "Capital_Budget_Operator",
     "Carbon_Cap", "Water_Site", "Water_Region", "Regional_Demand", "Facility_Limit",
-    "Grid_Headroom", "Build_Blocks", "Grid_Blocks",
+    "Grid_Headroom", "Build_Blocks", "Grid_Blocks", "Build_Lead", "Accelerator_Supply",
+    "Grid_Headroom_National",
 )
 
 
@@ -76,8 +77,21 @@ def describe_row(d: CapacityInputs, name: str, index: Any) -> tuple[str, bool]:
                 f"{', '.join(req.regions)})"), user
     if name == "Grid_Headroom":
         r, y = idx
-        lim = float(d.regions.at[r, "new_load_limit_mw_per_year"])
+        lim = float(d.load_limit_mw().at[r, y])
         return f"new-load limit of region {r} ({lim:g} MW/year) in {y}", user
+    if name == "Build_Lead":
+        s, y = idx
+        mw, year = lv.under_construction.get(s, (0.0, None))
+        extra = f"; {mw:g} MW under construction complete in {year}" if mw else ""
+        return (f"construction lead time at {s}: no new hall completed in {y}{extra}"), user
+    if name == "Accelerator_Supply":
+        v, y = idx
+        return (f"accelerator supply of {v} in {y} "
+                f"({lv.accelerator_supply_h100e[v, y]:,.0f} H100e)"), user
+    if name == "Grid_Headroom_National":
+        y = idx[0]
+        return (f"national firm headroom in {y} ({lv.national_headroom_mw[y]:,.0f} MW of new "
+                "grid connections)"), user
     if name == "Build_Blocks":
         s, y = idx
         return f"facility builds at {s} in whole blocks of {lv.build_block_mw[s]:g} MW", user

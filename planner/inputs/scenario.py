@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import difflib
 import functools
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -17,7 +17,7 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, Field, ValidationError, model_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
 from grids.hourly import load_hourly
 from grids.regions import (
@@ -46,9 +46,23 @@ from models.levers import (
     per_year,
     water_per_mwh,
 )
+from models.parameters import newest_chip_levelized_usd_per_h100e_year
 from planner.inputs.headroom import RegionCurve, nonfirm_regions, region_curves
+from planner.inputs.market import (
+    MARKET_KEYS,
+    CommittedCampuses,
+    Construction,
+    FirmHeadroom,
+    Market,
+    MarketData,
+    SalesTax,
+    TableKey,
+    load_market,
+    mean_energy_price,
+    on_or_off,
+)
 from planner.inputs.uncertainty import Uncertainty
-from sites.fleet import check_fleet, read_fleet
+from sites.fleet import check_fleet, default_fleet_path, read_fleet
 from sites.sites import place_sites, read_sites
 
 #: Largest demand a growth path may reach, H100e: a hundred million times today's fleet.
@@ -269,9 +283,10 @@ class ScenarioFile(StrictModel):
     mip_rel_gap: float = Field(
         default=1e-4, ge=0, le=1, description="relative optimality gap at which a MILP "
         "(lumpy builds) counts as solved")
-    fleet: str | None = Field(
+    fleet: str | bool | None = Field(
         default=None, description="lever: table of accelerators already installed (site, "
-        "chip, year_installed, it_mw): no capex, retired at the end of their life")
+        "chip, year_installed, it_mw): no capex, retired at the end of their life; true = "
+        "the bundled installed base at the bundled sites (sites/data/fleet.csv)")
     budget: Budget | None = Field(default=None, description="lever: capital budgets")
     carbon: Carbon | None = Field(
         default=None, description="lever: carbon price and/or cap; {} only reports emissions")
@@ -286,10 +301,43 @@ class ScenarioFile(StrictModel):
         default=None, description="layer: non-firm (curtailable) grid connections, capped per "
         "region by the curtailment-enabled headroom of the hourly record (README, \"Non-firm "
         "connections\")")
+    # ---- market-data layers (issue 15; docs/data-sources.md 7): true or {} = bundled ----
+    site_facts: str | None = Field(
+        default=None, description="per-site state, construction lead and halls under "
+        "construction (default: bundled, for the bundled sites); read by construction and "
+        "sales_tax")
+    construction: Construction | None = Field(
+        default=None, description="layer: construction lead time (Build_Lead): no new hall "
+        "before y0 + the site's lead, except halls under construction in their year")
+    accelerator_supply: TableKey | None = Field(
+        default=None, description="layer: most new H100e bought per vendor and year "
+        "(Accelerator_Supply; dual gpu_supply_value_usd_per_h100e)")
+    firm_headroom: FirmHeadroom | None = Field(
+        default=None, description="layer: most new firm grid MW per region and year "
+        "(constraint 5, Grid_Headroom) and over all regions (Grid_Headroom_National)")
+    committed_campuses: CommittedCampuses | None = Field(
+        default=None, description="layer: committed campuses as forced builds "
+        "(Forced_Build), summed per site and online year")
+    market: Market | None = Field(
+        default=None, description="layer: value of unserved compute indexed to the newest "
+        "chip's levelized cost, and fixed O&M of every standing hall (cost facility_om)")
+    sales_tax: SalesTax | None = Field(
+        default=None, description="layer: state sales tax on chip capex per site "
+        "(κ_g·(1 + tax_s))")
     # ---- dcplan hedge (docs/hedge.md); dcplan run plans for the scenario as written ----
     uncertainty: Uncertainty | None = Field(
         default=None, description="futures for dcplan hedge: named scenarios with "
         "probabilities and overrides, and the year(s) they are revealed")
+
+    @field_validator(*MARKET_KEYS, mode="before")
+    @classmethod
+    def _on_or_off(cls, value: Any) -> Any:
+        return on_or_off(value)
+
+    @field_validator("fleet", mode="before")
+    @classmethod
+    def _fleet_off(cls, value: Any) -> Any:
+        return None if value is False else value
 
 
 @dataclass
@@ -306,6 +354,7 @@ class Scenario:
     demand_h100e: pd.Series
     table_paths: dict[str, str]
     fleet: pd.DataFrame | None = None
+    market: MarketData = field(default_factory=MarketData)
 
     @property
     def name(self) -> str:
@@ -339,7 +388,25 @@ class Scenario:
             demand_blocks=self.demand_blocks(),
             allow_idle=s.allow_idle_chips,
             levers=self.levers(),
+            facility_lead_years=self.market.facility_lead_years,
+            new_load_limit_mw=self.market.regional_headroom_mw,
+            server_tax_rate=self.market.server_tax_rate,
+            value_of_unserved_by_year=self.value_of_unserved_by_year(energy),
         )
+
+    def value_of_unserved_by_year(self, energy: pd.DataFrame) -> dict[int, float] | None:
+        """Value of unserved compute per year when the layer ``market`` indexes it: the
+        multiple × the levelized cost of the newest chip (the sites' mean facility capex,
+        PUE and energy price); ``None`` = the flat value."""
+        k = self.market.unserved_value_multiple
+        if k is None:
+            return None
+        s = self.spec
+        lev = newest_chip_levelized_usd_per_h100e_year(
+            self.chips, self.years, s.discount_rate, s.facility_life_years,
+            float(self.sites["build_capex_usd_per_mw"].mean()), float(self.sites["pue"].mean()),
+            mean_energy_price(energy), s.utilization)
+        return {int(y): k * float(v) for y, v in lev.items()}
 
     def active_levers(self) -> list[str]:
         """Names of the levers this scenario sets (``[]`` for none)."""
@@ -420,6 +487,8 @@ def load_scenario(path: str | Path | None = None) -> Scenario:
         value = getattr(spec, key)
         if value is None:
             return None
+        if value is True:  # fleet: true = the bundled installed base
+            return default_fleet_path()
         return referenced_file(path, (key,), value)
 
     # 1. every file and every table's own content, before any cross-check between them,
@@ -467,6 +536,9 @@ def load_scenario(path: str | Path | None = None) -> Scenario:
     if fleet_raw is not None:
         fleet = check_fleet(fleet_raw, sites, chips.index, fleet_path)
 
+    market = load_market(spec, path, sites, regions, chips, years,
+                         own_sites=sites_path is not None, site_facts_path=table("site_facts"))
+
     paths = {
         "scenario": str(path),
         "regions": regions.attrs.get("path", ""),
@@ -482,8 +554,10 @@ def load_scenario(path: str | Path | None = None) -> Scenario:
     hourly_path = table("hourly_load")
     if hourly_path is not None:  # read by dcplan headroom and by the nonfirm layer
         paths["hourly_load"] = str(hourly_path)
+    paths.update(market.paths)
     sc = Scenario(path=path, spec=spec, regions=regions, geometry=geometry, prices=prices,
-                  sites=sites, chips=chips, demand_h100e=demand, table_paths=paths, fleet=fleet)
+                  sites=sites, chips=chips, demand_h100e=demand, table_paths=paths, fleet=fleet,
+                  market=market)
     sc.levers()  # lever references checked now: errors before any solve
     return sc
 
@@ -671,6 +745,21 @@ def build_levers(sc: Scenario) -> Levers | None:
     if s.nonfirm is not None:
         lv.nonfirm = build_nonfirm(sc, fail, known)
 
+    mk = sc.market
+    for key, named in (("construction", set(mk.site_lead_years) | set(mk.under_construction)),
+                       ("committed_campuses", {f.site for f in mk.campuses}),
+                       ("sales_tax", set(mk.server_tax_rate or {}))):
+        missing = sorted(named - site_ids)
+        if missing:
+            raise fail((key,), f"its table names site '{missing[0]}', which is not in the "
+                       "sites (were the sites clustered? the market-data layers are per "
+                       "site: run without --cluster)")
+    lv.site_lead_years = dict(mk.site_lead_years)
+    lv.under_construction = dict(mk.under_construction)
+    lv.accelerator_supply_h100e = dict(mk.accelerator_supply_h100e)
+    lv.national_headroom_mw = dict(mk.national_headroom_mw)
+    lv.facility_om_usd_per_mw_year = mk.facility_om_usd_per_mw_year
+    lv.forced_builds.extend(mk.campuses)
     return lv if lv.active() else None
 
 

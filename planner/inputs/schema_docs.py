@@ -125,11 +125,14 @@ def render() -> str:
     ]
     parts += [
         "",
-        "## Bundled market data (loaders only; not yet read by `dcplan run`)",
+        "## Bundled market data (read by `dcplan run` through the market-data keys)",
         "",
         "Package data with a `source` on every row, loaded by plain functions that take a path",
-        "(default: the bundled file). docs/data-sources.md gives the arithmetic and, in",
-        "\"Next: wiring into the model\", the constraint each table is meant to feed.",
+        "(default: the bundled file) and read by the scenario keys `fleet: true`,",
+        "`construction`, `accelerator_supply`, `firm_headroom`, `committed_campuses`, `market`",
+        "and `sales_tax` (the on-site technologies and the non-AI baseline are not read yet).",
+        "docs/data-sources.md gives the arithmetic and, in \"Wiring into the model\", the",
+        "constraint each table feeds.",
         "The bundled installed base `sites/data/fleet.csv` (loader `sites.fleet.load_fleet`)",
         "uses the `fleet` schema above.",
     ]

@@ -473,6 +473,45 @@ class Result:
                             "the build year's USD); 0 = the plan would build it anyway"))
         if lv.nonfirm is not None:
             new.update(self._nonfirm(onehot))
+        if "construction" in active or "Build_Lead" in self.lp.duals:
+            keys = [(s, y) for s in sites for y in years]
+            new["lead_time_value_usd_per_mw"] = xr.DataArray(
+                self._dual_vector("Build_Lead", keys, -USD_SCALE).reshape(len(sites), len(years))
+                / delta[None, :], dims=("site", "year"), attrs=attrs(
+                    "USD/MW", "value of one more MW of hall completed in the year before the "
+                    "site's construction lead (dual of Build_Lead, in that year's USD); NaN = "
+                    "after the lead"))
+        if lv.accelerator_supply_h100e:
+            vendors = sorted({v for v, _ in lv.accelerator_supply_h100e})
+            coords["vendor"] = ("vendor", np.array(vendors, dtype=object))
+            keys = [(v, y) for v in vendors for y in years]
+            limit = np.array([lv.accelerator_supply_h100e.get(k, np.nan) for k in keys])
+            new["gpu_supply_h100e"] = xr.DataArray(
+                limit.reshape(len(vendors), len(years)), dims=("vendor", "year"),
+                attrs=attrs("H100e", "most new H100e bought in the US (input); NaN = none"))
+            bought = np.full(len(keys), np.nan)
+            got = self.lp.expressions.get("Bought", {})
+            for i, k in enumerate(keys):
+                if k in got:
+                    bought[i] = got[k] * COMPUTE_SCALE
+            new["gpu_bought_h100e"] = xr.DataArray(
+                bought.reshape(len(vendors), len(years)), dims=("vendor", "year"),
+                attrs=attrs("H100e", "new H100e bought from the vendor (all = every chip)"))
+            new["gpu_supply_value_usd_per_h100e"] = xr.DataArray(
+                self._dual_vector("Accelerator_Supply", keys, -USD_SCALE / COMPUTE_SCALE)
+                .reshape(len(vendors), len(years)) / delta[None, :],
+                dims=("vendor", "year"), attrs=attrs(
+                    "USD/H100e", "value of one more H100e of the vendor's supply in the year "
+                    "(dual of Accelerator_Supply, in that year's USD); NaN = no limit"))
+        if lv.national_headroom_mw:
+            new["national_headroom_mw"] = xr.DataArray(
+                np.array([lv.national_headroom_mw.get(y, np.nan) for y in years]),
+                dims=("year",), attrs=attrs("MW", "most new grid MW over all regions (input)"))
+            new["national_headroom_value_usd_per_mw"] = xr.DataArray(
+                self._dual_vector("Grid_Headroom_National", years, -USD_SCALE) / delta,
+                dims=("year",), attrs=attrs(
+                    "USD/MW", "value of one more MW of national firm grid access in the year "
+                    "(dual of Grid_Headroom_National); NaN = no limit"))
         ds = ds.assign_coords(coords).assign(new)
         ds.attrs["levers"] = ", ".join(active)
         return ds
