@@ -255,9 +255,12 @@ SLOW_WRITE = """
 import sys, time
 from pathlib import Path
 import planner.outputs.files
-def slow(*a, **k):
+def slow(*a, **k):  # a long write that reaches a safe point every 0.1 s, as real writes do
+    from planner.optimize.interrupts import check
     Path(sys.argv[2]).write_text("ready")
-    time.sleep(120)
+    for _ in range(1200):
+        time.sleep(0.1)
+        check()
 planner.outputs.files.plot_gap = slow
 from planner.cli.commands import main
 sys.exit(main(["run", "-o", sys.argv[1]]))
