@@ -4,10 +4,8 @@ future's recourse plan, the fan chart and report.html."""
 from __future__ import annotations
 
 import html
-import io
 import json
 import math
-import re
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +16,7 @@ from planner.hedge.engine import HedgeResult
 from planner.outputs.files import atomic_folder, input_hashes, json_ready
 from planner.outputs.report import page
 from planner.outputs.results import package_versions
+from planner.outputs.svg import inline_svg
 
 KIND_LABEL = {"facility": "facility (halls)", "grid": "firm grid connection",
               "onsite": "on-site generation", "chips": "accelerators (IT MW)"}
@@ -101,15 +100,6 @@ def fan_chart(r: HedgeResult, path: Path | None = None) -> Any:
     return fig
 
 
-def _svg(fig: Any) -> str:
-    buf = io.StringIO()
-    fig.savefig(buf, format="svg")
-    text = buf.getvalue()
-    text = re.sub(r"<metadata>.*?</metadata>", "", text[text.index("<svg"):], flags=re.S)
-    return re.sub(r'(<svg[^>]*?)\swidth="[^"]*"\sheight="[^"]*"',
-                  r'\1 style="width:100%;height:auto" role="img"', text, count=1)
-
-
 def _money(v: float) -> str:
     return "–" if v is None or not math.isfinite(v) else f"{round(v / 1e9, 1) + 0.0:,.1f}"
 
@@ -158,8 +148,8 @@ def regret_view(df: pd.DataFrame) -> pd.DataFrame:
     return t.reset_index(drop=True)
 
 
-def render_report(r: HedgeResult, s: dict[str, Any]) -> str:
-    """report.html of a hedged plan."""
+def render_report(r: HedgeResult, s: dict[str, Any], fan: Any = None) -> str:
+    """report.html of a hedged plan; ``fan`` is :func:`fan_chart`'s figure when already drawn."""
     st = r.tree
     due = r.decisions_due_now()
     y0 = st.base.years[0]
@@ -197,7 +187,8 @@ def render_report(r: HedgeResult, s: dict[str, Any]) -> str:
             (_html_table(commitment_summary(due)) + "<details><summary>every site ("
              f"{len(due)} commitments)</summary>" + _html_table(commitment_view(due))
              + "</details>") if len(due) else "<p>None.</p>",
-            "<h2>Load and cost per future</h2>", _svg(fan_chart(r)),
+            "<h2>Load and cost per future</h2>",
+            inline_svg(fan if fan is not None else fan_chart(r)),
             "<h2>Cost per future</h2>", _html_table(costs)]
     if len(r.regret):
         body += ["<h2>Regret: each plan's first stage fixed, re-solved in every future</h2>",
@@ -260,5 +251,6 @@ def write_hedge(r: HedgeResult, target: Path) -> None:
             r.recourse[k].result.to_xarray().to_netcdf(folder / "results.nc")
         import matplotlib.pyplot as plt
 
-        plt.close(fan_chart(r, tmp / "fan.png"))
-        (tmp / "report.html").write_text(render_report(r, s), encoding="utf-8")
+        fan = fan_chart(r, tmp / "fan.png")  # drawn once: the PNG and the report's SVG
+        (tmp / "report.html").write_text(render_report(r, s, fan), encoding="utf-8")
+        plt.close(fan)
