@@ -5,10 +5,12 @@ Run by hand (not part of the test suite)::
     python -m bench.hedge                           # us-base-hedge (4 futures), EF
     python -m bench.hedge --sites 1000              # a synthetic 1,000-site scenario, 4 futures
     python -m bench.hedge --method ph --iterations 50
+    python -m bench.hedge --sites 1000 --workers 1   # the single futures one after another
 
 A synthetic instance is ``dcplan synth`` (seed 0, 15 years, 12 chips) with the four demand
 presets of the bundled example as its futures. Each run is a fresh subprocess; prints one JSON
-line per run (paste the numbers into ``docs/benchmarks.md``).
+line per run (paste the numbers into ``docs/benchmarks.md``); each stage's start goes to
+stderr with the seconds elapsed, so a long run shows where it is.
 """
 
 from __future__ import annotations
@@ -33,13 +35,18 @@ uncertainty:
 """
 
 
-def one(scenario: str, method: str, iterations: int, regret: bool) -> dict:
+def one(scenario: str, method: str, iterations: int, regret: bool, workers: str) -> dict:
     """Solve one hedged plan in this process; return the measurements."""
     import planner
     from planner.hedge.engine import solve_hedge
     from planner.hedge.tree import build_tree
 
     t0 = time.perf_counter()
+
+    def progress(label: str) -> None:  # stderr, so the JSON line stays alone on stdout
+        print(f"[{time.perf_counter() - t0:7.1f} s] {label}", file=sys.stderr, flush=True)
+
+    progress("building the futures")
     st = build_tree(planner.load_scenario(scenario))
     planner_of = None
     if method == "ph":
@@ -47,13 +54,14 @@ def one(scenario: str, method: str, iterations: int, regret: bool) -> dict:
 
         def planner_of(s):
             return progressive_hedging_plan(s, max_iterations=iterations)
-    r = solve_hedge(st, regret=regret, planner_of=planner_of)
+    r = solve_hedge(st, regret=regret, planner_of=planner_of, progress=progress,
+                    workers=workers if workers == "auto" else int(workers))
     return {
         "sites": len(st.base.sites), "futures": len(st.names), "method": r.method,
         "wall_s": round(time.perf_counter() - t0, 1),
         **{f"{k}_s": round(v, 1) for k, v in r.seconds.items()},
         "expected_cost_usd": r.expected_cost_usd, "ws_usd": r.ws_usd, "eev_usd": r.eev_usd,
-        "info": r.info,
+        "workers": r.info["workers"], "info": r.info,
         "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
     }
 
@@ -64,10 +72,11 @@ def main() -> None:
     ap.add_argument("--method", default="ef", choices=["ef", "ph"])
     ap.add_argument("--iterations", type=int, default=300, help="PH iteration limit")
     ap.add_argument("--regret", action="store_true", help="also the n² regret re-solves")
-    ap.add_argument("--one", nargs=4, help=argparse.SUPPRESS)
+    ap.add_argument("--workers", default="auto", help="processes for the single-future solves")
+    ap.add_argument("--one", nargs=5, help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.one:
-        print(json.dumps(one(a.one[0], a.one[1], int(a.one[2]), a.one[3] == "1")))
+        print(json.dumps(one(a.one[0], a.one[1], int(a.one[2]), a.one[3] == "1", a.one[4])))
         return
     with tempfile.TemporaryDirectory() as tmp:
         if a.sites:
@@ -82,8 +91,8 @@ def main() -> None:
 
             scenario = str(default_hedge_path())
         out = subprocess.run([sys.executable, "-m", "bench.hedge", "--one", scenario, a.method,
-                              str(a.iterations), "1" if a.regret else "0"],
-                             check=True, capture_output=True, text=True)
+                              str(a.iterations), "1" if a.regret else "0", a.workers],
+                             check=True, stdout=subprocess.PIPE, text=True)
         print(out.stdout.strip().splitlines()[-1])
 
 

@@ -138,6 +138,26 @@ def test_hand_solved_regret_and_stranded_mw(tmp_path: Path) -> None:
     assert r.decisions_due_now()["kind"].eq("grid").any()
 
 
+def test_parallel_workers_give_the_same_plan(tmp_path: Path) -> None:
+    """Two processes solving the single futures give the serial run's every number."""
+    sc = planner.load_scenario(write_grid_or_onsite(tmp_path / "sc"))
+    serial, parallel = hedge(sc, workers=1), hedge(sc, workers=2)
+    assert serial.info["workers"] == 1 and parallel.info["workers"] == 2
+    for attr in ("expected_cost_usd", "ws_usd", "eev_usd"):
+        assert getattr(parallel, attr) == pytest.approx(getattr(serial, attr), rel=1e-9)
+    assert parallel.eev_usd == pytest.approx(92_500 + RUNNING * 70, rel=1e-6)
+    cols = ["plan", "future", "cost_usd", "stranded_grid_mw"]
+    assert parallel.regret[cols].equals(serial.regret[cols])
+
+
+def test_workers_must_be_a_positive_whole_number(tmp_path: Path, capsys) -> None:
+    path = write_grid_or_onsite(tmp_path / "sc")
+    assert main(["hedge", str(path), "--workers", "0", "-o", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "--workers" in err and "Traceback" not in err
+    assert not (tmp_path / "o").exists()
+
+
 def test_cvar_hand_solved_and_monotone(tmp_path: Path) -> None:
     neutral = hedge(planner.load_scenario(write_grid_or_onsite(tmp_path / "a")), regret=False)
     averse = hedge(planner.load_scenario(write_grid_or_onsite(tmp_path / "b", weight=1.0)),

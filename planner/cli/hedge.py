@@ -32,6 +32,9 @@ def hedge_command(
         help="ef (the extensive form, HiGHS) or ph (progressive hedging, mpi-sppy)")] = "ef",
     ranks: Annotated[int, typer.Option(
         help="with --method ph: MPI processes (needs mpi4py and mpiexec)")] = 1,
+    workers: Annotated[str, typer.Option(
+        help="processes that solve the single futures side by side (wait and see, "
+        "recourse, EEV, regret): a number, or auto = one per core from 200 sites")] = "auto",
     regret: Annotated[bool, typer.Option(
         "--regret/--no-regret", help="re-solve every future's own first-stage plan in "
         "every other future (n² solves)")] = True,
@@ -49,6 +52,9 @@ def hedge_command(
             raise InputError(f"--method must be ef or ph, got '{method}'")
         if ranks < 1:
             raise InputError(f"--ranks must be at least 1, got {ranks}")
+        if workers != "auto" and not (workers.isdigit() and int(workers) >= 1):
+            raise InputError(f"--workers must be auto or a whole number of at least 1, "
+                             f"got '{workers}'")
         labels = {"load": "loading and validating the scenario and its futures",
                   "wait and see": "solving each future alone (wait and see)",
                   "extensive form": "solving the extensive form (all futures at once)",
@@ -67,7 +73,8 @@ def hedge_command(
             target = out if out is not None else Path("runs") / sc.name
             check_output_folder(target, "hedge")
             result = hedge(sc, progress=step, regret=regret, method=method, ranks=ranks,
-                           verbose=verbose)
+                           verbose=verbose,
+                           workers=workers if workers == "auto" else int(workers))
             step("write")
             write_hedge(result, target)
         print_hedge(result, target, console)

@@ -33,11 +33,13 @@ def default_hedge_path() -> Path:
 
 def hedge(scenario: Scenario, *, progress: Callable[[str], None] | None = None,
           regret: bool = True, method: str = "ef", ranks: int = 1,
-          verbose: bool = False) -> HedgeResult:
+          verbose: bool = False, workers: int | str = "auto") -> HedgeResult:
     """The hedged plan of a scenario with an ``uncertainty:`` section.
 
     ``method`` is ``"ef"`` (the extensive form, solved by HiGHS) or ``"ph"`` (progressive
-    hedging with mpi-sppy, ``ranks`` MPI processes).
+    hedging with mpi-sppy, ``ranks`` MPI processes); ``workers`` processes solve the
+    single futures (wait and see, recourse, EEV, regret) side by side
+    (:func:`planner.hedge.engine.resolve_workers`).
     """
     st = build_tree(scenario)
     if method == "ph":
@@ -45,7 +47,8 @@ def hedge(scenario: Scenario, *, progress: Callable[[str], None] | None = None,
 
         check_ph(st, ranks)
     if method == "ef":
-        return solve_hedge(st, progress=progress, regret=regret, verbose=verbose)
+        return solve_hedge(st, progress=progress, regret=regret, verbose=verbose,
+                           workers=workers)
     if method != "ph":
         raise ValueError(f"method must be ef or ph, got {method!r}")
     from planner.hedge.ph import progressive_hedging_plan
@@ -53,4 +56,4 @@ def hedge(scenario: Scenario, *, progress: Callable[[str], None] | None = None,
     return solve_hedge(st, progress=progress, regret=regret, verbose=verbose,
                        planner_of=lambda s: progressive_hedging_plan(s, ranks=ranks,
                                                                      verbose=verbose),
-                       label="progressive hedging")
+                       label="progressive hedging", workers=workers)

@@ -10,13 +10,21 @@ Every number here comes from a solve of the capacity model as ``dcplan run`` bui
 * **EEV** — the mean future solved alone, its first-stage commitments fixed in every future,
   Σ_k p_k (cost of k);
 * **regret** — each future's own first-stage plan fixed and re-solved in every other future.
+
+The single-future solves of one stage (WS, recourse, EEV, regret) are independent of one
+another; with ``workers`` > 1 they run in that many processes at once
+(:func:`solve_plans`), one HiGHS solve each. The extensive form is one solve in this
+process.
 """
 
 from __future__ import annotations
 
 import math
+import multiprocessing
+import os
 import time
 from collections.abc import Callable, Mapping
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,11 +45,14 @@ from planner.hedge.tree import ScenarioTree
 from planner.inputs.scenario import Scenario
 from planner.optimize.highs import SolveError, solve_lp
 from planner.optimize.run import solve
-from planner.optimize.solver_options import solver_options
+from planner.optimize.solver_options import IPM_MIN_SITES, solver_options
 from planner.outputs.results import Result
 
 #: Commitments smaller than this many MW are reported as none.
 MW_TOLERANCE = 1e-6
+#: ``workers="auto"`` solves futures in parallel from this many sites (below it a solve
+#: takes seconds and starting a process costs more than it saves).
+PARALLEL_MIN_SITES = IPM_MIN_SITES
 
 
 @dataclass
@@ -137,6 +148,55 @@ def solve_plan(sc: Scenario, fixed: Mapping[CommitKey, float] | None = None,
     return ScenarioPlan(result=result, values=values, energize=energize)
 
 
+#: One independent solve: a future, the commitments fixed in it (or none), and whether a
+#: plan the commitments leave infeasible is reported as ``None`` rather than raised.
+Job = tuple[Scenario, Mapping[CommitKey, float] | None, bool]
+
+
+def _solve_job(job: Job, verbose: bool = False) -> ScenarioPlan | SolveError | None:
+    sc, fixed, may_fail = job
+    try:
+        return solve_plan(sc, fixed, verbose)
+    except SolveError as e:
+        if may_fail:
+            return None
+        return SolveError(str(e))  # returned, not raised: raised in the caller's process
+
+
+def resolve_workers(workers: int | str, st: ScenarioTree) -> int:
+    """Processes for the independent solves: ``"auto"`` is one per core (at most one per
+    future) from :data:`PARALLEL_MIN_SITES` sites, else 1; an int is taken as it is."""
+    if workers != "auto":
+        return max(int(workers), 1)
+    if len(st.base.sites) < PARALLEL_MIN_SITES:
+        return 1
+    return max(1, min(os.cpu_count() or 1, len(st.names)))
+
+
+def solve_plans(jobs: list[Job], workers: int = 1,
+                verbose: bool = False) -> list[ScenarioPlan | None]:
+    """Solve independent futures, in ``workers`` processes when > 1; results in job order.
+
+    Each process is started fresh (``spawn``: HiGHS's threads are never forked) and gets
+    its future and fixed commitments by pickle, returning the solved plan the same way.
+
+    Raises
+    ------
+    SolveError
+        When a job that may not fail has no optimal plan.
+    """
+    if workers <= 1 or len(jobs) <= 1:
+        out = [_solve_job(j, verbose) for j in jobs]
+    else:
+        ctx = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=ctx) as pool:
+            out = list(pool.map(_solve_job, jobs, [verbose] * len(jobs)))
+    for r in out:
+        if isinstance(r, SolveError):
+            raise r
+    return out  # type: ignore[return-value]
+
+
 def first_stage(plan: ScenarioPlan, st: ScenarioTree) -> dict[CommitKey, float]:
     """The commitments a plan makes before the first reveal year."""
     return {k: v for k, v in plan.values.items() if st.tree.stage(k[3]) == 0}
@@ -200,6 +260,7 @@ def solve_hedge(
     verbose: bool = False,
     planner_of: Callable[[ScenarioTree], FirstStage] | None = None,
     label: str = "extensive form",
+    workers: int | str = 1,
 ) -> HedgeResult:
     """The hedged plan of a scenario tree, with WS, EEV and regrets.
 
@@ -212,14 +273,20 @@ def solve_hedge(
     planner_of : the hedging method (default: :func:`extensive_form_plan`;
         :func:`planner.hedge.ph.progressive_hedging_plan` is the other).
     label : the progress label of the hedging stage.
+    workers : processes for the single-future solves (:func:`resolve_workers`;
+        ``"auto"``: one per core on large trees).
     """
     step = progress or (lambda _label: None)
     names, tree = st.names, st.tree
     seconds: dict[str, float] = {}
+    n_workers = resolve_workers(workers, st)
+
+    def many(jobs: list[Job]) -> list[ScenarioPlan | None]:
+        return solve_plans(jobs, n_workers, verbose)
 
     t = time.perf_counter()
     step("wait and see")
-    ws = {k: solve_plan(st.scenarios[k], verbose=verbose) for k in names}
+    ws = dict(zip(names, many([(st.scenarios[k], None, False) for k in names])))
     seconds["wait_and_see"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -229,10 +296,12 @@ def solve_hedge(
 
     t = time.perf_counter()
     step("recourse")
-    recourse = {k: solve_plan(st.scenarios[k], first.values[k], verbose) for k in names}
+    recourse = dict(zip(names, many([(st.scenarios[k], first.values[k], False)
+                                     for k in names])))
     seconds["recourse"] = time.perf_counter() - t
     cost = {k: recourse[k].cost_usd for k in names}
-    info: dict[str, Any] = {first.method.replace(" ", "_"): first.info}
+    info: dict[str, Any] = {first.method.replace(" ", "_"): first.info,
+                            "workers": n_workers}
     if first.block_cost_usd is not None:
         gap = max(abs(cost[k] - first.block_cost_usd[k]) / max(abs(first.block_cost_usd[k]),
                                                                1.0) for k in names)
@@ -247,7 +316,8 @@ def solve_hedge(
     # every commitment before the last reveal: one plan in all futures, as a hedged plan's
     # first stages are (fixing only the first would let later stages see the future)
     ev_first = {k: v for k, v in ev.values.items() if not tree.is_recourse(k[3])}
-    eev_result = {k: _fixed_result(st.scenarios[k], ev_first, verbose) for k in names}
+    eev_result = {k: None if p is None else p.result for k, p in zip(
+        names, many([(st.scenarios[k], ev_first, True) for k in names]))}
     eev = {k: math.inf if r is None else float(r.objective_usd) for k, r in eev_result.items()}
     seconds["eev"] = time.perf_counter() - t
 
@@ -256,6 +326,9 @@ def solve_hedge(
         t = time.perf_counter()
         step("regret table")
         plans = {"hedged": None, **{f"{j} plan": j for j in names}, "mean-future plan": None}
+        cross = [(own, k) for own in names for k in names if own != k]
+        solved = dict(zip(cross, many([(st.scenarios[k], first_stage(ws[own], st), True)
+                                       for own, k in cross])))
         for plan_label, own in plans.items():
             for k in names:
                 # solved already: the hedged plan's recourse, the mean-future plan's EEV
@@ -267,7 +340,8 @@ def solve_hedge(
                 elif own == k:
                     res = ws[k].result
                 else:
-                    res = _fixed_result(st.scenarios[k], first_stage(ws[own], st), verbose)
+                    plan = solved[(own, k)]
+                    res = None if plan is None else plan.result
                 c = math.inf if res is None else float(res.objective_usd)
                 strand = stranded_mw(res) if res is not None else {}
                 rows.append({"plan": plan_label, "future": k,
@@ -286,15 +360,6 @@ def solve_hedge(
         recourse=recourse, wait_and_see=ws, eev_cost_usd=eev,
         regret=pd.DataFrame(rows), seconds=seconds, info=info,
     )
-
-
-def _fixed_result(sc: Scenario, fixed: Mapping[CommitKey, float],
-                  verbose: bool) -> Result | None:
-    """``sc`` solved with ``fixed`` commitments; ``None`` when they leave it no feasible plan."""
-    try:
-        return solve_plan(sc, fixed, verbose).result
-    except SolveError:
-        return None
 
 
 def _commitment_table(st: ScenarioTree, plans: Mapping[str, ScenarioPlan]) -> pd.DataFrame:
