@@ -11,10 +11,12 @@ Every number here comes from a solve of the capacity model as ``dcplan run`` bui
   Σ_k p_k (cost of k);
 * **regret** — each future's own first-stage plan fixed and re-solved in every other future.
 
-The single-future solves of one stage (WS, recourse, EEV, regret) are independent of one
-another; with ``workers`` > 1 they run in that many processes at once
-(:func:`solve_plans`), one HiGHS solve each. The extensive form is one solve in this
-process.
+The single-future solves (WS, recourse, EEV, regret) are independent of one another, and
+only the recourse needs the hedged plan; with ``workers`` > 1 they run in a pool of that
+many processes (:class:`Solves`), one HiGHS solve each, and those that do not need the
+hedged plan (WS, the mean future, then EEV and the regrets) run while this process solves
+the extensive form. ``seconds`` holds ``before_hedge`` (WS and the mean future, or their
+start), ``hedge``, ``after_hedge`` (waiting for the rest) and ``regret_table``.
 """
 
 from __future__ import annotations
@@ -173,28 +175,57 @@ def resolve_workers(workers: int | str, st: ScenarioTree) -> int:
     return max(1, min(os.cpu_count() or 1, len(st.names)))
 
 
+class Solves:
+    """Independent single-future solves, run at once or in a pool of processes.
+
+    With one worker :meth:`submit` solves the jobs there and then; with more, it hands them
+    to a pool of ``workers`` processes and returns at once, so they run while this process
+    does other work (the extensive form). :meth:`gather` waits for a submission's plans, in
+    job order. Each process is started fresh (``spawn``: HiGHS's threads are never forked)
+    and gets its future and fixed commitments by pickle, returning the solved plan the same
+    way. Use as a context manager; leaving it shuts the pool down.
+    """
+
+    def __init__(self, workers: int = 1, verbose: bool = False) -> None:
+        self.workers, self.verbose = workers, verbose
+        self.pool: ProcessPoolExecutor | None = None
+        if workers > 1:
+            self.pool = ProcessPoolExecutor(
+                max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+
+    def __enter__(self) -> Solves:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+
+    def submit(self, jobs: list[Job]) -> list[Any]:
+        """Start ``jobs``; a handle for :meth:`gather`."""
+        if self.pool is None:
+            return [_solve_job(j, self.verbose) for j in jobs]
+        return [self.pool.submit(_solve_job, j, self.verbose) for j in jobs]
+
+    def gather(self, handle: list[Any]) -> list[ScenarioPlan | None]:
+        """The plans of a submission, in job order.
+
+        Raises
+        ------
+        SolveError
+            When a job that may not fail has no optimal plan.
+        """
+        out = [h.result() if self.pool is not None else h for h in handle]
+        for r in out:
+            if isinstance(r, SolveError):
+                raise r
+        return out
+
+
 def solve_plans(jobs: list[Job], workers: int = 1,
                 verbose: bool = False) -> list[ScenarioPlan | None]:
-    """Solve independent futures, in ``workers`` processes when > 1; results in job order.
-
-    Each process is started fresh (``spawn``: HiGHS's threads are never forked) and gets
-    its future and fixed commitments by pickle, returning the solved plan the same way.
-
-    Raises
-    ------
-    SolveError
-        When a job that may not fail has no optimal plan.
-    """
-    if workers <= 1 or len(jobs) <= 1:
-        out = [_solve_job(j, verbose) for j in jobs]
-    else:
-        ctx = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=ctx) as pool:
-            out = list(pool.map(_solve_job, jobs, [verbose] * len(jobs)))
-    for r in out:
-        if isinstance(r, SolveError):
-            raise r
-    return out  # type: ignore[return-value]
+    """Solve independent futures, in ``workers`` processes when > 1; results in job order."""
+    with Solves(workers if len(jobs) > 1 else 1, verbose) as solves:
+        return solves.gather(solves.submit(jobs))
 
 
 def first_stage(plan: ScenarioPlan, st: ScenarioTree) -> dict[CommitKey, float]:
@@ -280,25 +311,39 @@ def solve_hedge(
     names, tree = st.names, st.tree
     seconds: dict[str, float] = {}
     n_workers = resolve_workers(workers, st)
+    with Solves(n_workers, verbose) as solves:
+        # everything that does not need the hedged plan is started first: with workers > 1
+        # it runs in the pool while this process solves the extensive form
+        t = time.perf_counter()
+        step("wait and see")
+        h_ws = solves.submit([(st.scenarios[k], None, False) for k in names])
+        step("expected value plan")
+        h_ev = solves.submit([(st.expected_value_scenario(), None, False)])
+        seconds["before_hedge"] = time.perf_counter() - t
 
-    def many(jobs: list[Job]) -> list[ScenarioPlan | None]:
-        return solve_plans(jobs, n_workers, verbose)
+        t = time.perf_counter()
+        step(label)
+        first = (planner_of or (lambda s: extensive_form_plan(s, verbose)))(st)
+        seconds["hedge"] = time.perf_counter() - t
 
-    t = time.perf_counter()
-    step("wait and see")
-    ws = dict(zip(names, many([(st.scenarios[k], None, False) for k in names])))
-    seconds["wait_and_see"] = time.perf_counter() - t
+        t = time.perf_counter()
+        step("recourse")
+        h_rec = solves.submit([(st.scenarios[k], first.values[k], False) for k in names])
+        ev = solves.gather(h_ev)[0]
+        # every commitment before the last reveal: one plan in all futures, as a hedged
+        # plan's first stages are (fixing only the first would let later stages see it)
+        ev_first = {k: v for k, v in ev.values.items() if not tree.is_recourse(k[3])}
+        h_eev = solves.submit([(st.scenarios[k], ev_first, True) for k in names])
+        ws = dict(zip(names, solves.gather(h_ws)))
+        cross = [(own, k) for own in names for k in names if own != k] if regret else []
+        h_cross = solves.submit([(st.scenarios[k], first_stage(ws[own], st), True)
+                                 for own, k in cross])
+        recourse = dict(zip(names, solves.gather(h_rec)))
+        eev_result = {k: None if p is None else p.result
+                      for k, p in zip(names, solves.gather(h_eev))}
+        solved = dict(zip(cross, solves.gather(h_cross)))
+        seconds["after_hedge"] = time.perf_counter() - t
 
-    t = time.perf_counter()
-    step(label)
-    first = (planner_of or (lambda s: extensive_form_plan(s, verbose)))(st)
-    seconds["hedge"] = time.perf_counter() - t
-
-    t = time.perf_counter()
-    step("recourse")
-    recourse = dict(zip(names, many([(st.scenarios[k], first.values[k], False)
-                                     for k in names])))
-    seconds["recourse"] = time.perf_counter() - t
     cost = {k: recourse[k].cost_usd for k in names}
     info: dict[str, Any] = {first.method.replace(" ", "_"): first.info,
                             "workers": n_workers}
@@ -309,26 +354,13 @@ def solve_hedge(
         if gap > 1e-5:
             raise SolveError(f"a future re-solved with the hedged commitments costs "
                              f"{gap:.2e} (relative) more than its block of the extensive form")
-
-    t = time.perf_counter()
-    step("expected value plan")
-    ev = solve_plan(st.expected_value_scenario(), verbose=verbose)
-    # every commitment before the last reveal: one plan in all futures, as a hedged plan's
-    # first stages are (fixing only the first would let later stages see the future)
-    ev_first = {k: v for k, v in ev.values.items() if not tree.is_recourse(k[3])}
-    eev_result = {k: None if p is None else p.result for k, p in zip(
-        names, many([(st.scenarios[k], ev_first, True) for k in names]))}
     eev = {k: math.inf if r is None else float(r.objective_usd) for k, r in eev_result.items()}
-    seconds["eev"] = time.perf_counter() - t
 
     rows = []
     if regret:
         t = time.perf_counter()
         step("regret table")
         plans = {"hedged": None, **{f"{j} plan": j for j in names}, "mean-future plan": None}
-        cross = [(own, k) for own in names for k in names if own != k]
-        solved = dict(zip(cross, many([(st.scenarios[k], first_stage(ws[own], st), True)
-                                       for own, k in cross])))
         for plan_label, own in plans.items():
             for k in names:
                 # solved already: the hedged plan's recourse, the mean-future plan's EEV
@@ -349,7 +381,7 @@ def solve_hedge(
                              "cost_usd": c, "regret_usd": c - ws[k].cost_usd,
                              **{f"stranded_{kind}_mw": strand.get(kind, math.nan)
                                 for kind in ("facility", "grid", "onsite")}})
-        seconds["regret"] = time.perf_counter() - t
+        seconds["regret_table"] = time.perf_counter() - t
 
     objective = first.objective_usd
     if not math.isfinite(objective):  # PH: the plan's own expected cost
