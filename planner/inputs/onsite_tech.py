@@ -10,6 +10,7 @@ allowed, the reserve fraction and the capacity factor of solar + storage. Absent
 from __future__ import annotations
 
 from pathlib import Path
+
 from pydantic import Field
 
 from grids.tables import InputError
