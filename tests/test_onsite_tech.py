@@ -286,3 +286,17 @@ def test_bad_technology_table_names_its_row(tmp_path: Path, capsys) -> None:
     assert main(["validate", str(folder / "scenario.yaml")]) == 2
     err = capsys.readouterr().err.strip()
     assert "tech.csv" in err and "capex_usd_per_kw" in err and len(err.splitlines()) == 1
+
+
+def test_hedge_refuses_the_layer_with_one_line(tmp_path: Path, capsys) -> None:
+    """dcplan hedge does not commit per-technology builds yet: one line, exit 2."""
+    from tests.test_hedge import write_grid_or_onsite
+
+    path = write_grid_or_onsite(tmp_path / "sc")
+    with open(path, "a", encoding="utf-8") as f:
+        f.write("onsite_technologies: true\n")
+    out = tmp_path / "out"
+    assert main(["hedge", str(path), "-o", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "onsite_technologies" in err and len(err.splitlines()) == 1
+    assert "Traceback" not in err and not out.exists()
