@@ -9,6 +9,7 @@ fuel 10 USD/MWh costs 87,600 USD per MW-year of load.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -257,6 +258,9 @@ def test_merit_case_through_the_front_door(tmp_path: Path) -> None:
     schedule = pd.read_csv(out / "build_schedule.csv")
     onsite = schedule[schedule["kind"] == "onsite"].set_index("item")["mw"]
     assert onsite.to_dict() == pytest.approx({"a": 1.5, "b": 0.9})
+    assumptions = json.loads((out / "summary.json").read_text(encoding="utf-8"))["assumptions"]
+    assert assumptions["onsite"]["used"] is False
+    assert assumptions["onsite_technologies"]["reserve_fraction"] == 0.2
 
 
 @pytest.mark.parametrize("options, words", [
