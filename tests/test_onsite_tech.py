@@ -18,6 +18,7 @@ import pandas as pd
 import pytest
 import xarray as xr
 
+import planner
 from models.capacity import HOURS_PER_YEAR
 from models.levers.data import Levers, OnsiteTech
 from models.levers.onsite_tech import build_rows
@@ -304,3 +305,20 @@ def test_hedge_refuses_the_layer_with_one_line(tmp_path: Path, capsys) -> None:
     err = capsys.readouterr().err.strip()
     assert "onsite_technologies" in err and len(err.splitlines()) == 1
     assert "Traceback" not in err and not out.exists()
+
+
+def test_a_sweep_changes_the_layer_options_and_years(tmp_path: Path) -> None:
+    """A sweep re-derives the layer from the loaded tables: reserve 0 gives the in-memory
+    merit case's 222,500 USD; a longer horizon has a fuel price for every year."""
+    from planner.sweep.apply import apply_params
+
+    folder = _folder(tmp_path, "")
+    with open(folder / "demand.csv", "a", encoding="utf-8") as f:
+        f.write("2027,2000.0\n")
+    base = planner.load_scenario(folder / "scenario.yaml")
+    assert planner.solve(base).objective_usd == pytest.approx(222_900.0)
+    no_reserve = apply_params(base, {"onsite_technologies.reserve_fraction": 0.0})
+    assert planner.solve(no_reserve).objective_usd == pytest.approx(222_500.0)
+    longer = apply_params(base, {"years.end": 2027})
+    tech = longer.levers().onsite_tech
+    assert tech.fuel_usd_per_mwh["a", 2027] == pytest.approx(10.0)  # the 2026 price held

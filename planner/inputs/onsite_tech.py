@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 from pydantic import Field
 
 from grids.tables import InputError
@@ -46,57 +47,80 @@ class OnsiteTechnologies(StrictModel):
         "(default 0.25: an assumption)")
 
 
-def load_onsite_tech(spec: OnsiteTechnologies | None, path: Path, years: list[int],
-                     nonfirm: bool) -> tuple[OnsiteTech | None, dict[str, str]]:
-    """The layer's data, checked, and the paths of the tables it read.
+#: The loaded tables of the layer: the technology table and the gas price path.
+OnsiteTables = tuple[pd.DataFrame, pd.Series]
+
+
+def load_onsite_tables(spec: OnsiteTechnologies | None, path: Path, *, nonfirm: bool
+                       ) -> tuple[OnsiteTables | None, dict[str, str]]:
+    """Read and check the layer's tables (the bundled ones or the scenario's own), and the
+    paths they were read from; ``(None, {})`` when the layer is off.
 
     Parameters
     ----------
     spec : the scenario's ``onsite_technologies`` (``None`` = off).
     path : the scenario file (tables are relative to it; errors name it).
-    years : model years.
     nonfirm : the scenario also sets ``nonfirm`` (not combined with this layer).
 
     Raises
     ------
     InputError
-        Naming the file and row of a bad table, or the scenario key of an unknown or
-        non-energy technology id.
+        Naming the file and row of a bad table, or the scenario key that cannot apply.
     """
     if spec is None:
         return None, {}
-
-    def fail(loc: tuple[str, ...], message: str) -> InputError:
-        return InputError(message, file=path, key=".".join(loc), line=yaml_line(path, loc))
-
     if nonfirm:
-        raise fail((KEY,), "on-site technologies and nonfirm cannot be combined yet (the "
-                   "non-firm cover counts spare generic on-site MW): drop one of the two keys")
+        raise _fail(path, (KEY,), "on-site technologies and nonfirm cannot be combined yet "
+                    "(the non-firm cover counts spare generic on-site MW): drop one of the "
+                    "two keys")
     tech_path = referenced_file(path, (KEY, "path"), spec.path) if spec.path else None
     gas_path = (referenced_file(path, (KEY, "gas_price"), spec.gas_price)
                 if spec.gas_price else None)
     table = load_onsite(tech_path)
     gas = load_gas_price(gas_path)
+    return (table, gas), {"onsite_technologies": table.attrs["path"],
+                          "gas_price": gas.attrs["path"]}
+
+
+def onsite_tech_data(spec: OnsiteTechnologies, tables: OnsiteTables | None,
+                     years: list[int], path: Path | None) -> OnsiteTech:
+    """The layer's data for the model years: the technologies allowed, fuel + VOM per
+    technology and year, the reserve and the solar capacity factor (nothing read from
+    disk, so a sweep may change the options or the years).
+
+    Raises
+    ------
+    InputError
+        An unknown or non-energy technology id, naming the scenario key; tables not loaded
+        (the layer switched on after loading, e.g. by a sweep).
+    """
+    if tables is None:
+        raise _fail(path, (KEY,), "the layer's tables were not loaded: set "
+                    "onsite_technologies in the scenario file (a sweep cannot switch it on)")
+    table, gas = tables
     energy = [t for t in table.index if table.at[t, "kind"] not in NOT_ENERGY]
     if spec.technologies is not None:
         for i, t in enumerate(spec.technologies):
             loc = (KEY, "technologies", str(i))
             if t not in table.index:
-                raise fail(loc, f"unknown technology '{t}' (known: {', '.join(energy)})")
+                raise _fail(path, loc, f"unknown technology '{t}' (known: {', '.join(energy)})")
             if t not in energy:
-                raise fail(loc, f"'{t}' is {table.at[t, 'kind']}, not an energy source for a "
-                           f"24/7 campus load (known energy sources: {', '.join(energy)})")
+                raise _fail(path, loc, f"'{t}' is {table.at[t, 'kind']}, not an energy source "
+                            f"for a 24/7 campus load (known energy sources: {', '.join(energy)})")
         energy = [t for t in energy if t in set(spec.technologies)]
     chosen = table.loc[energy]
     # the gas price of every model year: the path's, held flat past its first and last year
     lo, hi = int(gas.index.min()), int(gas.index.max())
     gas_y = gas.reindex([min(max(y, lo), hi) for y in years]).set_axis(years)
     fuel = fuel_usd_per_mwh(chosen, gas_y)
-    data = OnsiteTech(
+    return OnsiteTech(
         table=chosen,
         fuel_usd_per_mwh={(str(t), int(y)): float(fuel.at[t, y]) for t in energy
                           for y in years},
         reserve_fraction=float(spec.reserve_fraction),
         solar_capacity_factor=float(spec.solar_capacity_factor))
-    return data, {"onsite_technologies": table.attrs["path"], "gas_price": gas.attrs["path"]}
 
+
+def _fail(path: Path | None, loc: tuple[str, ...], message: str) -> InputError:
+    line = yaml_line(path, loc) if path is not None else None
+    return InputError(message, file=path, key=".".join(loc), line=line)

@@ -42,7 +42,6 @@ from models.levers import (
     ForcedBuild,
     Levers,
     NonFirm,
-    OnsiteTech,
     RegionalRequirement,
     per_year,
     water_per_mwh,
@@ -63,7 +62,12 @@ from planner.inputs.market import (
     on_or_off,
 )
 from planner.inputs.onsite_tech import KEY as ONSITE_TECH_KEY
-from planner.inputs.onsite_tech import OnsiteTechnologies, load_onsite_tech
+from planner.inputs.onsite_tech import (
+    OnsiteTables,
+    OnsiteTechnologies,
+    load_onsite_tables,
+    onsite_tech_data,
+)
 from planner.inputs.uncertainty import Uncertainty
 from sites.fleet import check_fleet, default_fleet_path, read_fleet
 from sites.sites import place_sites, read_sites
@@ -364,7 +368,7 @@ class Scenario:
     table_paths: dict[str, str]
     fleet: pd.DataFrame | None = None
     market: MarketData = field(default_factory=MarketData)
-    onsite_tech: OnsiteTech | None = None
+    onsite_tables: OnsiteTables | None = None  # layer onsite_technologies: table, gas price
 
     @property
     def name(self) -> str:
@@ -548,8 +552,10 @@ def load_scenario(path: str | Path | None = None) -> Scenario:
 
     market = load_market(spec, path, sites, regions, chips, years,
                          own_sites=sites_path is not None, site_facts_path=table("site_facts"))
-    onsite_tech, onsite_paths = load_onsite_tech(spec.onsite_technologies, path, years,
-                                                 nonfirm=spec.nonfirm is not None)
+    onsite_tables, onsite_paths = load_onsite_tables(spec.onsite_technologies, path,
+                                                     nonfirm=spec.nonfirm is not None)
+    if onsite_tables is not None:  # check the options against the table now
+        onsite_tech_data(spec.onsite_technologies, onsite_tables, years, path)
 
     paths = {
         "scenario": str(path),
@@ -570,7 +576,7 @@ def load_scenario(path: str | Path | None = None) -> Scenario:
     paths.update(onsite_paths)
     sc = Scenario(path=path, spec=spec, regions=regions, geometry=geometry, prices=prices,
                   sites=sites, chips=chips, demand_h100e=demand, table_paths=paths, fleet=fleet,
-                  market=market, onsite_tech=onsite_tech)
+                  market=market, onsite_tables=onsite_tables)
     sc.levers()  # lever references checked now: errors before any solve
     return sc
 
@@ -773,7 +779,9 @@ def build_levers(sc: Scenario) -> Levers | None:
     lv.national_headroom_mw = dict(mk.national_headroom_mw)
     lv.facility_om_usd_per_mw_year = mk.facility_om_usd_per_mw_year
     lv.forced_builds.extend(mk.campuses)
-    lv.onsite_tech = sc.onsite_tech
+    if s.onsite_technologies is not None:
+        lv.onsite_tech = onsite_tech_data(s.onsite_technologies, sc.onsite_tables, years,
+                                          sc.path)
     return lv if lv.active() else None
 
 
