@@ -322,3 +322,23 @@ def test_a_sweep_changes_the_layer_options_and_years(tmp_path: Path) -> None:
     longer = apply_params(base, {"years.end": 2027})
     tech = longer.levers().onsite_tech
     assert tech.fuel_usd_per_mwh["a", 2027] == pytest.approx(10.0)  # the 2026 price held
+
+
+def test_spare_grid_connection_backs_up_the_reserve() -> None:
+    """The reserve case with an existing (free, unused: grid energy at 1e6 USD/MWh) grid
+    connection: 0.5 MW of spare connection covers the 0.25·2 = 0.5 MW reserve, so A is
+    2 MW (179,200 USD, as without a reserve); with 0.2 MW it is 2.3 MW (179,800)."""
+    techs = {"a": {"fixed_om_usd_per_kw_year": 1.0}}
+    for existing, cap, cost in ((0.5, 2.0, 179_200.0), (0.2, 2.3, 179_800.0)):
+        d = tiny(years=[2026], demand_h100e=[2000.0],
+                 regions={"R": {"interconnect_lead_years": 50,
+                                "energy_price_usd_per_mwh": 1e6}},
+                 sites={"s": {"onsite_allowed": True, "existing_mw": existing}},
+                 value_of_unserved_usd_per_h100e_year=V)
+        d.levers = Levers(onsite_tech=_onsite(techs, {"a": 10.0}, [2026], reserve=0.25))
+        r = solve_inputs(d)
+        ds = r.to_xarray()
+        assert float(ds["grid_load_mw"].sel(site="s", year=2026)) == pytest.approx(0.0)
+        assert float(ds["onsite_tech_capacity_mw"].sel(site="s", technology="a", year=2026)) \
+            == pytest.approx(cap)
+        assert r.objective_usd == pytest.approx(cost)

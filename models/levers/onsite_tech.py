@@ -27,16 +27,19 @@ facility load MW served by t (the same MW basis as ``OnsiteLoad``).
     cap[s,t,y] = Σ OnsiteTech[s,t,τ] over y − ℓ_t < τ ≤ y              (OnsiteTechMW)
     (O1) onsiteload[s,y] = Σ_t OnsiteGen[s,t,y]                        Onsite_Tech_Split
     (O2) OnsiteGen[s,t,y] ≤ a_t·cap[s,t,y]                             Onsite_Tech_Output
-    (O3) (1 + r)·onsiteload[s,y] ≤ Σ_{t firm} cap[s,t,y]               Onsite_Reserve
+    (O3) (1 + r)·onsiteload[s,y] ≤ Σ_{t firm} cap[s,t,y]
+                                   + (GridCapacityMW[s,y] − gridload[s,y])  Onsite_Reserve
     (O4) Σ_s OnsiteTech[s,t,y] ≤ supply_limit_t                        Onsite_Supply
     (O5) Σ_{s,y} OnsiteTech[s,t,y] ≤ total_limit_t                      Onsite_Total
 
 (O3) is the linear stand-in for N+1 redundancy: an islanded campus whose load needs
 N running units holds one more, so firm capacity is (N+1)/N = 1 + r times the load;
-r is one number for every site (an assumption, README). Solar + storage serves energy
-but never counts as firm capacity. The dual of (O4) is the value of one more MW of
-the technology's national supply in the year (results
-``onsite_supply_value_usd_per_mw``).
+r is one number for every site (an assumption, README). The spare firm grid
+connection at the site (connected MW not carrying grid load, ≥ 0 by constraint 3)
+counts as backup, so only a campus without one carries the whole reserve in
+generators. Solar + storage serves energy but never counts as firm capacity. The dual
+of (O4) is the value of one more MW of the technology's national supply in the year
+(results ``onsite_supply_value_usd_per_mw``).
 
 Costs (million USD; capex annuitized as the capacity model's ``Cost_Onsite``):
 
@@ -176,10 +179,12 @@ def add(m: pyo.ConcreteModel, d: CapacityInputs) -> None:
         return m.OnsiteGen[s, t, y] <= share[t] * m.OnsiteTechMW[s, t, y].expr
 
     def reserve_rule(m: Any, s: str, y: int) -> Any:
-        """(O3) (1 + r)·onsiteload[s,y] ≤ Σ_{t firm} Σ OnsiteTech[s,t,τ] over its life."""
+        """(O3) (1 + r)·onsiteload[s,y] ≤ Σ_{t firm} Σ OnsiteTech[s,t,τ] over its life
+        + (GridCapacityMW[s,y] − gridload[s,y]): spare firm grid connection backs up."""
         firm_mw = sum(m.OnsiteTechMW[s, t, y].expr for t in techs_at.get((s, y), [])
                       if firm[t])
-        return (1.0 + ot.reserve_fraction) * m.OnsiteLoad[s, y] - firm_mw <= 0
+        spare_grid = m.GridCapacityMW[s, y].expr - m.GridLoad[s, y]
+        return (1.0 + ot.reserve_fraction) * m.OnsiteLoad[s, y] - firm_mw - spare_grid <= 0
 
     def supply_rule(m: Any, t: str, y: int) -> Any:
         """(O4) Σ_s OnsiteTech[s,t,y] ≤ supply_limit_mw_per_year_t."""

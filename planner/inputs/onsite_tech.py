@@ -18,6 +18,7 @@ from grids.tables import InputError
 from grids.yamlfile import StrictModel, referenced_file, yaml_line
 from models.levers.data import OnsiteTech
 from models.onsite import fuel_usd_per_mwh, load_gas_price, load_onsite
+from models.parameters import load_parameters
 
 #: Scenario key of the layer.
 KEY = "onsite_technologies"
@@ -37,18 +38,20 @@ class OnsiteTechnologies(StrictModel):
         default=None, min_length=1, description="technology ids allowed (default: every "
         "row that is an energy source; storage rows never: a 4-hour battery cannot carry "
         "a 24/7 load)")
-    reserve_fraction: float = Field(
-        default=0.2, ge=0, le=1, description="firm on-site MW ≥ (1 + reserve_fraction) × "
-        "on-site load (Onsite_Reserve): N+1 redundancy as 1/N (default 0.2 = N+1 with 5 "
-        "running units, an assumption)")
+    reserve_fraction: float | None = Field(
+        default=None, ge=0, le=1, description="firm on-site MW + spare firm grid connection "
+        "≥ (1 + reserve_fraction) × on-site load (Onsite_Reserve): N+1 redundancy as 1/N "
+        "(default: islanded_reserve_fraction of models/data/market_parameters.csv, 0.2 = one "
+        "spare 211 MW unit on a ~1 GW campus, an assumption)")
     solar_capacity_factor: float = Field(
         default=0.25, gt=0, le=1, description="energy a MW of solar + storage (and any "
         "non-dispatchable row) delivers, as a share of 8,760 MWh a year; never firm "
         "(default 0.25: an assumption)")
 
 
-#: The loaded tables of the layer: the technology table and the gas price path.
-OnsiteTables = tuple[pd.DataFrame, pd.Series]
+#: The loaded tables of the layer: the technology table, the gas price path and the
+#: default reserve fraction (``islanded_reserve_fraction`` of the market parameters).
+OnsiteTables = tuple[pd.DataFrame, pd.Series, float]
 
 
 def load_onsite_tables(spec: OnsiteTechnologies | None, path: Path, *, nonfirm: bool
@@ -78,8 +81,10 @@ def load_onsite_tables(spec: OnsiteTechnologies | None, path: Path, *, nonfirm: 
                 if spec.gas_price else None)
     table = load_onsite(tech_path)
     gas = load_gas_price(gas_path)
-    return (table, gas), {"onsite_technologies": table.attrs["path"],
-                          "gas_price": gas.attrs["path"]}
+    params = load_parameters()
+    reserve = float(params.loc["islanded_reserve_fraction", "value"])
+    return (table, gas, reserve), {"onsite_technologies": table.attrs["path"],
+                                   "gas_price": gas.attrs["path"]}
 
 
 def onsite_tech_data(spec: OnsiteTechnologies, tables: OnsiteTables | None,
@@ -97,7 +102,7 @@ def onsite_tech_data(spec: OnsiteTechnologies, tables: OnsiteTables | None,
     if tables is None:
         raise _fail(path, (KEY,), "the layer's tables were not loaded: set "
                     "onsite_technologies in the scenario file (a sweep cannot switch it on)")
-    table, gas = tables
+    table, gas, default_reserve = tables
     energy = [t for t in table.index if table.at[t, "kind"] not in NOT_ENERGY]
     if spec.technologies is not None:
         for i, t in enumerate(spec.technologies):
@@ -117,7 +122,8 @@ def onsite_tech_data(spec: OnsiteTechnologies, tables: OnsiteTables | None,
         table=chosen,
         fuel_usd_per_mwh={(str(t), int(y)): float(fuel.at[t, y]) for t in energy
                           for y in years},
-        reserve_fraction=float(spec.reserve_fraction),
+        reserve_fraction=float(default_reserve if spec.reserve_fraction is None
+                               else spec.reserve_fraction),
         solar_capacity_factor=float(spec.solar_capacity_factor))
 
 
