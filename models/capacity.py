@@ -294,6 +294,7 @@ def index_sets(
     d: CapacityInputs,
     existing_fleet: dict[tuple[str, str, int], float] | None = None,
     grid_closed_from: dict[str, int] | None = None,
+    generic_onsite: bool = True,
 ) -> IndexSets:
     """The sparse index sets of ``d``.
 
@@ -305,6 +306,8 @@ def index_sets(
         where those chips are in service.
     grid_closed_from : region → first year without new grid connections (the lever
         "moratoria"): Grid[s,y] is left out for the region's sites from that year.
+    generic_onsite : False when on-site power is built per technology (the layer
+        :mod:`models.levers.onsite_tech`): no generic Onsite[s,y] variable at all.
     """
     years = list(d.years)
     y0, yn = years[0], years[-1]
@@ -321,7 +324,8 @@ def index_sets(
     grid_years = {s: [y for y in years if f <= y < e] for s, f, e in zip(sites, first, stop)}
     onsite_open = [y for y in years if y >= y0 + d.onsite_lead_years]
     allowed = d.sites["onsite_allowed"].astype(bool).to_numpy()
-    onsite_years = {s: (onsite_open if ok else []) for s, ok in zip(sites, allowed)}
+    onsite_years = {s: (onsite_open if ok and generic_onsite else [])
+                    for s, ok in zip(sites, allowed)}
     chip_years = {
         g: [y for y in years if int(f) <= y <= int(last)]
         for g, f, last in zip(chips, d.chips["first_year"], d.chips["last_year"])

@@ -13,14 +13,16 @@ import pyomo.environ as pyo
 
 from models import capacity
 from models.capacity import CapacityInputs
-from models.levers import LAYERS, describe, fleet, moratoria
+from models.levers import LAYERS, describe, fleet, moratoria, onsite_tech
 
 
 def index_sets(d: CapacityInputs) -> capacity.IndexSets:
-    """The sparse index sets :func:`build_model` builds ``d``'s model on (two levers
-    change them: an existing fleet and moratoria); known without building the model."""
+    """The sparse index sets :func:`build_model` builds ``d``'s model on (three levers
+    change them: an existing fleet, moratoria, and on-site power per technology, which
+    replaces the generic Onsite[s,y]); known without building the model."""
     return capacity.index_sets(d, existing_fleet=fleet.existing_fleet_mw(d),
-                               grid_closed_from=moratoria.closed_from(d))
+                               grid_closed_from=moratoria.closed_from(d),
+                               generic_onsite=not onsite_tech.active(d))
 
 
 def build_model(d: CapacityInputs) -> pyo.ConcreteModel:
@@ -33,7 +35,8 @@ def build_model(d: CapacityInputs) -> pyo.ConcreteModel:
     ``m.describe_row(name, index)`` / ``m.related_rows(rows)`` (constraints in plain
     words, for infeasibility reports).
     """
-    # 1. index sets: two levers change them (an existing fleet, moratoria)
+    # 1. index sets: three levers change them (an existing fleet, moratoria, on-site
+    #    technologies)
     ix = index_sets(d)
     # 2. the capacity model: sets, parameters, variables, expressions, constraints (0)-(6),
     #    cost components

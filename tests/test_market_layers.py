@@ -377,3 +377,27 @@ def test_construction_without_site_facts_through_the_front_door(tmp_path: Path) 
     assert float(ds["lead_time_value_usd_per_mw"].sel(site="s", year=2026)) \
         == pytest.approx(1000 * V - 2e4)
     ds.close()
+
+
+def test_us_credible_onsite_technologies_respect_supply_and_reserve(credible) -> None:
+    """The bundled example's on-site power per technology: MW completed within each
+    technology's national supply and one-off total, no build before its lead or first
+    year, firm on-site MW + spare firm grid connection ≥ 1.2 × on-site load, and on-site MW =
+    the technologies' sum."""
+    sc, r = credible
+    ds = r.to_xarray()
+    built = ds["onsite_tech_mw"].sum("site")
+    limit = ds["onsite_supply_limit_mw"]
+    assert bool(((built <= limit + 1e-6) | limit.isnull()).all())
+    total = ds["onsite_total_limit_mw"]
+    assert bool(((built.sum("year") <= total + 1e-6) | total.isnull()).all())
+    table = sc.levers().onsite_tech.table
+    for t in table.index:
+        first = max(int(table.at[t, "first_year"]), 2026 + int(table.at[t, "lead_years"]))
+        assert float(built.sel(technology=t, year=slice(None, first - 1)).sum()) == 0.0
+    firm = table.index[table["dispatchable"].astype(bool)].tolist()
+    firm_mw = ds["onsite_tech_capacity_mw"].sel(technology=firm).sum("technology")
+    spare_grid = ds["grid_capacity_mw"] - ds["grid_load_mw"]
+    assert bool((firm_mw + spare_grid >= 1.2 * ds["onsite_load_mw"] - 1e-6).all())
+    assert np.allclose(ds["onsite_mw"], ds["onsite_tech_mw"].sum("technology"))
+    assert float(ds["onsite_supply_value_usd_per_mw"].max()) > 0  # a supply limit binds

@@ -39,6 +39,11 @@ lever (scenario key)        module: adds
                             ``Grid_Headroom_National`` (L6c); the regional rows feed (5)
 ``market``                  :mod:`~models.levers.facility_om`: cost component
                             ``facility_om``
+``onsite_technologies``     :mod:`~models.levers.onsite_tech`: ``OnsiteTech``,
+                            ``OnsiteGen``, ``Onsite_Tech_Split`` (O1),
+                            ``Onsite_Tech_Output`` (O2), ``Onsite_Reserve`` (O3, replaces
+                            4), ``Onsite_Supply`` (O4), ``Onsite_Total`` (O5); cost
+                            component ``onsite_om``; ``onsite`` and ``fuel`` per technology
 ==========================  =========================================================
 
 The levers' data (:class:`Levers`) is in :mod:`models.levers.data`; plain words for
@@ -58,6 +63,7 @@ from models.levers import (
     lumpy,
     national_headroom,
     nonfirm,
+    onsite_tech,
     regional_demand,
     water,
 )
@@ -69,6 +75,7 @@ from models.levers.data import (
     ForcedBuild,
     Levers,
     NonFirm,
+    OnsiteTech,
     RegionalRequirement,
     per_year,
     water_per_mwh,
@@ -76,12 +83,12 @@ from models.levers.data import (
 
 #: The lever modules with components, in the order they are added.
 LAYERS = (lumpy, budget, carbon, water, regional_demand, forced_builds, construction,
-          accelerator_supply, national_headroom, facility_om, nonfirm)
+          accelerator_supply, national_headroom, facility_om, onsite_tech, nonfirm)
 
 __all__ = [
     "COOLING_WATER", "EMISSIONS_SCALE", "LAYERS", "ONSITE_GAS_T_PER_MWH", "WATER_SCALE",
-    "ForcedBuild", "Levers", "NonFirm", "RegionalRequirement", "active_levers", "per_year",
-    "water_per_mwh",
+    "ForcedBuild", "Levers", "NonFirm", "OnsiteTech", "RegionalRequirement", "active_levers",
+    "per_year", "water_per_mwh",
 ]
 
 

@@ -103,6 +103,29 @@ class NonFirm:
     peak_share_avoided: dict[str, float] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class OnsiteTech:
+    """On-site technologies a campus can build (the layer ``onsite_technologies``), as
+    plain data: the rows of ``models/data/onsite_technologies.csv`` allowed, their fuel
+    path and the reserve rule.
+
+    Attributes
+    ----------
+    table : indexed by technology; columns of ``models.onsite.ONSITE_TECHNOLOGIES``
+        (storage rows never included: a battery is not an energy source for a 24/7 load).
+    fuel_usd_per_mwh : (technology, year) → gas price × heat rate + variable O&M, USD/MWh.
+    reserve_fraction : r, firm on-site capacity ≥ (1 + r) × on-site load (N+1 as a
+        fraction: r = 1/N for N running units).
+    solar_capacity_factor : energy a MW of solar + storage delivers, as a share of
+        8,760 MWh a year.
+    """
+
+    table: pd.DataFrame
+    fuel_usd_per_mwh: dict[tuple[str, int], float]
+    reserve_fraction: float
+    solar_capacity_factor: float
+
+
 @dataclass
 class Levers:
     """The levers of one model instance, as plain data (validated by the planner).
@@ -140,6 +163,8 @@ class Levers:
     national_headroom_mw: dict[int, float] = field(default_factory=dict)
     # fixed O&M of every facility MW standing, with or without chips, USD per MW-year
     facility_om_usd_per_mw_year: float = 0.0
+    # per-technology on-site power (replaces the scenario's generic onsite: option)
+    onsite_tech: OnsiteTech | None = None
 
     def active(self) -> list[str]:
         """Names of the levers that are set (scenario keys)."""
@@ -159,6 +184,7 @@ class Levers:
             "accelerator_supply": bool(self.accelerator_supply_h100e),
             "national_headroom": bool(self.national_headroom_mw),
             "facility_om": self.facility_om_usd_per_mw_year > 0,
+            "onsite_technologies": self.onsite_tech is not None,
         }
         return [k for k, v in on.items() if v]
 

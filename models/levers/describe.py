@@ -20,7 +20,7 @@ USER_CONSTRAINTS = (
     "Forced_Build", "Capital_Budget", "Capital_Budget_Region", "Capital_Budget_Operator",
     "Carbon_Cap", "Water_Site", "Water_Region", "Regional_Demand", "Facility_Limit",
     "Grid_Headroom", "Build_Blocks", "Grid_Blocks", "Build_Lead", "Accelerator_Supply",
-    "Grid_Headroom_National",
+    "Grid_Headroom_National", "Onsite_Supply", "Onsite_Total",
 )
 
 
@@ -92,6 +92,14 @@ def describe_row(d: CapacityInputs, name: str, index: Any) -> tuple[str, bool]:
         y = idx[0]
         return (f"national firm headroom in {y} ({lv.national_headroom_mw[y]:,.0f} MW of new "
                 "grid connections)"), user
+    if name in ("Onsite_Supply", "Onsite_Total") and lv.onsite_tech is not None:
+        t = idx[0]
+        table = lv.onsite_tech.table
+        if name == "Onsite_Supply":
+            return (f"national supply of on-site {t} in {idx[1]} "
+                    f"({float(table.at[t, 'supply_limit_mw_per_year']):,.0f} MW/year)"), user
+        return (f"one-off on-site {t} ({float(table.at[t, 'total_limit_mw']):,.0f} MW "
+                "ever)"), user
     if name == "Build_Blocks":
         s, y = idx
         return f"facility builds at {s} in whole blocks of {lv.build_block_mw[s]:g} MW", user
@@ -105,6 +113,9 @@ def describe_row(d: CapacityInputs, name: str, index: Any) -> tuple[str, bool]:
         "Load_Split": "load at {0} in {1} served by grid or on site",
         "Grid_Capacity": "grid connection at {0} in {1}",
         "Onsite_Capacity": "on-site generation at {0} in {1}",
+        "Onsite_Tech_Split": "on-site load at {0} in {1} served by the technologies",
+        "Onsite_Tech_Output": "output of on-site {1} at {0} in {2}",
+        "Onsite_Reserve": "firm on-site capacity with its reserve at {0} in {1}",
         "Compute_Demand": "compute demand in {0}",
         "Carbon_Accounting": "emissions accounting in {0}",
     }

@@ -61,6 +61,13 @@ from planner.inputs.market import (
     mean_energy_price,
     on_or_off,
 )
+from planner.inputs.onsite_tech import KEY as ONSITE_TECH_KEY
+from planner.inputs.onsite_tech import (
+    OnsiteTables,
+    OnsiteTechnologies,
+    load_onsite_tables,
+    onsite_tech_data,
+)
 from planner.inputs.uncertainty import Uncertainty
 from sites.fleet import check_fleet, default_fleet_path, read_fleet
 from sites.sites import place_sites, read_sites
@@ -324,12 +331,18 @@ class ScenarioFile(StrictModel):
     sales_tax: SalesTax | None = Field(
         default=None, description="layer: state sales tax on chip capex per site "
         "(κ_g·(1 + tax_s))")
+    onsite_technologies: OnsiteTechnologies | None = Field(
+        default=None, description="layer: on-site power per technology (turbines, engines, "
+        "fuel cells, solar + storage, SMRs, nuclear restarts) with lead times, life, fixed "
+        "O&M, fuel on the gas price path, national supply limits (Onsite_Supply) and an N+1 "
+        "reserve (Onsite_Reserve); replaces the generic onsite: option (README, \"On-site "
+        "technologies\")")
     # ---- dcplan hedge (docs/hedge.md); dcplan run plans for the scenario as written ----
     uncertainty: Uncertainty | None = Field(
         default=None, description="futures for dcplan hedge: named scenarios with "
         "probabilities and overrides, and the year(s) they are revealed")
 
-    @field_validator(*MARKET_KEYS, mode="before")
+    @field_validator(*MARKET_KEYS, ONSITE_TECH_KEY, mode="before")
     @classmethod
     def _on_or_off(cls, value: Any) -> Any:
         return on_or_off(value)
@@ -355,6 +368,7 @@ class Scenario:
     table_paths: dict[str, str]
     fleet: pd.DataFrame | None = None
     market: MarketData = field(default_factory=MarketData)
+    onsite_tables: OnsiteTables | None = None  # layer onsite_technologies: table, gas price
 
     @property
     def name(self) -> str:
@@ -538,6 +552,10 @@ def load_scenario(path: str | Path | None = None) -> Scenario:
 
     market = load_market(spec, path, sites, regions, chips, years,
                          own_sites=sites_path is not None, site_facts_path=table("site_facts"))
+    onsite_tables, onsite_paths = load_onsite_tables(spec.onsite_technologies, path,
+                                                     nonfirm=spec.nonfirm is not None)
+    if onsite_tables is not None:  # check the options against the table now
+        onsite_tech_data(spec.onsite_technologies, onsite_tables, years, path)
 
     paths = {
         "scenario": str(path),
@@ -555,9 +573,10 @@ def load_scenario(path: str | Path | None = None) -> Scenario:
     if hourly_path is not None:  # read by dcplan headroom and by the nonfirm layer
         paths["hourly_load"] = str(hourly_path)
     paths.update(market.paths)
+    paths.update(onsite_paths)
     sc = Scenario(path=path, spec=spec, regions=regions, geometry=geometry, prices=prices,
                   sites=sites, chips=chips, demand_h100e=demand, table_paths=paths, fleet=fleet,
-                  market=market)
+                  market=market, onsite_tables=onsite_tables)
     sc.levers()  # lever references checked now: errors before any solve
     return sc
 
@@ -760,6 +779,9 @@ def build_levers(sc: Scenario) -> Levers | None:
     lv.national_headroom_mw = dict(mk.national_headroom_mw)
     lv.facility_om_usd_per_mw_year = mk.facility_om_usd_per_mw_year
     lv.forced_builds.extend(mk.campuses)
+    if s.onsite_technologies is not None:
+        lv.onsite_tech = onsite_tech_data(s.onsite_technologies, sc.onsite_tables, years,
+                                          sc.path)
     return lv if lv.active() else None
 
 

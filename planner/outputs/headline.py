@@ -129,13 +129,26 @@ def assumptions(scenario: Any, hashes: dict[str, str] | None = None) -> dict[str
         "facility_life_years": spec.facility_life_years,
         "allow_idle_chips": spec.allow_idle_chips,
         "onsite": {**dumped["onsite"], "sites_allowed": onsite_sites,
-                   "sites": len(sites)},
+                   "sites": len(sites),
+                   "used": dumped.get("onsite_technologies") is None},
+        "onsite_technologies": _onsite_technologies(scenario, dumped),
         "interconnect_lead_years_by_region": _lead_times(scenario),
         "levers": {k: dumped.get(k) for k in lever_keys if dumped.get(k) is not None},
         "levers_active": list(levers),
         "inputs": dict(scenario.table_paths),
         "inputs_sha256": dict(hashes or {}),
     }
+
+
+def _onsite_technologies(scenario: Any, dumped: dict[str, Any]) -> dict[str, Any] | None:
+    """The layer ``onsite_technologies`` as set, with the reserve fraction it uses."""
+    spec = dumped.get("onsite_technologies")
+    if spec is None:
+        return None
+    tables = getattr(scenario, "onsite_tables", None)
+    if spec.get("reserve_fraction") is None and tables is not None:
+        spec = {**spec, "reserve_fraction": tables[2]}
+    return spec
 
 
 def answer(summary: dict[str, Any], schedule: pd.DataFrame, regions: pd.DataFrame) -> list[str]:

@@ -150,6 +150,8 @@ class Result:
         build = self._site_year("Build")
         grid = self._site_year("Grid")
         onsite = self._site_year("Onsite")
+        if d.levers is not None and d.levers.onsite_tech is not None:  # per technology
+            onsite = self._onsite_tech("OnsiteTech").sum(axis=1)
         gridload = self._site_year("GridLoad")
         onsiteload = self._site_year("OnsiteLoad")
         it = self._it()
@@ -503,6 +505,12 @@ class Result:
                 dims=("vendor", "year"), attrs=attrs(
                     "USD/H100e", "value of one more H100e of the vendor's supply in the year "
                     "(dual of Accelerator_Supply, in that year's USD); NaN = no limit"))
+        if lv.onsite_tech is not None:
+            more, more_coords = self._onsite_results(delta)
+            new.update(more)
+            coords.update(more_coords)
+            ds.attrs["onsite_reserve_fraction"] = lv.onsite_tech.reserve_fraction
+            ds.attrs["onsite_solar_capacity_factor"] = lv.onsite_tech.solar_capacity_factor
         if lv.national_headroom_mw:
             new["national_headroom_mw"] = xr.DataArray(
                 np.array([lv.national_headroom_mw.get(y, np.nan) for y in years]),
@@ -515,6 +523,60 @@ class Result:
         ds = ds.assign_coords(coords).assign(new)
         ds.attrs["levers"] = ", ".join(active)
         return ds
+
+    def _onsite_tech(self, name: str, source: str = "values") -> np.ndarray:
+        """A (site, technology, year) component of the layer ``onsite_technologies`` as a
+        dense array (0 where it has no index)."""
+        techs = list(self.inputs.levers.onsite_tech.table.index)
+        return self._dense(name, (self.ix.sites, techs, self.ix.years), source)
+
+    def _onsite_results(self, delta: np.ndarray) -> tuple[dict[str, xr.DataArray],
+                                                          dict[str, Any]]:
+        """The layer ``onsite_technologies``' results (:mod:`models.levers.onsite_tech`):
+        MW per site, technology and year, the limits and the duals of (O4) and (O5)."""
+        ot, ix = self.inputs.levers.onsite_tech, self.ix
+        techs, years = list(ot.table.index), ix.years
+        stY = ("site", "technology", "year")
+
+        def da(values: np.ndarray, dims: tuple[str, ...], units: str, long: str) -> xr.DataArray:
+            return xr.DataArray(values, dims=dims, attrs={"units": units, "long_name": long})
+
+        keys = [(t, y) for t in techs for y in years]
+        supply = ot.table["supply_limit_mw_per_year"].astype(float).to_numpy()
+        total = ot.table["total_limit_mw"].astype(float).to_numpy()
+        fuel = np.array([[ot.fuel_usd_per_mwh[t, y] for y in years] for t in techs])
+        new = {
+            "onsite_tech_mw": da(self._onsite_tech("OnsiteTech"), stY, "MW",
+                                 "on-site MW of the technology completed in the year"),
+            "onsite_tech_capacity_mw": da(self._onsite_tech("OnsiteTechMW", "expressions"),
+                                          stY, "MW", "on-site MW of the technology in service"),
+            "onsite_gen_mw": da(self._onsite_tech("OnsiteGen"), stY, "MW",
+                                "facility load MW served by the technology (energy = u × "
+                                "8,760 h × MW)"),
+            "onsite_fuel_usd_per_mwh": da(fuel, ("technology", "year"), "USD/MWh",
+                                          "fuel (gas price × heat rate) + variable O&M"),
+            "onsite_supply_limit_mw": da(np.repeat(supply[:, None], len(years), 1),
+                                         ("technology", "year"), "MW",
+                                         "most MW of the technology completed in the US in "
+                                         "a year (input); NaN = no limit"),
+            "onsite_supply_value_usd_per_mw": da(
+                self._dual_vector("Onsite_Supply", keys, -USD_SCALE)
+                .reshape(len(techs), len(years)) / delta[None, :], ("technology", "year"),
+                "USD/MW", "value of one more MW of the technology's national supply in the "
+                "year (dual of Onsite_Supply, in that year's USD); NaN = no limit"),
+            "onsite_total_limit_mw": da(total, ("technology",), "MW",
+                                        "most MW of the technology ever (a one-off such as a "
+                                        "restart; input); NaN = no limit"),
+            "onsite_total_value_usd_per_mw": da(
+                self._dual_vector("Onsite_Total", techs, -USD_SCALE), ("technology",), "USD/MW",
+                "value of one more MW of the one-off (dual of Onsite_Total, present value at "
+                "the start of the first year); NaN = no limit"),
+        }
+        coords = {"technology": ("technology", np.array(techs, dtype=object)),
+                  "technology_kind": ("technology", ot.table["kind"].to_numpy(dtype=object)),
+                  "technology_lead_years": ("technology",
+                                            ot.table["lead_years"].to_numpy(dtype=int))}
+        return new, coords
 
     def _nonfirm(self, onehot: np.ndarray) -> dict[str, xr.DataArray]:
         """The non-firm layer's results (:mod:`models.levers.nonfirm`) per site or region

@@ -13,7 +13,9 @@ item) with MW completed or energized in the year:
                           (``queued_mw``) energized in its ``queue_year``; committed
                           before the plan starts
 ``onsite``                the on-site technology (``onsite.technology``): on-site
-                          generation MW completed (``onsite_mw``)
+                          generation MW completed (``onsite_mw``); with
+                          ``onsite_technologies`` one row per technology
+                          (``onsite_tech_mw``, its own lead time)
 ``it``                    the chip: IT MW of the chip installed (``it_mw``)
 ``nonfirm``               ``non-firm connection``: non-firm (curtailable) grid MW
                           energized (``nonfirm_mw``; only with ``nonfirm:``)
@@ -106,8 +108,14 @@ def build_schedule(ds: xr.Dataset, *, grid_lead_years: dict[str, int], onsite_le
     add("queued_grid", "queued connection", queued, np.zeros(len(s_all), dtype=int),
         s_all, y_all)
     frames[-1]["commit_year"] = pd.NA  # committed before the plan starts
-    add("onsite", onsite_technology, ds["onsite_mw"].transpose("site", "year").values,
-        np.int64(onsite_lead_years), s_all, y_all)
+    if "onsite_tech_mw" in ds:  # the layer onsite_technologies: per technology, own lead
+        tech = ds["onsite_tech_mw"].transpose("site", "technology", "year").values
+        for k, (t, lead) in enumerate(zip(ds.technology.values.astype(str),
+                                          ds["technology_lead_years"].values.astype(int))):
+            add("onsite", t, tech[:, k, :], np.int64(lead), s_all, y_all)
+    else:
+        add("onsite", onsite_technology, ds["onsite_mw"].transpose("site", "year").values,
+            np.int64(onsite_lead_years), s_all, y_all)
     if "nonfirm_mw" in ds:
         add("nonfirm", "non-firm connection", ds["nonfirm_mw"].transpose("site", "year").values,
             np.int64(nonfirm_lead_years), s_all, y_all)
