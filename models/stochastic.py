@@ -15,6 +15,8 @@ kind        variable             committed in
 facility    ``Build[s,y]``       y − facility lead (0 until the model has one)
 grid        ``Grid[s,y]``        y − interconnect_lead_years(r(s))
 onsite      ``Onsite[s,y]``      y − onsite.lead_years
+onsite      ``OnsiteTech[s,t,y]``  y − lead_t (layer ``onsite_technologies``; t in the
+                                 key's third field, where chips carry the chip)
 chips       ``IT[s,g,y]``        y (chips are bought in the year they install)
 ==========  ===================  ===============================================
 
@@ -52,11 +54,12 @@ from typing import Any
 import pyomo.environ as pyo
 
 from models.capacity import CapacityInputs, IndexSets
+from models.levers import onsite_tech
 
 #: The decision kinds a hedged plan commits, in report order.
 KINDS = ("facility", "grid", "onsite", "chips")
 
-#: (kind, site, chip or "", commit year)
+#: (kind, site, chip (chips) or technology (per-technology on-site) or "", commit year)
 CommitKey = tuple[str, str, str, int]
 
 
@@ -108,6 +111,7 @@ def commit_index(d: CapacityInputs, ix: IndexSets) -> dict[CommitKey, tuple[str,
     """
     lead = commit_lead_years(d)
     out: dict[CommitKey, tuple[str, tuple]] = {}
+    tech_lead = onsite_tech_lead_years(d)
     for s in ix.sites:
         for y in ix.years:
             out["facility", s, "", y - lead["facility"]] = ("Build", (s, y))
@@ -115,9 +119,19 @@ def commit_index(d: CapacityInputs, ix: IndexSets) -> dict[CommitKey, tuple[str,
         out["grid", s, "", y - lead["grid"][s]] = ("Grid", (s, y))
     for s, y in ix.onsite_sy:
         out["onsite", s, "", y - lead["onsite"]] = ("Onsite", (s, y))
+    for s, t, y in (onsite_tech.build_rows(d) if tech_lead else []):
+        out["onsite", s, t, y - tech_lead[t]] = ("OnsiteTech", (s, t, y))
     for s, g, y in ix.it_sgy:
         out["chips", s, g, y] = ("IT", (s, g, y))
     return out
+
+
+def onsite_tech_lead_years(d: CapacityInputs) -> dict[str, int]:
+    """Lead time of each on-site technology (layer ``onsite_technologies``; {} when off)."""
+    if not onsite_tech.active(d):
+        return {}
+    table = d.levers.onsite_tech.table
+    return {str(t): int(v) for t, v in table["lead_years"].items()}
 
 
 def commitments(m: pyo.ConcreteModel) -> dict[CommitKey, Any]:
@@ -127,7 +141,9 @@ def commitments(m: pyo.ConcreteModel) -> dict[CommitKey, Any]:
 
 def energize_year(d: CapacityInputs, key: CommitKey) -> int:
     """The year a commitment takes effect in the model of ``d``."""
-    kind, s, _, c = key
+    kind, s, g, c = key
+    if kind == "onsite" and g:
+        return c + onsite_tech_lead_years(d)[g]
     lead = commit_lead_years(d)[kind]
     return c + (lead[s] if isinstance(lead, dict) else lead)
 

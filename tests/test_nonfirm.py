@@ -151,6 +151,23 @@ def test_hand_solved_wait_for_firm_or_nonfirm_now_with_a_battery(tmp_path: Path)
     assert solve_inputs(d).objective_usd == pytest.approx(100_000 + 4e6 / 6, rel=1e-6)
 
 
+def test_nonfirm_with_onsite_technologies_through_the_front_door(tmp_path: Path) -> None:
+    """``nonfirm`` with the layer ``onsite_technologies``: accepted; the curtailed hours are
+    covered by batteries and flexible compute (no spare on-site MW counted). With the only
+    technology out of reach in the horizon (lead 10 years) the hand-solved optimum above,
+    850,000 USD, is unchanged."""
+    path = scenario(tmp_path, wait_or_go_now(), HAND_NONFIRM % "1.0"
+                    + "onsite_technologies: {path: tech.csv}\n")
+    (path.parent / "tech.csv").write_text(
+        "technology,kind,unit_mw,capex_usd_per_kw,fixed_om_usd_per_kw_year,"
+        "variable_om_usd_per_mwh,heat_rate_btu_per_kwh,co2_t_per_mwh,lead_years,first_year,"
+        "life_years,dispatchable,supply_limit_mw_per_year,total_limit_mw,source\n"
+        "eng,gas,10,1,0,0,0,0,10,2026,50,true,,,test\n", encoding="utf-8")
+    summary = run(path, tmp_path / "o")
+    assert summary["objective_usd"] == pytest.approx(850_000.0, rel=1e-6)
+    assert summary["cost_usd_by_component"]["battery"] == pytest.approx(750_000.0, rel=1e-6)
+
+
 def test_no_headroom_solves_to_the_objective_without_nonfirm(tmp_path: Path) -> None:
     """``nonfirm:`` with a zero cap adds nothing: the objective is the one without it."""
     d = wait_or_go_now()

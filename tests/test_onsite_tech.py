@@ -293,18 +293,31 @@ def test_bad_technology_table_names_its_row(tmp_path: Path, capsys) -> None:
     assert "tech.csv" in err and "capex_usd_per_kw" in err and len(err.splitlines()) == 1
 
 
-def test_hedge_refuses_the_layer_with_one_line(tmp_path: Path, capsys) -> None:
-    """dcplan hedge does not commit per-technology builds yet: one line, exit 2."""
-    from tests.test_hedge import write_grid_or_onsite
+def test_hedge_commits_per_technology_like_the_generic_option(tmp_path: Path) -> None:
+    """The hedge module's hand-solved case with its generic on-site option restated as one
+    technology ``eng`` (same capex, life, lead 2 years, fuel 0.01 USD/MWh, no reserve): the
+    same optimum (grid 40 MW committed before the reveal, SP = 85,000 USD + energy), and the
+    on-site builds are commitments keyed by technology, energized its lead after."""
+    from planner.hedge import hedge
+    from tests.test_hedge import RUNNING, grid_mw, write_grid_or_onsite
 
     path = write_grid_or_onsite(tmp_path / "sc")
+    (path.parent / "tech.csv").write_text(
+        "technology,kind,unit_mw,capex_usd_per_kw,fixed_om_usd_per_kw_year,"
+        "variable_om_usd_per_mwh,heat_rate_btu_per_kwh,co2_t_per_mwh,lead_years,first_year,"
+        "life_years,dispatchable,supply_limit_mw_per_year,total_limit_mw,source\n"
+        "eng,gas,10,37.5,0,0.01,0,0,2,2026,50,true,,,test\n", encoding="utf-8")
     with open(path, "a", encoding="utf-8") as f:
-        f.write("onsite_technologies: true\n")
-    out = tmp_path / "out"
-    assert main(["hedge", str(path), "-o", str(out)]) == 2
-    err = capsys.readouterr().err.strip()
-    assert "onsite_technologies" in err and len(err.splitlines()) == 1
-    assert "Traceback" not in err and not out.exists()
+        f.write("onsite_technologies: {path: tech.csv, reserve_fraction: 0}\n")
+    r = hedge(planner.load_scenario(path), regret=False)
+    assert r.expected_cost_usd == pytest.approx(85_000 + RUNNING * 70, rel=1e-6)
+    assert grid_mw(r, 2030) == pytest.approx(40, abs=1e-6)
+    high = r.recourse["high"]
+    key = ("onsite", "s", "eng", 2028)  # committed 2028 (recourse), in service 2030
+    assert high.values[key] == pytest.approx(60, abs=1e-6)
+    assert high.energize[key] == 2030
+    assert r.recourse["low"].values[key] == pytest.approx(0, abs=1e-6)
+    assert not {k for k in high.values if k[0] == "onsite" and k[2] != "eng"}
 
 
 def test_a_sweep_changes_the_layer_options_and_years(tmp_path: Path) -> None:

@@ -83,7 +83,7 @@ from models.levers.data import (
 
 #: The lever modules with components, in the order they are added.
 LAYERS = (lumpy, budget, carbon, water, regional_demand, forced_builds, construction,
-          accelerator_supply, national_headroom, facility_om, onsite_tech, nonfirm)
+          accelerator_supply, national_headroom, facility_om, nonfirm, onsite_tech)
 
 __all__ = [
     "COOLING_WATER", "EMISSIONS_SCALE", "LAYERS", "ONSITE_GAS_T_PER_MWH", "WATER_SCALE",

@@ -28,7 +28,7 @@ facility load MW served by t (the same MW basis as ``OnsiteLoad``).
     (O1) onsiteload[s,y] = Σ_t OnsiteGen[s,t,y]                        Onsite_Tech_Split
     (O2) OnsiteGen[s,t,y] ≤ a_t·cap[s,t,y]                             Onsite_Tech_Output
     (O3) (1 + r)·onsiteload[s,y] ≤ Σ_{t firm} cap[s,t,y]
-                                   + (GridCapacityMW[s,y] − gridload[s,y])  Onsite_Reserve
+              + (GridCapacityMW[s,y] − gridload[s,y] + nfload[s,y])  Onsite_Reserve
     (O4) Σ_s OnsiteTech[s,t,y] ≤ supply_limit_t                        Onsite_Supply
     (O5) Σ_{s,y} OnsiteTech[s,t,y] ≤ total_limit_t                      Onsite_Total
 
@@ -37,9 +37,14 @@ N running units holds one more, so firm capacity is (N+1)/N = 1 + r times the lo
 r is one number for every site (an assumption, README). The spare firm grid
 connection at the site (connected MW not carrying grid load, ≥ 0 by constraint 3)
 counts as backup, so only a campus without one carries the whole reserve in
-generators. Solar + storage serves energy but never counts as firm capacity. The dual
-of (O4) is the value of one more MW of the technology's national supply in the year
-(results ``onsite_supply_value_usd_per_mw``).
+generators; with the layer ``nonfirm`` (added before this one) the non-firm draw
+nfload is not firm, so only the firm draw gridload − nfload uses up the connection.
+(O3) is written only where on-site power can run (elsewhere onsiteload = 0). With
+``nonfirm`` the curtailed hours are covered by batteries and flexible compute; spare
+on-site MW per technology do not count as cover (the generic ``OnsiteCover``
+has no technology; a stated simplification). Solar + storage serves energy but never
+counts as firm capacity. The dual of (O4) is the value of one more MW of the
+technology's national supply in the year (results ``onsite_supply_value_usd_per_mw``).
 
 Costs (million USD; capex annuitized as the capacity model's ``Cost_Onsite``):
 
@@ -178,12 +183,21 @@ def add(m: pyo.ConcreteModel, d: CapacityInputs) -> None:
         """(O2) OnsiteGen[s,t,y] ≤ a_t·Σ OnsiteTech[s,t,τ] over y − life_t < τ ≤ y."""
         return m.OnsiteGen[s, t, y] <= share[t] * m.OnsiteTechMW[s, t, y].expr
 
+    nonfirm_load = getattr(m, "NonFirmLoad", None)  # the layer nonfirm, added before this
+
     def reserve_rule(m: Any, s: str, y: int) -> Any:
         """(O3) (1 + r)·onsiteload[s,y] ≤ Σ_{t firm} Σ OnsiteTech[s,t,τ] over its life
-        + (GridCapacityMW[s,y] − gridload[s,y]): spare firm grid connection backs up."""
+        + (GridCapacityMW[s,y] − (gridload[s,y] − nfload[s,y])): the spare firm grid
+        connection (what the firm draw leaves; nfload only with the layer nonfirm) backs
+        up. Only where on-site power can run: elsewhere onsiteload = 0 (O1) and the row
+        would only repeat constraint (3)."""
+        if not techs_at.get((s, y)):
+            return pyo.Constraint.Skip
         firm_mw = sum(m.OnsiteTechMW[s, t, y].expr for t in techs_at.get((s, y), [])
                       if firm[t])
         spare_grid = m.GridCapacityMW[s, y].expr - m.GridLoad[s, y]
+        if nonfirm_load is not None and (s, y) in nonfirm_load:
+            spare_grid = spare_grid + nonfirm_load[s, y]
         return (1.0 + ot.reserve_fraction) * m.OnsiteLoad[s, y] - firm_mw - spare_grid <= 0
 
     def supply_rule(m: Any, t: str, y: int) -> Any:

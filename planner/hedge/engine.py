@@ -410,12 +410,14 @@ def _commitment_table(st: ScenarioTree, plans: Mapping[str, ScenarioPlan]) -> pd
                 continue
             seen.add((key, group))
             rows.append({
-                "kind": kind, "site": s, "region": region[s], "chip": g,
+                "kind": kind, "site": s, "region": region[s],
+                "chip": g if kind == "chips" else "",
+                "technology": g if kind == "onsite" else "",
                 "commit_year": c, "energize_year": plan.energize[key],
                 "stage": tree.stage(c), "futures": "all" if not group else "/".join(group),
-                "mw": mw, "h100e": mw * float(pi[g]) if g else math.nan,
+                "mw": mw, "h100e": mw * float(pi[g]) if kind == "chips" else math.nan,
             })
-    cols = ["kind", "site", "region", "chip", "commit_year", "energize_year", "stage",
+    cols = ["kind", "site", "region", "chip", "technology", "commit_year", "energize_year", "stage",
             "futures", "mw", "h100e"]
     df = pd.DataFrame(rows, columns=cols)
     order = {k: i for i, k in enumerate(KINDS)}

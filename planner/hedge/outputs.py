@@ -133,7 +133,8 @@ def commitment_view(df: pd.DataFrame) -> pd.DataFrame:
     """The commitment table with human headers and units."""
     out = pd.DataFrame({
         "what": df["kind"].map(KIND_LABEL), "site": df["site"], "region": df["region"],
-        "chip": df["chip"].replace("", "–"), "commit in": df["commit_year"].astype(int),
+        "chip or technology": (df["chip"] + df.get("technology", "")).replace("", "–"),
+        "commit in": df["commit_year"].astype(int),
         "in service": df["energize_year"].astype(int), "for futures": df["futures"],
         "MW": df["mw"].map(lambda v: f"{v:,.0f}")})
     return out

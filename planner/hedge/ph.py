@@ -93,6 +93,8 @@ def scenario_creator(name: str, st: ScenarioTree | None = None,
 def capex_usd_per_mw(d: Any, key: CommitKey) -> float:
     """The overnight capital cost of one MW of a commitment, USD (ρ is proportional to it)."""
     kind, s, g, _ = key
+    if kind == "onsite" and g:  # per technology (layer onsite_technologies)
+        return 1000.0 * float(d.levers.onsite_tech.table.at[g, "capex_usd_per_kw"])
     if kind == "facility":
         return float(d.sites.at[s, "build_capex_usd_per_mw"])
     if kind == "grid":

@@ -86,17 +86,12 @@ def build_tree(base: Scenario) -> ScenarioTree:
     ------
     InputError
         No ``uncertainty:`` section; an override the sweep does not know; a future whose
-        years differ from the base (all futures share one horizon); the layer
-        ``onsite_technologies`` (not yet committed per technology).
+        years differ from the base (all futures share one horizon).
     """
     u = base.spec.uncertainty
     where = f"{base.path}: " if base.path is not None else ""
     if u is None:
         raise InputError(f"{where}no uncertainty: section (docs/hedge.md shows one)")
-    if base.spec.onsite_technologies is not None:
-        raise InputError(f"{where}onsite_technologies: a hedged plan does not yet commit "
-                         "on-site builds per technology; remove the key (the generic onsite: "
-                         "option is hedged)")
     years = base.years
     bad = [r for r in u.reveal_years if not years[0] <= r <= years[-1]]
     if bad:

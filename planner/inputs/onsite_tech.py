@@ -63,7 +63,8 @@ def load_onsite_tables(spec: OnsiteTechnologies | None, path: Path, *, nonfirm: 
     ----------
     spec : the scenario's ``onsite_technologies`` (``None`` = off).
     path : the scenario file (tables are relative to it; errors name it).
-    nonfirm : the scenario also sets ``nonfirm`` (not combined with this layer).
+    nonfirm : the scenario also sets ``nonfirm``: accepted; the non-firm cover then counts
+        no spare on-site MW (batteries and flexible compute cover the curtailed hours).
 
     Raises
     ------
@@ -72,10 +73,6 @@ def load_onsite_tables(spec: OnsiteTechnologies | None, path: Path, *, nonfirm: 
     """
     if spec is None:
         return None, {}
-    if nonfirm:
-        raise _fail(path, (KEY,), "on-site technologies and nonfirm cannot be combined yet "
-                    "(the non-firm cover counts spare generic on-site MW): drop one of the "
-                    "two keys")
     tech_path = referenced_file(path, (KEY, "path"), spec.path) if spec.path else None
     gas_path = (referenced_file(path, (KEY, "gas_price"), spec.gas_price)
                 if spec.gas_price else None)
