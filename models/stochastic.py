@@ -12,7 +12,7 @@ takes effect (:func:`commitments`):
 ==========  ===================  ===============================================
 kind        variable             committed in
 ==========  ===================  ===============================================
-facility    ``Build[s,y]``       y − facility lead (0 until the model has one)
+facility    ``Build[s,y]``       y − the site's construction lead (0 without one)
 grid        ``Grid[s,y]``        y − interconnect_lead_years(r(s))
 onsite      ``Onsite[s,y]``      y − onsite.lead_years
 onsite      ``OnsiteTech[s,t,y]``  y − lead_t (layer ``onsite_technologies``; t in the
@@ -54,7 +54,7 @@ from typing import Any
 import pyomo.environ as pyo
 
 from models.capacity import CapacityInputs, IndexSets
-from models.levers import onsite_tech
+from models.levers import construction, onsite_tech
 
 #: The decision kinds a hedged plan commits, in report order.
 KINDS = ("facility", "grid", "onsite", "chips")
@@ -92,11 +92,13 @@ class Tree:
 
 
 def commit_lead_years(d: CapacityInputs) -> dict[str, Any]:
-    """Lead times by kind of the capacity model of ``d`` (grid: per site)."""
+    """Lead times by kind of the capacity model of ``d`` (facility and grid: per site; a
+    hall's is the site's own construction lead where the layer ``construction`` gives one,
+    else ``facility_lead_years``)."""
     region = d.sites["region"]
     lead = d.regions["interconnect_lead_years"].astype(int)
     return {
-        "facility": int(getattr(d, "facility_lead_years", 0) or 0),
+        "facility": construction.lead_years(d),
         "grid": {s: int(lead[region[s]]) for s in d.sites.index},
         "onsite": int(d.onsite_lead_years),
         "chips": 0,
@@ -114,7 +116,7 @@ def commit_index(d: CapacityInputs, ix: IndexSets) -> dict[CommitKey, tuple[str,
     tech_lead = onsite_tech_lead_years(d)
     for s in ix.sites:
         for y in ix.years:
-            out["facility", s, "", y - lead["facility"]] = ("Build", (s, y))
+            out["facility", s, "", y - lead["facility"][s]] = ("Build", (s, y))
     for s, y in ix.grid_sy:
         out["grid", s, "", y - lead["grid"][s]] = ("Grid", (s, y))
     for s, y in ix.onsite_sy:

@@ -396,3 +396,23 @@ def test_stress_hedged_needs_a_hedge_folder(tmp_path: Path, capsys) -> None:
     assert main(["stress", "--hedged", str(tmp_path), "-o", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "stranded_by_region.csv" in err
+
+
+def test_a_halls_commitment_lead_is_its_sites_construction_lead() -> None:
+    """With the layer ``construction``, a hall at a site with its own lead (here 1 year,
+    the other site the scenario-wide 3) is committed that site's lead before it completes."""
+    from models.levers.data import Levers
+    from models.model import index_sets
+    from models.stochastic import commit_index, energize_year
+    from tests.factory import tiny
+
+    d = tiny(years=[2026, 2027, 2028, 2029, 2030], demand_h100e=[0, 0, 0, 0, 1],
+             sites={"fast": {}, "slow": {}})
+    d.facility_lead_years = 3
+    d.levers = Levers(site_lead_years={"fast": 1})
+    idx = commit_index(d, index_sets(d))
+    halls = {k: v for k, v in idx.items() if k[0] == "facility"}
+    assert halls["facility", "fast", "", 2029] == ("Build", ("fast", 2030))
+    assert halls["facility", "slow", "", 2027] == ("Build", ("slow", 2030))
+    assert energize_year(d, ("facility", "fast", "", 2029)) == 2030
+    assert energize_year(d, ("facility", "slow", "", 2027)) == 2030
