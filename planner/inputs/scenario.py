@@ -282,7 +282,8 @@ class ScenarioFile(StrictModel):
     sites: str | None = Field(default=None, description="sites table (default: bundled)")
     chips: str | None = Field(default=None, description="chips table (default: bundled)")
     hourly_load: str | None = Field(
-        default=None, description="hourly load per region for dcplan headroom: utc_time and "
+        default=None, description="hourly load per region (read by dcplan headroom, nonfirm: "
+        "and hours:): utc_time and "
         "one MW column per region, whole calendar years (default: the bundled EIA-930 "
         "record, 2016–2024)")
     # ---- the planner's levers (docs/levers.md); each optional, absent = off ----
