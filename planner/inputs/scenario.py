@@ -829,6 +829,34 @@ def build_nonfirm(sc: Scenario, fail: Any, known: Any) -> NonFirm:
         peak_share_avoided=col["peak_share_avoided"])
 
 
+#: Curtailment rate of the headroom map layer when the scenario sets no ``nonfirm:``.
+DEFAULT_CURTAILMENT_PCT = 0.5
+
+
+def curtailment_headroom(sc: Scenario) -> tuple[float, dict[tuple[str, int], float]]:
+    """Curtailment-enabled headroom per region and year, for maps and the report.
+
+    Returns
+    -------
+    (pct, headroom) : the curtailment rate in percent (``nonfirm.curtailment_pct``, else
+        :data:`DEFAULT_CURTAILMENT_PCT`) and (region, year) → MW: with ``nonfirm:`` the
+        cap of the non-firm layer (overrides and growth included), else the headroom at
+        the rate from the scenario's hourly load (``hourly_load:``, else the bundled
+        record), the same every year. Regions without hourly load are absent.
+    """
+    nf = sc.spec.nonfirm
+    if nf is not None:
+        lv = sc.levers()
+        return float(nf.curtailment_pct), dict(lv.nonfirm.headroom_mw)
+    try:
+        curves = hourly_curves(sc.table_paths.get("hourly_load"), tuple(sc.regions.index))
+    except InputError:  # the run does not read hourly_load: no layer, as before it existed
+        return DEFAULT_CURTAILMENT_PCT, {}
+    rate = DEFAULT_CURTAILMENT_PCT / 100.0
+    return DEFAULT_CURTAILMENT_PCT, {(r, y): c.headroom_mw(rate) for r, c in curves.items()
+                                     for y in sc.years}
+
+
 def build_hours(sc: Scenario, fail: Any) -> Hours:
     """:class:`models.levers.Hours` from the scenario's ``hours:`` and its hourly load."""
     spec = sc.spec.hours

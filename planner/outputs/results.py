@@ -69,6 +69,9 @@ class Result:
     lp: LPSolution
     build_seconds: float
     attrs: dict[str, Any] = field(default_factory=dict)
+    #: curtailment-enabled headroom (region, year) → MW at ``curtailment_pct`` (maps)
+    curtailment_headroom_mw: dict[tuple[str, int], float] = field(default_factory=dict)
+    curtailment_pct: float | None = None
     _ds: xr.Dataset | None = None
     _cache: dict[Any, np.ndarray] = field(default_factory=dict, repr=False)
 
@@ -318,6 +321,15 @@ class Result:
         )
         if d.levers is not None:
             ds = self._with_levers(ds, gridload, onsiteload, fleet, delta, onehot)
+        if self.curtailment_headroom_mw:
+            head = self.curtailment_headroom_mw
+            ds["region_curtailment_headroom_mw"] = xr.DataArray(
+                np.array([[head.get((r, y), np.nan) for y in years] for r in regions]),
+                dims=("region", "year"), attrs={
+                    "units": "MW", "curtailment_pct": float(self.curtailment_pct or 0.0),
+                    "long_name": f"curtailment-enabled headroom at {self.curtailment_pct:g} % "
+                    "curtailment (hourly record; the non-firm cap with nonfirm:); NaN = no "
+                    "hourly load for the region"})
         self._ds = ds
         return ds
 
