@@ -101,6 +101,8 @@ def test_hand_solved_hourly_battery_covers_the_daily_peak(tmp_path: Path) -> Non
         np.testing.assert_allclose(draw.sel(hour=[16, 17, 18, 19]).values, 0.0, atol=1e-6)
         assert ds["hourly_nonfirm_draw_mw"].attrs["units"] == "MW"
         assert float(ds["battery_mwh"].sel(site="s", year=2026)) == pytest.approx(4.0, rel=1e-6)
+        # the map layer shows the non-firm cap (here the scenario's override, 1 MW)
+        assert float(ds["region_curtailment_headroom_mw"].sel(region="R", year=2026)) == 1.0
         assert float(ds["curtailed_mwh"].sel(site="s", year=2026)) == pytest.approx(
             1460.0, rel=1e-6)
     d = with_levers(wait_or_go_now(), nonfirm=nonfirm(flexible_share=1.0),
