@@ -88,6 +88,8 @@ def test_hand_solved_hourly_battery_covers_the_daily_peak(tmp_path: Path) -> Non
     assert summary["objective_usd"] == pytest.approx(850_000.0, rel=1e-6)
     assert summary["cost_usd_by_component"]["battery"] == pytest.approx(750_000.0, rel=1e-6)
     assert summary["nonfirm"]["cost_saved_usd"] == pytest.approx(3_150_000.0, rel=1e-6)
+    assert summary["assumptions"]["levers"]["hours"] == {"days": 3, "dispatch": "region"}
+    assert "hours" in summary["assumptions"]["levers_active"]
     with xr.open_dataset(out / "results.nc") as ds:
         assert float(ds["period_weight_days"].sum()) == pytest.approx(365.0, rel=1e-12)
         soc = ds["hourly_battery_state_mwh"].sel(region="R", year=2026)
