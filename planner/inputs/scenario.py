@@ -833,8 +833,11 @@ def build_nonfirm(sc: Scenario, fail: Any, known: Any) -> NonFirm:
 DEFAULT_CURTAILMENT_PCT = 0.5
 
 
-def curtailment_headroom(sc: Scenario) -> tuple[float, dict[tuple[str, int], float]]:
+def curtailment_headroom(sc: Scenario, levers: Levers | None = None
+                         ) -> tuple[float, dict[tuple[str, int], float]]:
     """Curtailment-enabled headroom per region and year, for maps and the report.
+
+    ``levers``: the scenario's levers when already built (:meth:`Scenario.levers`).
 
     Returns
     -------
@@ -846,7 +849,7 @@ def curtailment_headroom(sc: Scenario) -> tuple[float, dict[tuple[str, int], flo
     """
     nf = sc.spec.nonfirm
     if nf is not None:
-        lv = sc.levers()
+        lv = levers if levers is not None and levers.nonfirm is not None else sc.levers()
         return float(nf.curtailment_pct), dict(lv.nonfirm.headroom_mw)
     try:
         curves = hourly_curves(sc.table_paths.get("hourly_load"), tuple(sc.regions.index))

@@ -60,7 +60,7 @@ def solve(
     step("solve")
     lp = solve_lp(model, verbose=verbose, time_limit_seconds=time_limit_seconds,
                   options=options, mip_rel_gap=scenario.spec.mip_rel_gap)
-    pct, headroom = curtailment_headroom(scenario)
+    pct, headroom = curtailment_headroom(scenario, inputs.levers)
     return Result(
         scenario_name=scenario.name,
         inputs=inputs,
