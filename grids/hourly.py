@@ -38,9 +38,9 @@ BUNDLED_SOURCE = (
 _HOUR = np.timedelta64(3600, "s")
 #: The wide table's rules as Markdown (docs/schema.md is generated from it).
 SCHEMA_MARKDOWN = "\n".join([
-    "**hourly load** (scenario key `hourly_load`, read by `dcplan headroom`; default: the",
-    "bundled EIA-930 record 2016–2024, docs/data-sources.md) — one row per hour, CSV,",
-    "gzipped CSV (`.csv.gz`) or Parquet.",
+    "**hourly load** (scenario key `hourly_load`, read by `dcplan headroom`, `nonfirm:`",
+    "and `hours:`; default: the bundled EIA-930 record 2016–2024, docs/data-sources.md) —",
+    "one row per hour, CSV, gzipped CSV (`.csv.gz`) or Parquet.",
     "",
     "| column | type | unit | required | description |",
     "| --- | --- | --- | --- | --- |",

@@ -1,6 +1,6 @@
 """Representative days of an hourly load record, with the system's peak days kept whole.
 
-For an hourly operations layer (issue 16 §3, not yet in the model): K typical days chosen by
+For the hourly operations layer (`hours:`, :mod:`models.levers.hours`): K typical days chosen by
 `tsam <https://github.com/FZJ-IEK3-VSA/tsam>`_ (hierarchical clustering of whole days, each
 cluster represented by its medoid, the real day closest to the cluster's centre) from a
 validated hourly table (:func:`grids.hourly.load_hourly`). The days of the system's highest

@@ -41,7 +41,8 @@ DIRECT = {"build_mw": "region_build_mw", "grid_mw": "region_grid_mw",
           "onsite_mw": "region_onsite_mw", "load_mw": "region_load_mw",
           "energy_twh": "region_energy_twh",
           "headroom_value_usd_per_mw": "headroom_value_usd_per_mw",
-          "grid_access_value_usd_per_mw_year": "region_grid_access_value_usd_per_mw_year"}
+          "grid_access_value_usd_per_mw_year": "region_grid_access_value_usd_per_mw_year",
+          "curtailment_headroom_mw": "region_curtailment_headroom_mw"}
 #: region metrics that are site variables summed over the sites of the region.
 SUMMED = ("facility_mw", "grid_capacity_mw", "onsite_capacity_mw", "grid_load_mw",
           "onsite_load_mw")
@@ -192,6 +193,31 @@ def test_run_writes_capacity_map_gpkg_with_regions_and_sites(run_dir: Path,
     share = np.array([regions[f"load_share_pct_{y}"].sum() for y in years])
     np.testing.assert_allclose(share[np.array(total) > 0], 100.0)
     assert not list(run_dir.glob(".*tmp*")), "temporary files left behind"
+
+
+def test_headroom_layer_is_the_bundled_headroom_at_half_a_percent(
+        run_dir: Path, tmp_path: Path) -> None:
+    """The map layer of curtailment-enabled headroom: every bundled region coloured by its
+    headroom at 0.5 % curtailment from the bundled hourly record (the default rate without
+    nonfirm:), the same every year; a PNG of it is written."""
+    from grids.hourly import load_hourly
+    from planner.inputs.headroom import RegionCurve
+
+    regions = gpd.read_file(run_dir / "capacity_map.gpkg", layer="regions").set_index("region")
+    load = load_hourly(None)
+    for r in ("PJM", "ERCOT", "CAISO"):
+        want = RegionCurve.from_load(r, load[r]).headroom_mw(0.005)
+        assert regions.loc[r, "curtailment_headroom_mw_2026"] == pytest.approx(want, rel=1e-9)
+        assert regions.loc[r, "curtailment_headroom_mw_2040"] == pytest.approx(want, rel=1e-9)
+    assert 17_000 < regions.loc["PJM", "curtailment_headroom_mw_2030"] < 19_000  # 18.0 GW
+    total = regions["curtailment_headroom_mw_2030"].sum()
+    assert total == pytest.approx(98_000, rel=0.02)  # the study's 98 GW at 0.5 %
+    with xr.open_dataset(run_dir / "results.nc") as ds:
+        var = ds["region_curtailment_headroom_mw"]
+        assert var.attrs["units"] == "MW" and var.attrs["curtailment_pct"] == 0.5
+    out = tmp_path / "headroom.png"
+    assert dcplan("map", run_dir, "--metric", "curtailment_headroom_mw", "-o", out) == 0
+    assert out.stat().st_size > 10_000
 
 
 def test_area_km2_is_the_true_area(run_dir: Path) -> None:

@@ -31,6 +31,10 @@ lever (scenario key)        module: adds
                             ``NonFirm_Within_Load`` (N8), constraint (3) extended; cost components
                             ``nonfirm``, ``battery``, ``lost_compute``, ``onsite_cover``,
                             ``capacity_credit``
+``hours``                   :mod:`~models.levers.hours`: hourly operation of the non-firm
+                            connections on representative days, replacing N3–N7:
+                            ``Hourly_Draw`` (H1), ``Hourly_Headroom`` (H2), ``Hourly_Cover``
+                            (H3), … ``Battery_State`` (H7), yearly links (H9, H10)
 ``construction``,           :mod:`~models.levers.construction`: ``Build_Lead`` (L6a)
 ``facility_lead_years``
 ``accelerator_supply``      :mod:`~models.levers.accelerator_supply`: ``Bought``,
@@ -60,6 +64,7 @@ from models.levers import (
     construction,
     facility_om,
     forced_builds,
+    hours,
     lumpy,
     national_headroom,
     nonfirm,
@@ -73,6 +78,7 @@ from models.levers.data import (
     ONSITE_GAS_T_PER_MWH,
     WATER_SCALE,
     ForcedBuild,
+    Hours,
     Levers,
     NonFirm,
     OnsiteTech,
@@ -83,12 +89,12 @@ from models.levers.data import (
 
 #: The lever modules with components, in the order they are added.
 LAYERS = (lumpy, budget, carbon, water, regional_demand, forced_builds, construction,
-          accelerator_supply, national_headroom, facility_om, nonfirm, onsite_tech)
+          accelerator_supply, national_headroom, facility_om, nonfirm, hours, onsite_tech)
 
 __all__ = [
     "COOLING_WATER", "EMISSIONS_SCALE", "LAYERS", "ONSITE_GAS_T_PER_MWH", "WATER_SCALE",
-    "ForcedBuild", "Levers", "NonFirm", "OnsiteTech", "RegionalRequirement", "active_levers",
-    "per_year", "water_per_mwh",
+    "ForcedBuild", "Hours", "Levers", "NonFirm", "OnsiteTech", "RegionalRequirement",
+    "active_levers", "per_year", "water_per_mwh",
 ]
 
 

@@ -126,6 +126,33 @@ class OnsiteTech:
     solar_capacity_factor: float
 
 
+@dataclass(frozen=True)
+class Hours:
+    """Hourly operations on representative days: the scenario's ``hours:`` as plain data.
+
+    Attributes
+    ----------
+    dispatch : ``"region"`` (zonal: one hourly draw, battery and shed per region, the
+        sites' cover pooled) or ``"site"`` (one per site).
+    weight_days : period → days of the model year it stands for (sums to 365).
+    headroom_mw : (region, period, hour) → hourly headroom max(0, T_r,p − L_r,p,h) in
+        the first model year, MW: the seasonal threshold (the record's highest summer or
+        winter load; weighted by the days of each season the period stands for) less the
+        representative day's background load. Regions without hourly load are absent.
+    peak_days : name (``system_summer``, ``system_winter``) → (period, ISO date).
+    """
+
+    dispatch: str
+    weight_days: dict[int, float]
+    headroom_mw: dict[tuple[str, int, int], float]
+    peak_days: dict[str, tuple[int, str]] = field(default_factory=dict)
+
+    @property
+    def periods(self) -> list[int]:
+        """The representative days, in order."""
+        return sorted(self.weight_days)
+
+
 @dataclass
 class Levers:
     """The levers of one model instance, as plain data (validated by the planner).
@@ -153,6 +180,7 @@ class Levers:
     regional_demand: list[RegionalRequirement] = field(default_factory=list)
     forced_builds: list[ForcedBuild] = field(default_factory=list)
     nonfirm: NonFirm | None = None
+    hours: Hours | None = None  # hourly operations of the non-firm connections
     # construction lead per site (years from y0; overrides the inputs' facility_lead_years)
     # and halls under construction: site -> (facility MW, year they complete)
     site_lead_years: dict[str, int] = field(default_factory=dict)
@@ -180,6 +208,7 @@ class Levers:
             "regional_demand": bool(self.regional_demand),
             "forced_builds": bool(self.forced_builds),
             "nonfirm": self.nonfirm is not None,
+            "hours": self.hours is not None,
             "construction": bool(self.site_lead_years or self.under_construction),
             "accelerator_supply": bool(self.accelerator_supply_h100e),
             "national_headroom": bool(self.national_headroom_mw),

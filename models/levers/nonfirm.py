@@ -44,6 +44,9 @@ else the year's peak hour), so it does not pay that share of the capacity price.
 
 Decisions where the issue is silent (docs/headroom.md, README "Non-firm connections"):
 
+- With ``hours:`` (:mod:`models.levers.hours`) N3–N7 are not added: the hourly layer
+  covers the curtailment hour by hour on representative days and sets oc, bc and sh
+  to its weighted hourly totals; ``Curtailed_MWh`` is then oc + bc + sh.
 - The cover (N3) is linear and conservative: every non-firm MW drawn is curtailed
   ρ_r of its energy, the rate at the region's cap (the rate is non-decreasing in the
   region's non-firm MW, so it is exact when the cap binds and an over-estimate below
@@ -110,6 +113,7 @@ def add(m: pyo.ConcreteModel, d: CapacityInputs) -> None:
     hours = {s: nf.curtailed_hours[region[s]] for s in sites}
     events = {s: nf.events_per_year[region[s]] for s in sites}
     phi = nf.flexible_share
+    hourly = d.levers.hours is not None  # the hourly layer replaces N3–N7
 
     m.NONFIRM_SY = pyo.Set(dimen=2, initialize=build_sy, ordered=True)
     m.NONFIRM_SITE_YEARS = pyo.Set(dimen=2, initialize=sy, ordered=True)
@@ -151,6 +155,12 @@ def add(m: pyo.ConcreteModel, d: CapacityInputs) -> None:
         """ρ_r·H·nfload[s,y]: MWh a year the grid curtails at s (to be covered)."""
         return rho[s] * H * m.NonFirmLoad[s, y]
 
+    def covered_mwh(m: Any, s: str, y: int) -> Any:
+        """oc[s,y] + bc[s,y] + sh[s,y]: MWh a year of curtailment covered at s (with
+        ``hours:``, the hourly layer's cover, :mod:`models.levers.hours`)."""
+        oc = m.OnsiteCover[s, y] if ix.onsite_years[s] else 0.0
+        return oc + m.BatteryCover[s, y] + m.Shed[s, y]
+
     def spare_onsite(s: str, y: int) -> Any:
         """On-site MW not serving load at s in y (0 without on-site generation)."""
         if not ix.onsite_years[s]:
@@ -170,7 +180,8 @@ def add(m: pyo.ConcreteModel, d: CapacityInputs) -> None:
     m.NonFirmMW = pyo.Expression(S, rule=nonfirm_mw, doc=nonfirm_mw.__doc__)
     m.Battery_MW = pyo.Expression(S, rule=battery_mw, doc=battery_mw.__doc__)
     m.Battery_MWh = pyo.Expression(S, rule=battery_mwh, doc=battery_mwh.__doc__)
-    m.Curtailed_MWh = pyo.Expression(S, rule=curtailed_mwh, doc=curtailed_mwh.__doc__)
+    curtailed = covered_mwh if hourly else curtailed_mwh
+    m.Curtailed_MWh = pyo.Expression(S, rule=curtailed, doc=curtailed.__doc__)
     m.Compute_Shed = pyo.Expression(S, rule=compute_shed, doc=compute_shed.__doc__)
     m.report_expressions += ["NonFirmMW", "Battery_MW", "Battery_MWh", "Curtailed_MWh",
                              "Compute_Shed"]
@@ -225,6 +236,23 @@ def add(m: pyo.ConcreteModel, d: CapacityInputs) -> None:
     m.NonFirm_Draw = pyo.Constraint(S, rule=draw_rule, doc=draw_rule.__doc__)
     m.NonFirm_Headroom = pyo.Constraint(m.NONFIRM_RY, rule=headroom_rule,
                                         doc=headroom_rule.__doc__)
+    if not hourly:  # the annual cover (N3–N7); with hours: models.levers.hours
+        _add_annual_cover(m, S, (cover_rule, onsite_cover_rule, battery_power_rule,
+                                 battery_energy_rule, shed_rule, power_rule))
+
+    def within_load_rule(m: Any, s: str, y: int) -> Any:
+        """(N8) nfload[s,y] ≤ gridload[s,y]   (MW)."""
+        return m.NonFirmLoad[s, y] <= m.GridLoad[s, y]
+
+    m.NonFirm_Within_Load = pyo.Constraint(S, rule=within_load_rule,
+                                           doc=within_load_rule.__doc__)
+    _add_costs(m, d, sites, build_sy)
+
+
+def _add_annual_cover(m: pyo.ConcreteModel, S: Any, rules: tuple[Any, ...]) -> None:
+    """The annual curtailment cover N3–N7 (rules in that order: N3, N4, N5a, N5b, N6, N7)."""
+    cover_rule, onsite_cover_rule, battery_power_rule, battery_energy_rule, shed_rule, \
+        power_rule = rules
     m.Curtailment_Cover = pyo.Constraint(S, rule=cover_rule, doc=cover_rule.__doc__)
     m.Onsite_Cover = pyo.Constraint(m.NONFIRM_ONSITE_SY, rule=onsite_cover_rule,
                                     doc=onsite_cover_rule.__doc__)
@@ -233,15 +261,6 @@ def add(m: pyo.ConcreteModel, d: CapacityInputs) -> None:
                                       doc=battery_energy_rule.__doc__)
     m.Flexible_Shed = pyo.Constraint(S, rule=shed_rule, doc=shed_rule.__doc__)
     m.Cover_Power = pyo.Constraint(S, rule=power_rule, doc=power_rule.__doc__)
-
-    def within_load_rule(m: Any, s: str, y: int) -> Any:
-        """(N8) nfload[s,y] ≤ gridload[s,y]   (MW)."""
-        return m.NonFirmLoad[s, y] <= m.GridLoad[s, y]
-
-    m.NonFirm_Within_Load = pyo.Constraint(S, rule=within_load_rule,
-                                           doc=within_load_rule.__doc__)
-
-    _add_costs(m, d, sites, build_sy)
 
 
 def _add_costs(m: pyo.ConcreteModel, d: CapacityInputs, sites: list[str],

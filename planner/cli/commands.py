@@ -79,7 +79,8 @@ def run(
             result = planner.solve(sc, progress=step, verbose=verbose)
             if sc.spec.nonfirm is not None:  # what flexibility buys: the same plan without it
                 step("firm-only")
-                firm = replace(sc, spec=sc.spec.model_copy(update={"nonfirm": None}))
+                firm = replace(sc, spec=sc.spec.model_copy(
+                    update={"nonfirm": None, "hours": None}))
                 result.attrs["objective_without_nonfirm_usd"] = planner.solve(
                     firm, verbose=verbose).objective_usd
             step("results.nc")

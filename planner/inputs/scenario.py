@@ -12,7 +12,7 @@ import functools
 from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import geopandas as gpd
 import numpy as np
@@ -40,6 +40,7 @@ from models.levers import (
     COOLING_WATER,
     ONSITE_GAS_T_PER_MWH,
     ForcedBuild,
+    Hours,
     Levers,
     NonFirm,
     RegionalRequirement,
@@ -48,6 +49,7 @@ from models.levers import (
 )
 from models.parameters import newest_chip_levelized_usd_per_h100e_year
 from planner.inputs.headroom import RegionCurve, nonfirm_regions, region_curves
+from planner.inputs.hours import hours_data
 from planner.inputs.market import (
     MARKET_KEYS,
     CommittedCampuses,
@@ -252,6 +254,16 @@ class NonFirmSpec(StrictModel):
         "{region: growth}")
 
 
+class HoursSpec(StrictModel):
+    days: int = Field(
+        ge=3, le=60, description="representative days K, chosen with tsam from the hourly "
+        "load (the system's summer and winter peak days among them, so at least 3; weights "
+        "sum to 365 days)")
+    dispatch: Literal["region", "site"] = Field(
+        default="region", description="hourly dispatch per region (zonal, the default: the "
+        "region's batteries, spare on-site power and flexible compute pooled) or per site")
+
+
 class ScenarioFile(StrictModel):
     """The scenario YAML schema (see the README for every key)."""
 
@@ -277,7 +289,8 @@ class ScenarioFile(StrictModel):
     sites: str | None = Field(default=None, description="sites table (default: bundled)")
     chips: str | None = Field(default=None, description="chips table (default: bundled)")
     hourly_load: str | None = Field(
-        default=None, description="hourly load per region for dcplan headroom: utc_time and "
+        default=None, description="hourly load per region (read by dcplan headroom, nonfirm: "
+        "and hours:): utc_time and "
         "one MW column per region, whole calendar years (default: the bundled EIA-930 "
         "record, 2016–2024)")
     # ---- the planner's levers (docs/levers.md); each optional, absent = off ----
@@ -308,6 +321,10 @@ class ScenarioFile(StrictModel):
         default=None, description="layer: non-firm (curtailable) grid connections, capped per "
         "region by the curtailment-enabled headroom of the hourly record (README, \"Non-firm "
         "connections\")")
+    hours: HoursSpec | None = Field(
+        default=None, description="layer: operate the non-firm connections hour by hour on "
+        "representative days of the hourly load (needs nonfirm:; replaces its annual "
+        "curtailment cover; README \"Hourly operations\"); null = the annual model")
     # ---- market-data layers (issue 15; docs/data-sources.md 7): true or {} = bundled ----
     site_facts: str | None = Field(
         default=None, description="per-site state, construction lead and halls under "
@@ -763,6 +780,8 @@ def build_levers(sc: Scenario) -> Levers | None:
 
     if s.nonfirm is not None:
         lv.nonfirm = build_nonfirm(sc, fail, known)
+    if s.hours is not None:
+        lv.hours = build_hours(sc, fail)
 
     mk = sc.market
     for key, named in (("construction", set(mk.site_lead_years) | set(mk.under_construction)),
@@ -832,6 +851,74 @@ def build_nonfirm(sc: Scenario, fail: Any, known: Any) -> NonFirm:
         peak_share_avoided=col["peak_share_avoided"])
 
 
+#: Curtailment rate of the headroom map layer when the scenario sets no ``nonfirm:``.
+DEFAULT_CURTAILMENT_PCT = 0.5
+
+
+def curtailment_headroom(sc: Scenario, levers: Levers | None = None
+                         ) -> tuple[float, dict[tuple[str, int], float]]:
+    """Curtailment-enabled headroom per region and year, for maps and the report.
+
+    ``levers``: the scenario's levers when already built (:meth:`Scenario.levers`).
+
+    Returns
+    -------
+    (pct, headroom) : the curtailment rate in percent (``nonfirm.curtailment_pct``, else
+        :data:`DEFAULT_CURTAILMENT_PCT`) and (region, year) → MW: with ``nonfirm:`` the
+        cap of the non-firm layer (overrides and growth included), else the headroom at
+        the rate from the scenario's hourly load (``hourly_load:``, else the bundled
+        record), the same every year. Regions without hourly load are absent.
+    """
+    nf = sc.spec.nonfirm
+    if nf is not None:
+        lv = levers if levers is not None and levers.nonfirm is not None else sc.levers()
+        return float(nf.curtailment_pct), dict(lv.nonfirm.headroom_mw)
+    try:
+        curves = hourly_curves(sc.table_paths.get("hourly_load"), tuple(sc.regions.index))
+    except InputError:  # the run does not read hourly_load: no layer, as before it existed
+        return DEFAULT_CURTAILMENT_PCT, {}
+    rate = DEFAULT_CURTAILMENT_PCT / 100.0
+    return DEFAULT_CURTAILMENT_PCT, {(r, y): c.headroom_mw(rate) for r, c in curves.items()
+                                     for y in sc.years}
+
+
+def build_hours(sc: Scenario, fail: Any) -> Hours:
+    """:class:`models.levers.Hours` from the scenario's ``hours:`` and its hourly load."""
+    spec = sc.spec.hours
+    if sc.spec.nonfirm is None:
+        raise fail(("hours",), "expected nonfirm: as well (the hourly layer operates the "
+                   "non-firm connections hour by hour; without them the annual model is exact)")
+    path = sc.table_paths.get("hourly_load")
+    regions = tuple(sc.regions.index)
+    curves = hourly_curves(path, regions)
+    if not curves:
+        raise fail(("hours",), "the hourly load has no column for any region of the scenario "
+                   f"({', '.join(regions[:12])}), so there are no hours to operate")
+    try:
+        return _hours(path, regions, _stamp(path), spec.days, spec.dispatch)
+    except InputError as exc:
+        raise fail(("hours", "days"), str(exc.args[0]) if exc.args else str(exc)) from None
+
+
+@functools.lru_cache(maxsize=4)
+def _hours(path: str | None, regions: tuple[str, ...], stamp: tuple[int, int] | None,
+           days: int, dispatch: str) -> Hours:
+    curves = _hourly_curves(path, regions, stamp)
+    load = _hourly_table(path, regions, stamp)
+    return hours_data(load, curves, days, dispatch)
+
+
+def _stamp(path: str | None) -> tuple[int, int] | None:
+    """(mtime, size) of a file, ``None`` when it is the bundled record or missing."""
+    if path is None:
+        return None
+    try:
+        st = Path(path).stat()
+    except OSError:
+        return None  # load_hourly names the missing file
+    return (st.st_mtime_ns, st.st_size)
+
+
 def hourly_curves(path: str | None, regions: tuple[str, ...]) -> dict[str, RegionCurve]:
     """Curtailment curves of the scenario's regions from an hourly load table (``None``:
     the bundled record, whose columns not among ``regions`` are left out); cached while
@@ -849,12 +936,17 @@ def hourly_curves(path: str | None, regions: tuple[str, ...]) -> dict[str, Regio
 @functools.lru_cache(maxsize=4)
 def _hourly_curves(path: str | None, regions: tuple[str, ...],
                    stamp: tuple[int, int] | None) -> dict[str, RegionCurve]:
+    return region_curves(_hourly_table(path, regions, stamp))
+
+
+@functools.lru_cache(maxsize=2)
+def _hourly_table(path: str | None, regions: tuple[str, ...],
+                  stamp: tuple[int, int] | None) -> pd.DataFrame:
+    """The hourly load of the scenario's regions (``None``: the bundled record)."""
     if path is None:
         load = load_hourly(None)
-        load = load[[c for c in load.columns if c in regions]]
-    else:
-        load = load_hourly(path, regions=list(regions))
-    return region_curves(load)
+        return load[[c for c in load.columns if c in regions]]
+    return load_hourly(path, regions=list(regions))
 
 
 def _check_fleet_fits(sc: Scenario, lv: Levers) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 
 from models.levers import active_levers
 from models.model import build_model
-from planner.inputs.scenario import Scenario
+from planner.inputs.scenario import Scenario, curtailment_headroom
 from planner.optimize.highs import solve_lp
 from planner.optimize.solver_options import solver_options
 from planner.outputs.results import Result
@@ -60,12 +60,15 @@ def solve(
     step("solve")
     lp = solve_lp(model, verbose=verbose, time_limit_seconds=time_limit_seconds,
                   options=options, mip_rel_gap=scenario.spec.mip_rel_gap)
+    pct, headroom = curtailment_headroom(scenario, inputs.levers)
     return Result(
         scenario_name=scenario.name,
         inputs=inputs,
         ix=model.ix,
         lp=lp,
         build_seconds=build_seconds,
+        curtailment_headroom_mw=headroom,
+        curtailment_pct=pct,
         attrs={"frontier_growth": scenario.spec.efficiency.frontier_growth
                if scenario.spec.efficiency.frontier_growth is not None else "none",
                **({"levers": ", ".join(levers)} if levers else {})},

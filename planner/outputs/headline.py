@@ -107,7 +107,7 @@ def assumptions(scenario: Any, hashes: dict[str, str] | None = None) -> dict[str
     onsite_sites = int(sites["onsite_allowed"].astype(bool).sum()) if len(sites) else 0
     levers = scenario.active_levers()
     lever_keys = ("build_block_mw", "grid_block_mw", "fleet", "budget", "carbon", "water",
-                  "moratoria", "regional_demand", "forced_builds")
+                  "moratoria", "regional_demand", "forced_builds", "nonfirm", "hours")
     dumped = spec.model_dump(mode="json")
     return {
         "demand": {

@@ -46,6 +46,8 @@ FORMATS = ("gpkg", "geojson", "parquet", "png", "html")
 SUFFIX = {"gpkg": ".gpkg", "geojson": ".geojson", "parquet": ".parquet", "png": ".png",
           "html": ".html"}
 DEFAULT_METRIC = "load_mw"
+#: The headroom layer: curtailment-enabled headroom per region (``dcplan headroom``).
+HEADROOM_METRIC = "curtailment_headroom_mw"
 #: lon/lat box of the contiguous US; inside it areas and maps use EPSG:5070.
 _CONUS_BOX = (-130.0, 20.0, -60.0, 55.0)
 
@@ -71,6 +73,7 @@ class Metric:
     kind: str
     source: str
     by_site: bool = False
+    optional: bool = False  # only in runs whose results have the source (else skipped)
 
 
 REGION_METRICS: dict[str, Metric] = {m.name: m for m in (
@@ -97,6 +100,8 @@ REGION_METRICS: dict[str, Metric] = {m.name: m for m in (
            "new-connection limit", "USD/MW", "price", "headroom_value_usd_per_mw"),
     Metric("load_share_pct", "share of the total facility load", "%", "share",
            "region_load_mw"),
+    Metric(HEADROOM_METRIC, "curtailment-enabled headroom", "MW", "level",
+           "region_curtailment_headroom_mw", optional=True),
 )}
 
 SITE_METRICS: dict[str, Metric] = {m.name: m for m in (
@@ -356,7 +361,11 @@ def capacity_map(
         In EPSG:4326, one row per region of the results and one per site.
     """
     years = select_years(ds, years)
-    metrics = list(REGION_METRICS) if metrics is None else [check_metric(m).name for m in metrics]
+    if metrics is None:  # every metric the results have (optional ones only if present)
+        metrics = [k for k, m in REGION_METRICS.items()
+                   if not m.optional or m.source in ds.variables]
+    else:
+        metrics = [check_metric(m).name for m in metrics]
     regions = [str(r) for r in ds.region.values]
     if polygons.crs is None:
         raise InputError("region polygons have no coordinate reference system",
@@ -416,7 +425,11 @@ def capacity_map(
                                 crs=EXCHANGE_CRS)
     return CapacityMap(regions=region_gdf, sites=site_gdf, years=years, metrics=metrics,
                        scenario=str(ds.attrs.get("scenario", "")), equal_area_crs=ea_crs,
-                       attrs={"all_years": [int(y) for y in ds.year.values]})
+                       attrs={"all_years": [int(y) for y in ds.year.values],
+                              **({"curtailment_pct": float(
+                                  ds[REGION_METRICS[HEADROOM_METRIC].source].attrs.get(
+                                      "curtailment_pct", 0.0))}
+                                 if HEADROOM_METRIC in metrics else {})})
 
 
 def load_capacity_map(folder: str | Path, *, years: Sequence[int] | None = None,
@@ -530,6 +543,9 @@ def plot_map(cmap: CapacityMap, metric: str, years: Sequence[int], path: str | P
     def area(mw: np.ndarray) -> np.ndarray:
         return 6.0 + 420.0 * mw / size_max
 
+    name = m.label
+    if m.name == HEADROOM_METRIC and cmap.attrs.get("curtailment_pct"):
+        name = f"{m.label} at {cmap.attrs['curtailment_pct']:g} % curtailment"
     n = len(years)
     ncols = {1: 1, 2: 2, 4: 2}.get(n, 3)
     nrows = math.ceil(n / ncols)
@@ -566,10 +582,12 @@ def plot_map(cmap: CapacityMap, metric: str, years: Sequence[int], path: str | P
                    edgecolors="#303030", linewidths=0.5, zorder=3)
         ax.scatter(xs[on & ~of_bare], ys[on & ~of_bare], s=area(mw[on & ~of_bare]),
                    color="#1f4e9c", alpha=0.55, edgecolors="white", linewidths=0.6, zorder=4)
-        ax.set_title(str(y) if n > 1 else f"{cmap.scenario}: {m.label}, {y}",
+        if m.name == HEADROOM_METRIC:  # labelled too: the headroom in GW on each region
+            _label_regions(ax, regions[has & drawn], col)
+        ax.set_title(str(y) if n > 1 else f"{cmap.scenario}: {name}, {y}",
                      fontsize=11 if n > 1 else 13)
 
-    label = f"{m.label} ({m.units})"
+    label = f"{name} ({m.units})"
     sm = plt.cm.ScalarMappable(norm=norm, cmap=colours)
     bar = fig.colorbar(sm, ax=axes.ravel().tolist(), orientation="horizontal",
                        fraction=0.045 if n == 1 else 0.06, pad=0.02, aspect=45)
@@ -602,6 +620,16 @@ def plot_map(cmap: CapacityMap, metric: str, years: Sequence[int], path: str | P
         fig.savefig(tmp, format="png")
     plt.close(fig)
     return path
+
+
+def _label_regions(ax: Any, regions: gpd.GeoDataFrame, col: str) -> None:
+    """Write each region's value of ``col`` (MW) in GW at a point inside its polygon."""
+    points = regions.geometry.representative_point()
+    for (x, y), v in zip(zip(points.x, points.y), regions[col].to_numpy(dtype=float)):
+        ax.annotate(f"{v / 1000:,.1f} GW", (x, y), ha="center", va="center", fontsize=8,
+                    color="#1a1a1a", zorder=5,
+                    bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none",
+                          "alpha": 0.7})
 
 
 def _first_line(exc: BaseException) -> str:

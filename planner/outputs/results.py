@@ -28,8 +28,10 @@ from models.capacity import (
 )
 from models.levers import EMISSIONS_SCALE, WATER_SCALE
 from models.levers.carbon import CARBON_COMPONENT
+from models.levers.hours import curtailable_hours
 from planner.optimize.highs import LPSolution
 from planner.outputs.dual_trust import region_max, trusted, usable_grid_mw
+from planner.outputs.hourly import hourly_results
 
 #: The capacity model's cost components (``cost_usd``'s ``component``), in order;
 #: a layer may register more (the lever "carbon" adds :data:`CARBON_COMPONENT`).
@@ -67,6 +69,9 @@ class Result:
     lp: LPSolution
     build_seconds: float
     attrs: dict[str, Any] = field(default_factory=dict)
+    #: curtailment-enabled headroom (region, year) → MW at ``curtailment_pct`` (maps)
+    curtailment_headroom_mw: dict[tuple[str, int], float] = field(default_factory=dict)
+    curtailment_pct: float | None = None
     _ds: xr.Dataset | None = None
     _cache: dict[Any, np.ndarray] = field(default_factory=dict, repr=False)
 
@@ -318,6 +323,15 @@ class Result:
         )
         if d.levers is not None:
             ds = self._with_levers(ds, gridload, onsiteload, fleet, delta, onehot)
+        if self.curtailment_headroom_mw:
+            head = self.curtailment_headroom_mw
+            ds["region_curtailment_headroom_mw"] = xr.DataArray(
+                np.array([[head.get((r, y), np.nan) for y in years] for r in regions]),
+                dims=("region", "year"), attrs={
+                    "units": "MW", "curtailment_pct": float(self.curtailment_pct or 0.0),
+                    "long_name": f"curtailment-enabled headroom at {self.curtailment_pct:g} % "
+                    "curtailment (hourly record; the non-firm cap with nonfirm:); NaN = no "
+                    "hourly load for the region"})
         self._ds = ds
         return ds
 
@@ -475,6 +489,11 @@ class Result:
                             "the build year's USD); 0 = the plan would build it anyway"))
         if lv.nonfirm is not None:
             new.update(self._nonfirm(onehot))
+        if lv.nonfirm is not None and lv.hours is not None:
+            more, arrays = hourly_results(self.inputs, self.lp.values, list(regions),
+                                          list(sites))
+            coords.update(more)
+            new.update(arrays)
         if "construction" in active or "Build_Lead" in self.lp.duals:
             keys = [(s, y) for s in sites for y in years]
             new["lead_time_value_usd_per_mw"] = xr.DataArray(
@@ -590,7 +609,12 @@ class Result:
             return xr.DataArray(values, dims=dims, attrs={"units": units, "long_name": long})
 
         load = self._site_year("NonFirmLoad")
-        hours = np.array([nf.curtailed_hours.get(r, 0.0) for r in region])
+        if self.inputs.levers.hours is not None:  # the representative days' hours
+            per = {r: curtailable_hours(self.inputs, r) for r in set(region)
+                   if nf.headroom_mw.get((r, years[0]), 0.0) > 0}
+            hours = np.array([per.get(r, 0.0) for r in region])
+        else:
+            hours = np.array([nf.curtailed_hours.get(r, 0.0) for r in region])
         headroom = np.array([[nf.headroom_mw.get((r, y), 0.0) for y in years] for r in regions])
         by_region = {c: np.array([getattr(nf, c).get(r, np.nan) for r in regions])
                      for c in ("rate", "curtailed_hours", "events_per_year", "max_event_hours",
