@@ -596,11 +596,13 @@ def render_report(summary: dict, gap: pd.DataFrame, cmap: CapacityMap,
     gap_cols = ["year", "demand_h100e", "unserved_h100e", "frontier_h100e_per_mw",
                 "fleet_h100e_per_mw", "net_power_growth", "net_power_growth_fleet",
                 "realized_power_growth", "power_needed_at_frontier_mw", "power_needed_mw",
-                "power_energized_mw", "efficiency_only_gap_mw", "gap_pct", "energy_twh"]
+                "power_energized_mw", "efficiency_only_gap_mw", "gap_pct", "energy_twh",
+                "all_datacenter_energy_twh", "ai_share_of_datacenter_energy_pct"]
     gap_fmt = {c: 0 for c in gap_cols if c != "year"}
     for c in ("net_power_growth", "net_power_growth_fleet", "realized_power_growth"):
         gap_fmt[c] = 2
     gap_fmt["gap_pct"] = 1
+    gap_fmt["ai_share_of_datacenter_energy_pct"] = 1
     gap_table = html_table(gap[[c for c in gap_cols if c in gap.columns]], gap_fmt,
                            table_id="gap-table")
     last = cmap.years[-1]
