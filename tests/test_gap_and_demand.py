@@ -170,7 +170,8 @@ def test_elastic_scenario_from_yaml(tmp_path: Path) -> None:
     assert float(r.cost_breakdown().to_numpy().sum()) == pytest.approx(r.objective_usd, rel=1e-6)
 
 
-def test_gap_csv_has_all_datacenter_energy_and_the_ai_share(tmp_path: Path) -> None:
+def test_gap_csv_has_all_datacenter_energy_and_the_ai_share(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """A scenario folder through dcplan run, 2040–2041: 1,000 H100e on a chip of 1,000
     H100e per IT-MW at PUE 1 and utilization 1 is 1 MW, 8,760 MWh = 0.00876 TWh of AI
     energy a year. gap.csv adds the bundled non-AI baseline (334.8 TWh in 2040; no row
@@ -191,6 +192,10 @@ def test_gap_csv_has_all_datacenter_energy_and_the_ai_share(tmp_path: Path) -> N
     assert np.isnan(gap.at[2041, "all_datacenter_energy_twh"])
     html = (out / "report.html").read_text(encoding="utf-8")
     assert "All datacenters (TWh)" in html and "AI share (%)" in html
+    capsys.readouterr()
+    assert main(["gap", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "335" in printed and "share" in printed
 
 
 def test_gap_table_takes_a_baseline_of_its_own() -> None:

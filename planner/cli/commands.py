@@ -254,7 +254,9 @@ def _print_gap(df: Any) -> None:
             ("needed GW", "power_needed_mw", "{:,.1f}"),
             ("needed, newest chips GW", "power_needed_at_frontier_mw", "{:,.1f}"),
             ("energized GW", "power_energized_mw", "{:,.1f}"), ("gap %", "gap_pct", "{:.1f}"),
-            ("TWh", "energy_twh", "{:,.0f}"),
+            ("AI TWh", "energy_twh", "{:,.0f}"),
+            ("all DC TWh", "all_datacenter_energy_twh", "{:,.0f}"),
+            ("AI share %", "ai_share_of_datacenter_energy_pct", "{:.0f}"),
             ("USD/H100e-yr", "compute_price_usd_per_h100e_year", "{:,.0f}")]
     for label, _, _ in cols:
         t.add_column(label, justify="right")
