@@ -81,6 +81,10 @@ def test_default_plan_is_credible(result: planner.Result) -> None:
     assert bool(within.all()) and float(bought.sum()) > 0
     assert float(ds["gpu_supply_value_usd_per_h100e"].max()) > 0
     assert (ds["forced_build_mw"] > 0).all()
+    from models.levers.construction import lead_rows
+
+    for (s, y), cap in lead_rows(result.inputs).items():  # halls respect their lead
+        assert float(ds["build_mw"].sel(site=s, year=y)) <= cap + 1e-6
     served = ds["served_h100e"] / ds["demand_h100e"]
     assert float(served.min()) > 0.9
     assert set(result.inputs.levers.active()) >= {
