@@ -443,3 +443,18 @@ def test_construction_without_site_facts_through_the_front_door(tmp_path: Path) 
     assert float(ds["lead_time_value_usd_per_mw"].sel(site="s", year=2026)) \
         == pytest.approx(1000 * V - 2e4)
     ds.close()
+
+
+def test_a_sweep_that_changes_the_years_re_derives_the_layers_rows() -> None:
+    """``years.end: 2027`` in a sweep of the default: the committed campuses, supply and
+    headroom rows are those of 2026–2027 (a campus of 2028 would name a year the model
+    has not), and the plan solves."""
+    import planner
+    from planner.sweep.apply import apply_params
+
+    sc = apply_params(planner.load_scenario(), {"years.end": 2027})
+    assert sc.years == [2026, 2027]
+    assert {f.year for f in sc.market.campuses} <= {2026, 2027}
+    assert {y for _, y in sc.market.accelerator_supply_h100e} == {2026, 2027}
+    assert list(sc.market.regional_headroom_mw.columns) == [2026, 2027]
+    assert planner.solve(sc).status == "Optimal"
