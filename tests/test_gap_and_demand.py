@@ -161,6 +161,14 @@ def test_elastic_scenario_from_yaml(tmp_path: Path) -> None:
     text = text.replace("elasticity: null", "elasticity: 1.3\n"
                         "  reference_price_usd_per_h100e_year: 8000\n  blocks: 6")
     (d / "scenario.yaml").write_text(text)
+    # the default's value of unserved compute is indexed to the frontier, which needs
+    # inelastic demand: one line says so, and the flat value makes the curve's top price
+    with pytest.raises(planner.InputError, match="set index_unserved: false"):
+        planner.load_scenario(d / "scenario.yaml")
+    assert "market: {path: market_parameters.csv}" in text
+    text = text.replace("market: {path: market_parameters.csv}",
+                        "market: {path: market_parameters.csv, index_unserved: false}")
+    (d / "scenario.yaml").write_text(text)
     sc = planner.load_scenario(d / "scenario.yaml")
     blocks = sc.demand_blocks()
     assert blocks is not None and len(blocks) == 6 * len(sc.years)
@@ -195,7 +203,7 @@ def test_gap_csv_has_all_datacenter_energy_and_the_ai_share(
     capsys.readouterr()
     assert main(["gap", str(out)]) == 0
     printed = capsys.readouterr().out
-    assert "335" in printed and "share" in printed
+    assert "0/335" in printed and "AI/all DC" in printed
 
 
 def test_gap_table_takes_a_baseline_of_its_own() -> None:

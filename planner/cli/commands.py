@@ -298,9 +298,7 @@ def _print_gap(df: Any) -> None:
             ("needed GW", "power_needed_mw", "{:,.1f}"),
             ("needed, newest chips GW", "power_needed_at_frontier_mw", "{:,.1f}"),
             ("energized GW", "power_energized_mw", "{:,.1f}"), ("gap %", "gap_pct", "{:.1f}"),
-            ("AI TWh", "energy_twh", "{:,.0f}"),
-            ("all DC TWh", "all_datacenter_energy_twh", "{:,.0f}"),
-            ("AI share %", "ai_share_of_datacenter_energy_pct", "{:.0f}"),
+            ("TWh AI/all DC", "energy_twh", "{:,.0f}"),
             ("USD/H100e-yr", "compute_price_usd_per_h100e_year", "{:,.0f}")]
     for label, _, _ in cols:
         t.add_column(label, justify="right")
@@ -310,7 +308,11 @@ def _print_gap(df: Any) -> None:
         cells = []
         for _, key, fmt in cols:
             v = row[key] if key in row else float("nan")  # a gap.csv of an older run
-            cells.append("–" if v != v else fmt.format(v * scale.get(key, 1.0)))
+            cell = "–" if v != v else fmt.format(v * scale.get(key, 1.0))
+            if key == "energy_twh":  # AI / all datacenters (AI + the non-AI baseline)
+                total = row.get("all_datacenter_energy_twh", float("nan"))
+                cell += "/–" if total != total else f"/{total:,.0f}"
+            cells.append(cell)
         t.add_row(*cells)
     console.print(t)
 
