@@ -4,7 +4,6 @@ reconciles with the others, and a bad row gives a one-line error."""
 from __future__ import annotations
 
 import csv
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -311,13 +310,11 @@ def test_a_bad_row_gives_one_line_naming_file_row_and_column(
 def test_bundled_fleet_runs_through_the_cli_as_a_scenario_fleet(tmp_path: Path,
                                                                 capsys: pytest.CaptureFixture[str]
                                                                 ) -> None:
-    """A scenario folder that names the bundled installed base as its `fleet`
-    validates through `dcplan validate` (the existing fleet lever reads it)."""
+    """`dcplan init` copies the bundled installed base and names it as the copy's `fleet`;
+    the folder validates through `dcplan validate` (the existing fleet lever reads it)."""
     d = tmp_path / "sc"
     assert main(["init", str(d)]) == 0
-    shutil.copy(default_fleet_path(), d / "fleet.csv")
-    with open(d / "scenario.yaml", "a", encoding="utf-8") as f:
-        f.write("fleet: fleet.csv\n")
+    assert "\nfleet: fleet.csv" in (d / "scenario.yaml").read_text(encoding="utf-8")
     capsys.readouterr()
     assert main(["validate", str(d / "scenario.yaml")]) == 0
     assert "valid" in capsys.readouterr().out
@@ -325,15 +322,13 @@ def test_bundled_fleet_runs_through_the_cli_as_a_scenario_fleet(tmp_path: Path,
 
 
 def test_bundled_fleet_serves_the_first_year(tmp_path: Path) -> None:
-    """Through today's model (the fleet lever), the installed base leaves only
-    demand − fleet = 12 − 11.25 M H100e to buy in 2026 (it bought all 12 M before)."""
+    """Through the model (the fleet lever, on in a `dcplan init` copy of the default), the
+    installed base leaves only demand − fleet = 12 − 11.25 M H100e to buy in 2026 (the
+    default without it bought all 12 M)."""
     import planner
 
     d = tmp_path / "sc"
     assert main(["init", str(d)]) == 0
-    shutil.copy(default_fleet_path(), d / "fleet.csv")
-    with open(d / "scenario.yaml", "a", encoding="utf-8") as f:
-        f.write("fleet: fleet.csv\n")
     result = planner.solve(planner.load_scenario(d / "scenario.yaml"))
     assert result.status == "Optimal"
     bought = result.to_xarray()["it_mw"].sel(year=2026).to_series().reset_index()
