@@ -55,10 +55,6 @@ EPRI_2030_TWH = (EPRI_2030_SHARE[0] * US_LOAD_TWH, EPRI_2030_SHARE[1] * US_LOAD_
 
 YEARS_SHOWN = (2026, 2028, 2030, 2035, 2040)
 
-#: Scopes drawn against the US plan (global figures are listed, not drawn).
-US_SCOPES = ("us_all_datacenters", "us_hyperscale_leased_crypto")
-
-
 def _path(result: Any) -> dict[str, Any]:
     """Energy path and its drivers from a solved result."""
     ds = result.to_xarray()
@@ -74,18 +70,12 @@ def _path(result: Any) -> dict[str, Any]:
             "load_gw": float(gap.at[y, "power_energized_mw"]) / 1e3,
         }
     unserved = float(ds["unserved_h100e"].sum()) / max(float(ds["demand_h100e"].sum()), 1.0)
-    from models.calibration import all_datacenter_energy_twh, load_baseline
+    from planner.outputs.calibration_chart import path_from_gap
 
-    baseline = load_baseline()
-    ai = pd.Series(energy)
-    all_dc = all_datacenter_energy_twh(ai, baseline)
-    load_gw = {int(y): float(v) / 1e3 for y, v in gap["power_energized_mw"].items()}
-    # non-AI load in GW at the AI fleet's utilization (a dcplan assumption): TWh / (u × 8.76)
-    u = float(result.inputs.utilization)
-    all_gw = {y: load_gw[y] + float(baseline[y]) / (u * 8.76) for y in load_gw}
-    return {"energy_twh": energy, "all_datacenter_energy_twh": {int(y): float(v) for y, v
-                                                               in all_dc.items()},
-            "load_gw": load_gw, "all_datacenter_load_gw": all_gw,
+    paths = path_from_gap(result.gap(), float(result.inputs.utilization))
+    return {"energy_twh": energy,
+            "all_datacenter_energy_twh": paths["all_datacenter_energy_twh"],
+            "load_gw": paths["load_gw"], "all_datacenter_load_gw": paths["all_datacenter_load_gw"],
             "drivers": drivers, "unserved_share": unserved,
             "peak_load_gw": float(ds["load_mw"].sum("site").max()) / 1e3,
             "objective_busd": result.objective_usd / 1e9}
@@ -192,14 +182,9 @@ def markdown(res: dict[str, Any]) -> str:
 
 def _us_points() -> pd.DataFrame:
     """Every US point of the calibration table; shares turned into TWh."""
-    from models.calibration import load_points, points_twh
+    from planner.outputs.calibration_chart import us_points
 
-    points = load_points()
-    twh = points_twh(points, US_LOAD_TWH)
-    gw = points[points["metric"] == "load_gw"]
-    both = pd.concat([twh, gw]).reset_index(drop=True)
-    both = both[both["scope"].isin(US_SCOPES)].sort_values(["metric", "year", "point"])
-    return both.set_index("point", drop=False)
+    return us_points(US_LOAD_TWH)
 
 
 def _against(value: float, pt: pd.Series) -> str:
@@ -211,59 +196,17 @@ def _against(value: float, pt: pd.Series) -> str:
 
 
 def plot(res: dict[str, Any], path: str | Path) -> None:
-    """Draw each path's all-datacenter energy and load against every published US point."""
-    import matplotlib
-
-    matplotlib.use("Agg")
+    """Draw each path's all-datacenter energy and load against every published US point
+    (:func:`planner.outputs.calibration_chart.calibration_figure`, as in the report)."""
     import matplotlib.pyplot as plt
-    from matplotlib.ticker import MaxNLocator, ScalarFormatter
 
-    pts = _us_points()
-    fig, axes = plt.subplots(1, 2, figsize=(13, 5.2), dpi=110)
-    panels = (("energy_twh", "all_datacenter_energy_twh", "energy_twh",
-               "US datacenter electricity, TWh"),
-              ("load_gw", "all_datacenter_load_gw", "load_gw", "US datacenter load, GW"))
-    markers = dict(zip(sorted(pts["publisher"].unique()), "osD^vP*Xh"))
-    for ax, (metric, key, ai_key, label) in zip(axes, panels):
-        for name, p in res["presets"].items():
-            if name == "base":
-                continue  # the same path as the scenario
-            series = p[key]
-            years = sorted(series)
-            style = {"lw": 2.2, "color": "black"} if name.startswith("us-base") else {"lw": 1.2}
-            ax.plot(years, [series[y] for y in years], label=f"{name}: all datacenters",
-                    **style)
-        ai = res["presets"]["us-base (scenario)"][ai_key]
-        ax.plot(sorted(ai), [ai[y] for y in sorted(ai)], color="black", ls="--", lw=1,
-                label="us-base: AI only")
-        for _, pt in pts[pts["metric"] == metric].iterrows():
-            y = int(pt["year"])
-            hollow = pt["scope"] != "us_all_datacenters"
-            mk = markers[pt["publisher"]]
-            lo, c, hi = pt["low"], pt["central"], pt["high"]
-            mid = c if pd.notna(c) else (lo + hi) / 2
-            if pd.notna(lo) and pd.notna(hi):
-                ax.vlines(y, lo, hi, color="tab:red", lw=3, alpha=0.5)
-            ax.scatter([y], [mid], marker=mk, s=46, zorder=4,
-                       facecolors="none" if hollow else "tab:red", edgecolors="tab:red")
-            ax.annotate(pt["point"], (y, mid), fontsize=6, xytext=(4, 2),
-                        textcoords="offset points")
-        ax.set_yscale("log")
-        ax.yaxis.set_major_formatter(ScalarFormatter())
-        ax.yaxis.set_minor_formatter(ScalarFormatter())
-        ax.tick_params(axis="y", which="minor", labelsize=7)
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.set_xlabel("year")
-        ax.set_ylabel(label)
-        ax.grid(True, which="both", alpha=0.3)
-    handles = [plt.Line2D([], [], marker=m, ls="", color="tab:red", label=pub)
-               for pub, m in markers.items()]
-    axes[0].legend(fontsize=7, loc="upper left")
-    axes[1].legend(handles=handles, fontsize=7, loc="lower right",
-                   title="published (bar = range; hollow = wider scope)", title_fontsize=7)
-    fig.suptitle("dcplan default and presets vs every published US datacenter projection "
-                 "(models/data/calibration_points.csv)", fontsize=10)
-    fig.tight_layout()
+    from planner.outputs.calibration_chart import calibration_figure
+
+    paths = {k: v for k, v in res["presets"].items() if k != "base"}  # base = the scenario
+    fig = calibration_figure(
+        paths, ai_only="us-base (scenario)",
+        title="dcplan default and presets vs every published US datacenter projection "
+              "(models/data/calibration_points.csv)")
     fig.savefig(path)
     plt.close(fig)
 

@@ -136,12 +136,14 @@ PRESETS: dict[str, Preset] = {
     p.name: p
     for p in (
         Preset(
-            "base", _BASE_H100E, (2.2, 1.9, 1.7, 1.5, 1.4, 1.35, 1.3, 1.25, 1.2),
-            "the us-base path: AI energy 105 TWh (2026), 191 (2028), 251 (2030)",
-            "calibrated to LBNL Dec 2024 (176 TWh in 2023; 325-580 TWh in 2028; via "
-            "shared/data/market_facts.md) and IEA Energy and AI 2025 (US 183 TWh in 2024 -> "
-            "426 TWh in 2030, the US figures of IEA's base case as quoted in the planner's "
-            "levers issue; market_facts.md carries IEA's global 415 -> 945 TWh)",
+            "base", _BASE_H100E, (2.2, 1.9, 1.7, 1.6, 1.6, 1.6, 1.6, 1.55, 1.5, 1.45, 1.4),
+            "the us-base path: all US datacenters (AI + the non-AI baseline) 338 TWh (2028), "
+            "427 TWh (2030), 110 GW (2035); growth 1.6 = 1.35 efficiency x ~1.19 load a year "
+            "to 2033, 1.4 from 2036",
+            "calibrated on the us-base plan with every market layer on (docs/calibration.md) to "
+            "LBNL Dec 2024 (325-580 TWh in 2028), IEA Energy and AI 2025 (US ~426 TWh in 2030) "
+            "and BNEF Dec 2025 (US datacenter demand 106 GW by 2035), all in "
+            "models/data/calibration_points.csv; the slowing after 2035 is an assumption",
         ),
         Preset(
             "jevons", _BASE_H100E, (4.5, 4.0, 3.0, 2.5, 2.0, 1.7, 1.5, 1.4, 1.3, 1.25),

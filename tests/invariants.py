@@ -40,11 +40,14 @@ def assert_constraints_hold(r: Result, tol: float = 1e-6) -> None:
         if not np.isnan(lim):
             assert np.all(ds["region_grid_mw"].sel(region=reg).values <= lim + t), "headroom (5)"
     it = ds["it_mw"].values
+    # the installed base (layer fleet) is in service without being bought
+    base = (ds["existing_fleet_it_mw"].values if "existing_fleet_it_mw" in ds
+            else np.zeros_like(ds["fleet_it_mw"].values))
     life = d.chips.loc[list(ds.chip.values), "life_years"].to_numpy(int)
     for j, y in enumerate(years):
         for k, _g in enumerate(ds.chip.values):
             window = (years > y - life[k]) & (years <= y)
-            installed = it[:, k, window].sum(axis=1)
+            installed = it[:, k, window].sum(axis=1) + base[:, k, j]
             in_service = ds["fleet_it_mw"].values[:, k, j]
             assert np.all(in_service <= installed + t), "fleet within installed (0)"
             if not d.allow_idle:

@@ -40,6 +40,7 @@ FLEET_CSV = ("site,chip,year_installed,it_mw\n"
 ELASTIC_YAML = """
 demand: {preset: jevons, value_of_unserved_usd_per_h100e_year: 20586,
          elasticity: 1.3, reference_price_usd_per_h100e_year: 8000}
+market: {index_unserved: false}
 """
 
 
@@ -62,7 +63,8 @@ def _scenario_objective(path: Path | None, preset: str | None = None) -> float:
 
 
 def _edited_us_base(tmp: Path, extra_yaml: str, files: dict[str, str] | None = None) -> Path:
-    """A ``dcplan init`` copy of us-base with ``extra_yaml`` appended."""
+    """A ``dcplan init`` copy of us-base with ``extra_yaml`` appended; a top-level key of
+    ``extra_yaml`` that us-base already sets replaces it (a repeated key is an error)."""
     from planner.cli.commands import main
 
     folder = tmp / "sc"
@@ -73,9 +75,13 @@ def _edited_us_base(tmp: Path, extra_yaml: str, files: dict[str, str] | None = N
     with contextlib.redirect_stdout(io.StringIO()):
         assert main(["init", str(folder)]) == 0
     text = (folder / "scenario.yaml").read_text(encoding="utf-8")
-    if "\ndemand:" in "\n" + extra_yaml:  # replace the demand block rather than repeat the key
+    keys = [ln.split(":")[0] for ln in extra_yaml.splitlines()
+            if ln and not ln[0].isspace() and ":" in ln]
+    for key in keys:  # replace the block rather than repeat the key
         lines = text.splitlines()
-        start = next(i for i, ln in enumerate(lines) if ln.startswith("demand:"))
+        start = next((i for i, ln in enumerate(lines) if ln.startswith(f"{key}:")), None)
+        if start is None:
+            continue
         end = start + 1
         while end < len(lines) and (lines[end].startswith(" ") or not lines[end].strip()):
             end += 1

@@ -161,6 +161,14 @@ def test_elastic_scenario_from_yaml(tmp_path: Path) -> None:
     text = text.replace("elasticity: null", "elasticity: 1.3\n"
                         "  reference_price_usd_per_h100e_year: 8000\n  blocks: 6")
     (d / "scenario.yaml").write_text(text)
+    # the default's value of unserved compute is indexed to the frontier, which needs
+    # inelastic demand: one line says so, and the flat value makes the curve's top price
+    with pytest.raises(planner.InputError, match="set index_unserved: false"):
+        planner.load_scenario(d / "scenario.yaml")
+    assert "market: {path: market_parameters.csv}" in text
+    text = text.replace("market: {path: market_parameters.csv}",
+                        "market: {path: market_parameters.csv, index_unserved: false}")
+    (d / "scenario.yaml").write_text(text)
     sc = planner.load_scenario(d / "scenario.yaml")
     blocks = sc.demand_blocks()
     assert blocks is not None and len(blocks) == 6 * len(sc.years)
@@ -168,3 +176,41 @@ def test_elastic_scenario_from_yaml(tmp_path: Path) -> None:
     ds = r.to_xarray()
     assert (ds["demand_curve_h100e"] > ds["demand_h100e"]).all()
     assert float(r.cost_breakdown().to_numpy().sum()) == pytest.approx(r.objective_usd, rel=1e-6)
+
+
+def test_gap_csv_has_all_datacenter_energy_and_the_ai_share(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A scenario folder through dcplan run, 2040–2041: 1,000 H100e on a chip of 1,000
+    H100e per IT-MW at PUE 1 and utilization 1 is 1 MW, 8,760 MWh = 0.00876 TWh of AI
+    energy a year. gap.csv adds the bundled non-AI baseline (334.8 TWh in 2040; no row
+    for 2041 → blank): all datacenters 334.80876 TWh, AI share 0.00876 / 334.80876."""
+    from tests.scenario_folders import write_scenario_folder
+
+    d = tiny(years=[2040, 2041], demand_h100e=[1000, 1000])
+    folder = write_scenario_folder(d, tmp_path / "case")
+    out = tmp_path / "out"
+    assert main(["run", str(folder / "scenario.yaml"), "-o", str(out)]) == 0
+    gap = pd.read_csv(out / "gap.csv").set_index("year")
+    assert gap.at[2040, "energy_twh"] == pytest.approx(0.00876)
+    assert gap.at[2040, "non_ai_datacenter_energy_twh"] == pytest.approx(334.8)
+    assert gap.at[2040, "all_datacenter_energy_twh"] == pytest.approx(334.80876)
+    assert gap.at[2040, "ai_share_of_datacenter_energy_pct"] \
+        == pytest.approx(0.00876 / 334.80876 * 100)
+    assert np.isnan(gap.at[2041, "non_ai_datacenter_energy_twh"])
+    assert np.isnan(gap.at[2041, "all_datacenter_energy_twh"])
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert "All datacenters (TWh)" in html and "AI share (%)" in html
+    capsys.readouterr()
+    assert main(["gap", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "0/335" in printed and "AI/all DC" in printed
+
+
+def test_gap_table_takes_a_baseline_of_its_own() -> None:
+    """gap_table(ds, baseline): all-datacenter energy = AI energy + the given baseline."""
+    r = solve_inputs(tiny(years=[2026, 2027], demand_h100e=[1000, 2000]))
+    gap = gap_table(r.to_xarray(), pd.Series([10.0, 20.0], index=[2026, 2027]))
+    assert gap["all_datacenter_energy_twh"].tolist() == pytest.approx(
+        [10 + 0.00876, 20 + 0.01752])
+    assert gap["ai_share_of_datacenter_energy_pct"].tolist() == pytest.approx(
+        [0.00876 / 10.00876 * 100, 0.01752 / 20.01752 * 100])

@@ -32,6 +32,7 @@ from planner.cli.commands import main
 from planner.inputs.scenario import default_scenario_path
 from planner.optimize.highs import ConflictError, solve_lp
 from tests.factory import replace_text, solve_inputs, tiny
+from tests.scenario_folders import without_market_layers
 
 H = 8760.0
 
@@ -375,11 +376,12 @@ def test_integer_only_conflict_falls_back_to_a_relaxation() -> None:
 
 
 def _short_default(folder: Path, extra: str = "", years: str = "end: 2030") -> Path:
-    """The bundled default scenario (bundled tables) cut to 2026–2030, plus ``extra``."""
+    """The bundled default scenario (bundled tables) without its market-data layers (the
+    plain LP the levers are tested on), cut to 2026–2030, plus ``extra``."""
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "scenario.yaml"
-    path.write_text(default_scenario_path().read_text(encoding="utf-8") + extra,
-                    encoding="utf-8")
+    path.write_text(without_market_layers(default_scenario_path().read_text(encoding="utf-8"))
+                    + extra, encoding="utf-8")
     replace_text(path, "end: 2040", years)
     return path
 
@@ -421,8 +423,8 @@ forced_builds: [{site: abilene_tx, year: 2028, build_mw: 300}]
 def lever_scenario(tmp_path_factory: pytest.TempPathFactory) -> Path:
     d = tmp_path_factory.mktemp("levers") / "sc"
     assert main(["init", str(d)]) == 0
-    with open(d / "scenario.yaml", "a", encoding="utf-8") as f:
-        f.write(LEVERS_YAML)
+    text = without_market_layers((d / "scenario.yaml").read_text(encoding="utf-8"))
+    (d / "scenario.yaml").write_text(text + LEVERS_YAML, encoding="utf-8")
     (d / "fleet.csv").write_text("site,chip,year_installed,it_mw\n"
                                  "ashburn_va,h100,2024,500\nabilene_tx,gb200,2025,200\n",
                                  encoding="utf-8")
@@ -489,8 +491,7 @@ def test_bad_lever_keys_name_the_key_and_line(tmp_path: Path, text: str, key: st
 def test_bad_fleet_rows(tmp_path: Path) -> None:
     d = tmp_path / "sc"
     assert main(["init", str(d)]) == 0
-    with open(d / "scenario.yaml", "a", encoding="utf-8") as f:
-        f.write("fleet: fleet.csv\n")
+    assert "fleet: fleet.csv" in (d / "scenario.yaml").read_text(encoding="utf-8")
     (d / "fleet.csv").write_text("site,chip,year_installed,it_mw\nashburn_va,h900,2024,5\n")
     with pytest.raises(InputError, match=r"fleet.csv row 1 \(line 2\), column chip: unknown "
                                          r"chip 'h900'"):

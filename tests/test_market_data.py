@@ -4,7 +4,6 @@ reconciles with the others, and a bad row gives a one-line error."""
 from __future__ import annotations
 
 import csv
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -32,7 +31,12 @@ from models.onsite import (
     load_gas_price,
     load_onsite,
 )
-from models.parameters import default_parameters_path, load_parameters, value_of_unserved
+from models.parameters import (
+    default_parameters_path,
+    load_parameters,
+    rent_tilt,
+    value_of_unserved,
+)
 from models.supply import ALL_VENDORS, default_supply_path, load_supply
 from planner.cli.commands import main
 from sites.campuses import default_campuses_path, load_campuses
@@ -159,6 +163,19 @@ def test_supply_binds_where_the_issue_found_the_default_unrealistic() -> None:
     assert list(supply.loc[ALL_VENDORS].index) == list(range(2026, 2041))
 
 
+def test_all_vendor_supply_keeps_pace_with_the_frontier_after_2030() -> None:
+    """The all-vendor limit is in H100e, and a synthetic frontier chip keeps the reference
+    chip's power and price per unit while its H100e grow 1.35× a year: a limit growing
+    only with wafer capacity (1.18×) would shrink the chips (and MW) sold by 1.18 / 1.35
+    a year. Every year it grows 1.18 × 1.35 = 1.593×, before and after 2030."""
+    supply = load_supply(vendors=load_chips()["vendor"].unique())
+    allv = supply.loc[ALL_VENDORS, "max_h100e"]
+    growth = (allv / allv.shift()).dropna()
+    assert growth.to_numpy() == pytest.approx(1.18 * 1.35, rel=1e-3)
+    nvidia = supply.loc["NVIDIA", "max_h100e"]
+    assert (nvidia / allv.loc[nvidia.index]).to_numpy() == pytest.approx(0.595, rel=1e-6)
+
+
 def test_onsite_technologies_carry_lead_times_supply_limits_and_fuel() -> None:
     tech = load_onsite()
     gas = tech[tech["kind"] == "gas"]
@@ -195,14 +212,21 @@ def test_calibration_points_and_the_all_datacenter_energy() -> None:
         all_datacenter_energy_twh(pd.Series([1.0], index=[2050]), baseline)
 
 
-def test_value_of_unserved_reproduces_todays_flat_value_for_the_h100() -> None:
-    """The multiple × the H100's 2026 levelized cost = 20,586 USD/H100e-yr, the
-    rental-price value the default uses today; later it follows the frontier."""
+def test_value_of_unserved_reproduces_todays_observed_rent_in_2026() -> None:
+    """The multiple × the 2026 lifetime rent of the newest chip (MI355X: 46,900 USD,
+    2.528 H100e, 2.55 kW per unit; the bundled sites' mean capex 10,119,900 USD/MW, PUE
+    1.21 and 2026 energy price 79.71 USD/MWh; 8 %, u 0.8; tilt for 1.35×/yr over 5
+    years) = 20,586 USD/H100e-yr, the observed H100 rent; later it follows the frontier."""
     params = load_parameters()
     crf = lambda r, n: r / (1 - (1 + r) ** -n)  # noqa: E731
-    levelized = (51_600 * crf(0.08, 5) + 10_579_000 * 1.275e-3 * 1.2 * crf(0.08, 20)
-                 + 1.275e-3 * 1.2 * 0.8 * 8760 * 76.3)
-    v = value_of_unserved(pd.Series([levelized, levelized / 10], index=[2026, 2040]), params)
+    mw_per_h100e = 2.55e-3 / 2.528
+    flat = (46_900 / 2.528 * crf(0.08, 5) + 10_119_900 * 1.21 * mw_per_h100e * crf(0.08, 20)
+            + mw_per_h100e * 1.21 * 0.8 * 8760 * 79.71)
+    tilt = rent_tilt(0.08, 1.35, 5)
+    assert tilt == pytest.approx(sum(1.08 ** -t for t in range(1, 6))
+                                 / sum(1.35 ** (1 - t) * 1.08 ** -t for t in range(1, 6)))
+    rent = flat * tilt
+    v = value_of_unserved(pd.Series([rent, rent / 10], index=[2026, 2040]), params)
     assert v[2026] == pytest.approx(20_586, rel=1e-3)
     assert v[2040] == pytest.approx(2_058.6, rel=1e-3)
     assert 0 < params.loc["islanded_reserve_fraction", "value"] < 1
@@ -286,13 +310,11 @@ def test_a_bad_row_gives_one_line_naming_file_row_and_column(
 def test_bundled_fleet_runs_through_the_cli_as_a_scenario_fleet(tmp_path: Path,
                                                                 capsys: pytest.CaptureFixture[str]
                                                                 ) -> None:
-    """A scenario folder that names the bundled installed base as its `fleet`
-    validates through `dcplan validate` (the existing fleet lever reads it)."""
+    """`dcplan init` copies the bundled installed base and names it as the copy's `fleet`;
+    the folder validates through `dcplan validate` (the existing fleet lever reads it)."""
     d = tmp_path / "sc"
     assert main(["init", str(d)]) == 0
-    shutil.copy(default_fleet_path(), d / "fleet.csv")
-    with open(d / "scenario.yaml", "a", encoding="utf-8") as f:
-        f.write("fleet: fleet.csv\n")
+    assert "\nfleet: fleet.csv" in (d / "scenario.yaml").read_text(encoding="utf-8")
     capsys.readouterr()
     assert main(["validate", str(d / "scenario.yaml")]) == 0
     assert "valid" in capsys.readouterr().out
@@ -300,15 +322,13 @@ def test_bundled_fleet_runs_through_the_cli_as_a_scenario_fleet(tmp_path: Path,
 
 
 def test_bundled_fleet_serves_the_first_year(tmp_path: Path) -> None:
-    """Through today's model (the fleet lever), the installed base leaves only
-    demand − fleet = 12 − 11.25 M H100e to buy in 2026 (it bought all 12 M before)."""
+    """Through the model (the fleet lever, on in a `dcplan init` copy of the default), the
+    installed base leaves only demand − fleet = 12 − 11.25 M H100e to buy in 2026 (the
+    default without it bought all 12 M)."""
     import planner
 
     d = tmp_path / "sc"
     assert main(["init", str(d)]) == 0
-    shutil.copy(default_fleet_path(), d / "fleet.csv")
-    with open(d / "scenario.yaml", "a", encoding="utf-8") as f:
-        f.write("fleet: fleet.csv\n")
     result = planner.solve(planner.load_scenario(d / "scenario.yaml"))
     assert result.status == "Optimal"
     bought = result.to_xarray()["it_mw"].sel(year=2026).to_series().reset_index()

@@ -7,7 +7,9 @@ Every tiny case has ρ = 0 (δ = 1), PUE 1 and a chip of π = 1,000 H100e per IT
 
 from __future__ import annotations
 
+import json
 import math
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -17,10 +19,14 @@ import xarray as xr
 
 import planner
 from models.levers.data import ForcedBuild, Levers
-from models.parameters import load_parameters, newest_chip_levelized_usd_per_h100e_year
+from models.parameters import (
+    default_parameters_path,
+    load_parameters,
+    newest_chip_levelized_usd_per_h100e_year,
+)
 from planner.cli.commands import main
 from planner.inputs.scenario import load_scenario
-from tests.factory import solve_inputs, tiny
+from tests.factory import edit_csv, replace_text, solve_inputs, tiny
 from tests.scenario_folders import write_scenario_folder
 
 V = 1e4  # value of unserved compute in the tiny cases, USD per H100e-year
@@ -183,11 +189,15 @@ def test_idle_halls_pay_fixed_om() -> None:
 
 
 def test_indexed_unserved_value_uses_the_newest_chip() -> None:
-    """us-credible with ``market: {}``: 2026's value of unserved compute = 1.338 × the
-    levelized cost of the cheapest chip first sold in 2025 (by hand from chips.csv and
-    the sites' mean capex, PUE and 2026 energy price)."""
+    """us-credible with ``market: {}``: 2026's value of unserved compute = the multiple ×
+    the lifetime rent of the cheapest chip first sold in 2025 — its flat levelized cost
+    (by hand from chips.csv and the sites' mean capex, PUE and 2026 energy price) × the
+    rent tilt for rents falling 1.35× a year over its 5 years — which is the observed
+    H100 rent of 20,586 USD/H100e-yr the multiple is derived from."""
     sc = load_scenario(CREDIBLE)
-    sc.market.unserved_value_multiple = 1.338
+    k = float(load_parameters().loc["unserved_value_multiple", "value"])
+    assert k == 1.957
+    sc.market.unserved_value_multiple = k
     d = sc.capacity_inputs()
     chips = sc.chips
     newest = chips[(chips["first_year"] == 2025) & (chips["last_year"] >= 2026)]
@@ -195,15 +205,71 @@ def test_indexed_unserved_value_uses_the_newest_chip() -> None:
     capex, pue = sc.sites["build_capex_usd_per_mw"].mean(), sc.sites["pue"].mean()
     price = d.energy_price_usd_per_mwh[2026].mean()
     pi = newest["pi_h100e_per_mw"]
-    by_hand = (newest["kappa_usd_per_mw"] / pi * crf(0.08, 5) + capex * pue / pi * crf(0.08, 20)
-               + pue / pi * 0.8 * 8760 * price).min()
+    flat = (newest["kappa_usd_per_mw"] / pi * crf(0.08, 5) + capex * pue / pi * crf(0.08, 20)
+            + pue / pi * 0.8 * 8760 * price).min()
+    tilt = sum(1.08 ** -t for t in range(1, 6)) / sum(
+        1.35 ** (1 - t) * 1.08 ** -t for t in range(1, 6))
     blocks = d.blocks().set_index("year")["value_usd_per_h100e_year"]
-    assert blocks[2026] == pytest.approx(1.338 * by_hand)
+    assert blocks[2026] == pytest.approx(k * flat * tilt)
+    assert blocks[2026] == pytest.approx(20_586, rel=1e-3)  # today's observed rent
     assert blocks[2040] < blocks[2026] / 10  # it falls with the frontier
     lev = newest_chip_levelized_usd_per_h100e_year(
         chips, [2026], 0.08, 20, capex, pue, pd.Series([price], index=[2026]), 0.8)
-    assert float(lev[2026]) == pytest.approx(by_hand)
-    assert float(load_parameters().loc["unserved_value_multiple", "value"]) == 1.338
+    assert float(lev[2026]) == pytest.approx(flat)
+
+
+def test_indexed_unserved_value_hand_solved_per_year(tmp_path: Path) -> None:
+    """A scenario folder, ρ = 0, free halls and power, frontier growth 2 a year, multiple 2.
+
+    Chip g1 (2026 only): 1,000 USD per H100e, life 2 → flat cost 500 USD/H100e-yr; g2
+    (2027 only): 2 H100e per unit at the same price → 250. Rent tilt at ρ = 0, G = 2,
+    ℓ = 2: 2 / (1 + 1/2) = 4/3. Value of unserved = 2 × 4/3 × (500, 250) =
+    (1,333.33, 666.67) USD/H100e-yr.
+
+    Demand 1,000 H100e in 2026, none in 2027, and a 0.5 MW site (500 H100e of g1):
+    500 g1 bought (5e5 USD over two years, less than the 500 × 1,333.33 they save),
+    500 H100e unserved at 1,333.33 → objective 5e5 + 666,666.67, and the marginal cost
+    of compute in 2026 is the indexed value."""
+    d = tiny(years=[2026, 2027], demand_h100e=[1000, 0], sites={"s": {"max_mw": 0.5}},
+             chips={"g1": {"first_year": 2026, "last_year": 2026, "capex_usd_per_unit": 1000.0,
+                           "life_years": 2},
+                    "g2": {"first_year": 2027, "last_year": 2027, "h100e_per_unit": 2.0,
+                           "capex_usd_per_unit": 1000.0, "life_years": 2}})
+    folder = write_scenario_folder(d, tmp_path / "case")
+    params = tmp_path / "case" / "params.csv"
+    shutil.copyfile(default_parameters_path(), params)
+    edit_csv(params, 1, "value", "2")
+    replace_text(folder / "scenario.yaml", "frontier_growth: null", "frontier_growth: 2.0")
+    with open(folder / "scenario.yaml", "a", encoding="utf-8") as f:
+        f.write("market: {path: params.csv, facility_om: false}\n")
+    values = load_scenario(folder / "scenario.yaml").capacity_inputs().blocks().set_index(
+        "year")["value_usd_per_h100e_year"]
+    assert values.to_dict() == pytest.approx({2026: 4000 / 3, 2027: 2000 / 3})
+    out = tmp_path / "out"
+    assert main(["run", str(folder / "scenario.yaml"), "-o", str(out)]) == 0
+    ds = xr.open_dataset(out / "results.nc")
+    assert float(ds["unserved_h100e"].sel(year=2026)) == pytest.approx(500.0)
+    assert float(ds["compute_price_usd_per_h100e_year"].sel(year=2026)) \
+        == pytest.approx(4000 / 3)
+    ds.close()
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert summary["objective_usd"] == pytest.approx(5e5 + 500 * 4000 / 3)
+
+
+def test_indexed_unserved_value_leaves_no_year_fully_unserved(tmp_path: Path) -> None:
+    """us-credible with the indexed value on (``market: true``) through dcplan run: the
+    value pays for the newest chip in every year, so no year is left fully unserved
+    (the flat-annuity index of before left all of 2032–37 unserved) and no more than
+    a tenth of any year's demand is."""
+    text = CREDIBLE.read_text(encoding="utf-8")
+    assert "market: {index_unserved: false}" in text
+    scen = tmp_path / "credible-indexed.yaml"
+    scen.write_text(text.replace("market: {index_unserved: false}", "market: true"),
+                    encoding="utf-8")
+    out = tmp_path / "out"
+    assert main(["run", str(scen), "-o", str(out)]) == 0
+    gap = pd.read_csv(out / "gap.csv").set_index("year")
+    assert (gap["served_h100e"] > 0.9 * gap["demand_h100e"]).all(), gap["served_h100e"]
 
 
 def test_committed_campus_through_the_front_door(tmp_path: Path) -> None:
@@ -401,3 +467,18 @@ def test_us_credible_onsite_technologies_respect_supply_and_reserve(credible) ->
     assert bool((firm_mw + spare_grid >= 1.2 * ds["onsite_load_mw"] - 1e-6).all())
     assert np.allclose(ds["onsite_mw"], ds["onsite_tech_mw"].sum("technology"))
     assert float(ds["onsite_supply_value_usd_per_mw"].max()) > 0  # a supply limit binds
+
+
+def test_a_sweep_that_changes_the_years_re_derives_the_layers_rows() -> None:
+    """``years.end: 2027`` in a sweep of the default: the committed campuses, supply and
+    headroom rows are those of 2026–2027 (a campus of 2028 would name a year the model
+    has not), and the plan solves."""
+    import planner
+    from planner.sweep.apply import apply_params
+
+    sc = apply_params(planner.load_scenario(), {"years.end": 2027})
+    assert sc.years == [2026, 2027]
+    assert {f.year for f in sc.market.campuses} <= {2026, 2027}
+    assert {y for _, y in sc.market.accelerator_supply_h100e} == {2026, 2027}
+    assert list(sc.market.regional_headroom_mw.columns) == [2026, 2027]
+    assert planner.solve(sc).status == "Optimal"

@@ -27,6 +27,7 @@ from planner.optimize.persistent import PersistentSolver
 from planner.outputs.results import COST_COMPONENTS, Result
 from planner.sweep.apply import apply_params
 from tests.objectives import FLEET_CSV, LP_LEVERS_YAML
+from tests.scenario_folders import without_market_layers
 
 LP_LEVERS_SYNTH = """
 budget: {total_usd_per_year: {2030: 5.0e+11}}
@@ -42,8 +43,9 @@ forced_builds: [{site: s00001, year: 2028, build_mw: 300}]
 def lever_scenario(tmp_path_factory: pytest.TempPathFactory) -> Path:
     d = tmp_path_factory.mktemp("levers") / "sc"
     assert main(["init", str(d)]) == 0
-    with open(d / "scenario.yaml", "a", encoding="utf-8") as f:
-        f.write(LP_LEVERS_YAML)
+    # us-base without its market-data layers (the plain LP) plus every LP lever
+    text = without_market_layers((d / "scenario.yaml").read_text(encoding="utf-8"))
+    (d / "scenario.yaml").write_text(text + LP_LEVERS_YAML, encoding="utf-8")
     (d / "fleet.csv").write_text(FLEET_CSV, encoding="utf-8")
     return d / "scenario.yaml"
 

@@ -49,11 +49,27 @@ def test_group_labels_with_fewer_distinct_sites_than_groups_warns_nothing() -> N
 
 
 def test_cluster_run_shows_no_library_warning(tmp_path: Path) -> None:
-    proc = subprocess.run([sys.executable, "-m", "planner", "run", "--cluster", "3",
+    """``--cluster`` on us-base without its per-site market-data layers runs with no
+    library warning; on the default itself (the layers name the bundled sites) it stops
+    with one line naming the key, exit 2, nothing written."""
+    from planner.inputs.scenario import default_scenario_path
+    from tests.scenario_folders import without_market_layers
+
+    plain = tmp_path / "plain.yaml"
+    plain.write_text(without_market_layers(default_scenario_path().read_text(encoding="utf-8")),
+                     encoding="utf-8")
+    proc = subprocess.run([sys.executable, "-m", "planner", "run", str(plain), "--cluster", "3",
                            "-o", str(tmp_path / "k3")], capture_output=True, text=True,
                           timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert "Warning" not in proc.stderr and "warn" not in proc.stderr.lower(), proc.stderr
+    proc = subprocess.run([sys.executable, "-m", "planner", "run", "--cluster", "3",
+                           "-o", str(tmp_path / "default-k3")], capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 2
+    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and "were the sites clustered" in lines[0], proc.stderr
+    assert "Traceback" not in proc.stderr and not (tmp_path / "default-k3").exists()
 
 
 # -- 5. integer years, no negative zeros -------------------------------------------------------

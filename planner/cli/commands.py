@@ -153,13 +153,57 @@ def init(
             "sites": (default_sites_path(), "sites.csv"),
             "chips": (default_chips_path(), "chips.csv"),
         }
+        text, layer_tables = _own_layer_tables(text)
         lines = [text, "", "# tables: editable copies of the bundled defaults"]
         for key, (src, name) in copies.items():
             shutil.copyfile(src, folder / name)
             lines.append(f"{key}: {name}")
+        for src, name in layer_tables:
+            shutil.copyfile(src, folder / name)
+        if layer_tables:
+            from sites.construction import default_site_facts_path
+
+            shutil.copyfile(default_site_facts_path(), folder / "site_facts.csv")
+            lines.append("site_facts: site_facts.csv")
         (folder / "scenario.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
         console.print(f"wrote {folder}/scenario.yaml (name: {sc_name}) and its tables; run it "
                       f"with:\n  dcplan run {folder}/scenario.yaml    # writes runs/{sc_name}/")
+
+
+def _own_layer_tables(text: str) -> tuple[str, list[tuple[Path, str]]]:
+    """Point every market-data layer switched on with ``true`` at a copy of its table.
+
+    The bundled per-site tables (installed base, site facts, committed campuses) describe
+    the bundled sites; a copy has a sites table of its own, so it gets its own copies of
+    them (and of the other layers' tables, to edit). Returns the new text and the
+    (bundled table, file name) pairs to copy.
+    """
+    from grids.headroom import default_headroom_path
+    from grids.taxes import default_sales_tax_path
+    from models.parameters import default_parameters_path
+    from models.supply import default_supply_path
+    from sites.campuses import default_campuses_path
+    from sites.fleet import default_fleet_path
+
+    tables = {
+        "fleet": (default_fleet_path(), "fleet.csv", "fleet: fleet.csv"),
+        "accelerator_supply": (default_supply_path(), "accelerator_supply.csv",
+                               "accelerator_supply: {path: accelerator_supply.csv}"),
+        "firm_headroom": (default_headroom_path(), "headroom.csv",
+                          "firm_headroom: {path: headroom.csv}"),
+        "committed_campuses": (default_campuses_path(), "committed_campuses.csv",
+                               "committed_campuses: {path: committed_campuses.csv}"),
+        "market": (default_parameters_path(), "market_parameters.csv",
+                   "market: {path: market_parameters.csv}"),
+        "sales_tax": (default_sales_tax_path(), "sales_tax.csv",
+                      "sales_tax: {path: sales_tax.csv}"),
+    }
+    copied = []
+    for key, (src, name, line) in tables.items():
+        text, n = re.subn(rf"^{key}: true\b", line, text, count=1, flags=re.MULTILINE)
+        if n:
+            copied.append((src, name))
+    return text, copied
 
 
 def scenario_name_for(folder: Path) -> str:
@@ -255,7 +299,7 @@ def _print_gap(df: Any) -> None:
             ("needed GW", "power_needed_mw", "{:,.1f}"),
             ("needed, newest chips GW", "power_needed_at_frontier_mw", "{:,.1f}"),
             ("energized GW", "power_energized_mw", "{:,.1f}"), ("gap %", "gap_pct", "{:.1f}"),
-            ("TWh", "energy_twh", "{:,.0f}"),
+            ("TWh AI/all DC", "energy_twh", "{:,.0f}"),
             ("USD/H100e-yr", "compute_price_usd_per_h100e_year", "{:,.0f}")]
     for label, _, _ in cols:
         t.add_column(label, justify="right")
@@ -265,7 +309,11 @@ def _print_gap(df: Any) -> None:
         cells = []
         for _, key, fmt in cols:
             v = row[key] if key in row else float("nan")  # a gap.csv of an older run
-            cells.append("–" if v != v else fmt.format(v * scale.get(key, 1.0)))
+            cell = "–" if v != v else fmt.format(v * scale.get(key, 1.0))
+            if key == "energy_twh":  # AI / all datacenters (AI + the non-AI baseline)
+                total = row.get("all_datacenter_energy_twh", float("nan"))
+                cell += "/–" if total != total else f"/{total:,.0f}"
+            cells.append(cell)
         t.add_row(*cells)
     console.print(t)
 

@@ -61,7 +61,8 @@ class CommittedCampuses(TableKey):
 class Market(TableKey):
     index_unserved: bool = Field(
         default=True, description="value of unserved compute = unserved_value_multiple × "
-        "the levelized cost of the newest chip on sale each year (inelastic demand only)")
+        "the lifetime rent of the newest chip on sale each year: its levelized cost × the "
+        "rent tilt for rents falling with efficiency.frontier_growth (inelastic demand only)")
     facility_om: bool = Field(
         default=True, description="every facility MW standing pays "
         "facility_fixed_om_usd_per_mw_year (cost component facility_om)")

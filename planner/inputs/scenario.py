@@ -344,7 +344,7 @@ class ScenarioFile(StrictModel):
         "(Forced_Build), summed per site and online year")
     market: Market | None = Field(
         default=None, description="layer: value of unserved compute indexed to the newest "
-        "chip's levelized cost, and fixed O&M of every standing hall (cost facility_om)")
+        "chip's lifetime rent, and fixed O&M of every standing hall (cost facility_om)")
     sales_tax: SalesTax | None = Field(
         default=None, description="layer: state sales tax on chip capex per site "
         "(κ_g·(1 + tax_s))")
@@ -427,8 +427,10 @@ class Scenario:
 
     def value_of_unserved_by_year(self, energy: pd.DataFrame) -> dict[int, float] | None:
         """Value of unserved compute per year when the layer ``market`` indexes it: the
-        multiple × the levelized cost of the newest chip (the sites' mean facility capex,
-        PUE and energy price); ``None`` = the flat value."""
+        multiple × the lifetime rent of the newest chip (its levelized cost with the
+        sites' mean facility capex, PUE and energy price, tilted for rents falling with
+        ``efficiency.frontier_growth``; :func:`models.parameters.rent_tilt`);
+        ``None`` = the flat value."""
         k = self.market.unserved_value_multiple
         if k is None:
             return None
@@ -436,7 +438,8 @@ class Scenario:
         lev = newest_chip_levelized_usd_per_h100e_year(
             self.chips, self.years, s.discount_rate, s.facility_life_years,
             float(self.sites["build_capex_usd_per_mw"].mean()), float(self.sites["pue"].mean()),
-            mean_energy_price(energy), s.utilization)
+            mean_energy_price(energy), s.utilization,
+            frontier_growth=s.efficiency.frontier_growth or 1.0)
         return {int(y): k * float(v) for y, v in lev.items()}
 
     def active_levers(self) -> list[str]:

@@ -30,6 +30,12 @@ Definitions (every column carries its unit in its name):
 * ``realized_power_growth`` — facility load ÷ last year's facility load.
 * ``energy_twh`` — load × utilization × 8760 h.
 * ``compute_price_usd_per_h100e_year`` — marginal cost of compute (dual).
+* ``non_ai_datacenter_energy_twh`` — the sourced US non-AI datacenter baseline
+  (``models/data/dc_baseline.csv``; NaN for a year it does not cover).
+* ``all_datacenter_energy_twh`` = ``energy_twh`` + the baseline: the plan's AI
+  datacenters plus every other US datacenter, the figure published projections
+  (LBNL, EPRI, IEA, BNEF; ``models/data/calibration_points.csv``) describe.
+* ``ai_share_of_datacenter_energy_pct`` = ``energy_twh`` ÷ all-datacenter energy × 100.
 """
 
 from __future__ import annotations
@@ -49,7 +55,8 @@ GAP_COLUMNS = (
     "power_needed_mw", "power_energized_mw", "gap_mw", "gap_pct", "energy_twh",
     "compute_price_usd_per_h100e_year", "power_needed_at_frontier_mw",
     "efficiency_only_gap_mw", "fleet_efficiency_growth", "net_power_growth_fleet",
-    "realized_power_growth",
+    "realized_power_growth", "non_ai_datacenter_energy_twh", "all_datacenter_energy_twh",
+    "ai_share_of_datacenter_energy_pct",
 )
 
 
@@ -63,8 +70,23 @@ def frontier_efficiency(ds: xr.Dataset) -> np.ndarray:
     return np.where(on_sale, pi[None, :], -np.inf).max(axis=1)
 
 
-def gap_table(ds: xr.Dataset) -> pd.DataFrame:
-    """The gap table from a results Dataset (see the module docstring)."""
+def non_ai_baseline_twh(years: np.ndarray, baseline: pd.Series | None = None) -> np.ndarray:
+    """The non-AI datacenter baseline for ``years``, TWh (NaN where it has no row).
+
+    ``baseline`` defaults to the bundled US table (:func:`models.calibration.load_baseline`).
+    """
+    from models.calibration import load_baseline
+
+    b = load_baseline() if baseline is None else baseline
+    return b.reindex([int(y) for y in years]).to_numpy(dtype=float)
+
+
+def gap_table(ds: xr.Dataset, baseline: pd.Series | None = None) -> pd.DataFrame:
+    """The gap table from a results Dataset (see the module docstring).
+
+    ``baseline`` is the non-AI datacenter energy by year, TWh (default: the bundled
+    US baseline, ``models/data/dc_baseline.csv``).
+    """
     years = ds.year.values
     demand = ds["demand_h100e"].values
     fleet_it = ds["fleet_it_mw"].sum("site")  # chip × year
@@ -96,6 +118,11 @@ def gap_table(ds: xr.Dataset) -> pd.DataFrame:
             return a / a[0]
 
     dg, eg, fg = yoy(demand), yoy(frontier), yoy(fleet_eff)
+    ai_twh = ds["energy_twh"].values.astype(float)
+    non_ai = non_ai_baseline_twh(years, baseline)
+    all_dc = ai_twh + non_ai
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ai_share = np.where(all_dc > 0, ai_twh / all_dc * 100.0, np.nan)
     with np.errstate(invalid="ignore", divide="ignore"):
         at_frontier = demand / frontier * pue_for_need
     df = pd.DataFrame({
@@ -123,6 +150,9 @@ def gap_table(ds: xr.Dataset) -> pd.DataFrame:
         "fleet_efficiency_growth": fg,
         "net_power_growth_fleet": dg / fg,
         "realized_power_growth": yoy(load),
+        "non_ai_datacenter_energy_twh": non_ai,
+        "all_datacenter_energy_twh": all_dc,
+        "ai_share_of_datacenter_energy_pct": ai_share,
     })
     return df[list(GAP_COLUMNS)]
 

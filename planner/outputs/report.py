@@ -596,11 +596,13 @@ def render_report(summary: dict, gap: pd.DataFrame, cmap: CapacityMap,
     gap_cols = ["year", "demand_h100e", "unserved_h100e", "frontier_h100e_per_mw",
                 "fleet_h100e_per_mw", "net_power_growth", "net_power_growth_fleet",
                 "realized_power_growth", "power_needed_at_frontier_mw", "power_needed_mw",
-                "power_energized_mw", "efficiency_only_gap_mw", "gap_pct", "energy_twh"]
+                "power_energized_mw", "efficiency_only_gap_mw", "gap_pct", "energy_twh",
+                "all_datacenter_energy_twh", "ai_share_of_datacenter_energy_pct"]
     gap_fmt = {c: 0 for c in gap_cols if c != "year"}
     for c in ("net_power_growth", "net_power_growth_fleet", "realized_power_growth"):
         gap_fmt[c] = 2
     gap_fmt["gap_pct"] = 1
+    gap_fmt["ai_share_of_datacenter_energy_pct"] = 1
     gap_table = html_table(gap[[c for c in gap_cols if c in gap.columns]], gap_fmt,
                            table_id="gap-table")
     last = cmap.years[-1]
@@ -631,6 +633,7 @@ def render_report(summary: dict, gap: pd.DataFrame, cmap: CapacityMap,
         "today's power; the shaded area is the new power the plan must find.</p>"
         f'<figure class="chart" id="gap-chart">{gap_chart_svg(gap, "")}</figure>'
         f"<details><summary>Gap table (gap.csv)</summary>{gap_table}</details></section>\n"
+        f"{calibration_section(summary, gap, str(name))}"
         '<section id="capacity"><h2>Capacity by region over time</h2>'
         f'<figure class="chart" id="stack-chart">{capacity_stack_svg(cmap)}</figure>'
         "<details open><summary>By region (MW at the meter; built = sum over all years)"
@@ -645,6 +648,34 @@ def render_report(summary: dict, gap: pd.DataFrame, cmap: CapacityMap,
         f"<script>{SORT_JS}</script>"
     )
     return page(f"dcplan report: {name}", body, with_map=True)
+
+
+def calibration_section(summary: dict, gap: pd.DataFrame, name: str) -> str:
+    """The run's all-datacenter energy and load against every published US point, with
+    the AI share; "" for a gap.csv without the column or years without a baseline."""
+    from planner.outputs.calibration_chart import calibration_svg
+    from planner.outputs.report_plan import html_table
+
+    u = float((summary.get("assumptions") or {}).get("utilization") or 0.8)
+    svg = calibration_svg(gap, u, name)
+    if not svg:
+        return ""
+    cols = ["year", "energy_twh", "non_ai_datacenter_energy_twh", "all_datacenter_energy_twh",
+            "ai_share_of_datacenter_energy_pct"]
+    table = html_table(gap[cols].dropna(subset=["all_datacenter_energy_twh"]),
+                       {"energy_twh": 0, "non_ai_datacenter_energy_twh": 0,
+                        "all_datacenter_energy_twh": 0, "ai_share_of_datacenter_energy_pct": 1},
+                       table_id="calibration-table")
+    return ('<section id="calibration"><h2>Calibration: all US datacenters against published '
+            "projections</h2><p>The plan covers AI accelerators; published projections (LBNL, "
+            "EPRI, IEA, McKinsey, S&amp;P Global 451, BNEF) cover every US datacenter. Black: "
+            "the plan's AI energy and load plus the sourced non-AI baseline "
+            "(models/data/dc_baseline.csv; load at the plan's utilization); dashed: AI only; "
+            "red: each published figure or range (models/data/calibration_points.csv; EPRI's "
+            "shares × 4,000 TWh). The published points are for the United States.</p>"
+            f'<figure class="chart" id="calibration-chart">{svg}</figure>'
+            "<details><summary>All-datacenter energy and the AI share (gap.csv)</summary>"
+            f"{table}</details></section>\n")
 
 
 def _states_html(states: pd.DataFrame | None) -> str:

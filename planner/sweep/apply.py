@@ -163,4 +163,13 @@ def _apply_spec(base: Scenario, items: dict[str, Any]) -> Scenario:
         demand = preset_path(d.preset, years)
     else:
         demand = growth_path(float(d.base_h100e), d.growth, years)
-    return dataclasses.replace(base, spec=spec, chips=chips, demand_h100e=demand)
+    market = base.market
+    if not same_years:  # the market layers' year-keyed rows (campuses, supply, headroom)
+        from planner.inputs.market import load_market
+
+        folder = base.path.parent if base.path is not None else Path(".")
+        market = load_market(
+            spec, base.path or folder / "scenario.yaml", base.sites, base.regions, chips, years,
+            own_sites=spec.sites is not None,
+            site_facts_path=(folder / spec.site_facts).resolve() if spec.site_facts else None)
+    return dataclasses.replace(base, spec=spec, chips=chips, demand_h100e=demand, market=market)
