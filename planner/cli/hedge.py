@@ -34,7 +34,7 @@ def hedge_command(
         help="with --method ph: MPI processes (needs mpi4py and mpiexec)")] = 1,
     workers: Annotated[str, typer.Option(
         help="processes that solve the single futures side by side (wait and see, "
-        "recourse, EEV, regret): a number, or auto = one per core from 200 sites")] = "auto",
+        "recourse, EEV, regret): a number, or auto = one per core from 20 sites")] = "auto",
     regret: Annotated[bool, typer.Option(
         "--regret/--no-regret", help="re-solve every future's own first-stage plan in "
         "every other future (n² solves)")] = True,

@@ -47,14 +47,14 @@ from planner.hedge.tree import ScenarioTree
 from planner.inputs.scenario import Scenario
 from planner.optimize.highs import SolveError, solve_lp
 from planner.optimize.run import solve
-from planner.optimize.solver_options import IPM_MIN_SITES, solver_options
+from planner.optimize.solver_options import solver_options
 from planner.outputs.results import Result
 
 #: Commitments smaller than this many MW are reported as none.
 MW_TOLERANCE = 1e-6
 #: ``workers="auto"`` solves futures in parallel from this many sites (below it a solve
-#: takes seconds and starting a process costs more than it saves).
-PARALLEL_MIN_SITES = IPM_MIN_SITES
+#: takes a second or less and starting a process, ~3 s to import, costs more than it saves).
+PARALLEL_MIN_SITES = 20
 
 
 @dataclass
