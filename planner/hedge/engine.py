@@ -12,11 +12,12 @@ Every number here comes from a solve of the capacity model as ``dcplan run`` bui
 * **regret** — each future's own first-stage plan fixed and re-solved in every other future.
 
 The single-future solves (WS, recourse, EEV, regret) are independent of one another, and
-only the recourse needs the hedged plan; with ``workers`` > 1 they run in a pool of that
-many processes (:class:`Solves`), one HiGHS solve each, and those that do not need the
-hedged plan (WS, the mean future, then EEV and the regrets) run while this process solves
-the extensive form. ``seconds`` holds ``before_hedge`` (WS and the mean future, or their
-start), ``hedge``, ``after_hedge`` (waiting for the rest) and ``regret_table``.
+only the recourse needs the hedged plan. With ``workers`` > 1 they run in processes
+(:class:`Solves`), one HiGHS solve each: WS and the mean future in ``workers − 1`` of them
+while this process solves the extensive form (which keeps a core of its own), the rest
+(recourse, EEV, regrets) in ``workers`` after it. ``seconds`` holds ``before_hedge`` (WS
+and the mean future, or their start), ``hedge``, ``after_hedge`` (waiting for the rest)
+and ``regret_table``.
 """
 
 from __future__ import annotations
@@ -176,35 +177,42 @@ def resolve_workers(workers: int | str, st: ScenarioTree) -> int:
 
 
 class Solves:
-    """Independent single-future solves, run at once or in a pool of processes.
+    """Independent single-future solves, run at once or in pools of processes.
 
-    With one worker :meth:`submit` solves the jobs there and then; with more, it hands them
-    to a pool of ``workers`` processes and returns at once, so they run while this process
-    does other work (the extensive form). :meth:`gather` waits for a submission's plans, in
-    job order. Each process is started fresh (``spawn``: HiGHS's threads are never forked)
-    and gets its future and fixed commitments by pickle, returning the solved plan the same
-    way. Use as a context manager; leaving it shuts the pool down.
+    With one worker :meth:`submit` solves the jobs there and then. With more it hands them
+    to a pool and returns at once: ``background`` jobs, submitted while this process solves
+    the extensive form (itself one core's work), go to a pool of ``workers − 1``
+    processes, so the extensive form keeps a core of its own; the others to a pool of
+    ``workers``. :meth:`gather` waits for a submission's plans, in job order. Each process
+    is started fresh (``spawn``: HiGHS's threads are never forked) and gets its future and
+    fixed commitments by pickle, returning the solved plan the same way. Use as a context
+    manager; leaving it shuts the pools down.
     """
 
     def __init__(self, workers: int = 1, verbose: bool = False) -> None:
         self.workers, self.verbose = workers, verbose
-        self.pool: ProcessPoolExecutor | None = None
-        if workers > 1:
-            self.pool = ProcessPoolExecutor(
-                max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+        self.pools: dict[bool, ProcessPoolExecutor] = {}
 
     def __enter__(self) -> Solves:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self.pool is not None:
-            self.pool.shutdown(wait=True, cancel_futures=True)
+        for pool in self.pools.values():
+            pool.shutdown(wait=True, cancel_futures=True)
 
-    def submit(self, jobs: list[Job]) -> list[Any]:
+    def _pool(self, background: bool) -> ProcessPoolExecutor:
+        if background not in self.pools:
+            size = max(self.workers - 1, 1) if background else self.workers
+            self.pools[background] = ProcessPoolExecutor(
+                max_workers=size, mp_context=multiprocessing.get_context("spawn"))
+        return self.pools[background]
+
+    def submit(self, jobs: list[Job], background: bool = False) -> list[Any]:
         """Start ``jobs``; a handle for :meth:`gather`."""
-        if self.pool is None:
+        if self.workers <= 1:
             return [_solve_job(j, self.verbose) for j in jobs]
-        return [self.pool.submit(_solve_job, j, self.verbose) for j in jobs]
+        pool = self._pool(background)
+        return [pool.submit(_solve_job, j, self.verbose) for j in jobs]
 
     def gather(self, handle: list[Any]) -> list[ScenarioPlan | None]:
         """The plans of a submission, in job order.
@@ -214,7 +222,7 @@ class Solves:
         SolveError
             When a job that may not fail has no optimal plan.
         """
-        out = [h.result() if self.pool is not None else h for h in handle]
+        out = [h.result() if self.workers > 1 else h for h in handle]
         for r in out:
             if isinstance(r, SolveError):
                 raise r
@@ -316,9 +324,9 @@ def solve_hedge(
         # it runs in the pool while this process solves the extensive form
         t = time.perf_counter()
         step("wait and see")
-        h_ws = solves.submit([(st.scenarios[k], None, False) for k in names])
+        h_ws = solves.submit([(st.scenarios[k], None, False) for k in names], background=True)
         step("expected value plan")
-        h_ev = solves.submit([(st.expected_value_scenario(), None, False)])
+        h_ev = solves.submit([(st.expected_value_scenario(), None, False)], background=True)
         seconds["before_hedge"] = time.perf_counter() - t
 
         t = time.perf_counter()
