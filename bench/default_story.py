@@ -90,6 +90,15 @@ def _with_under_construction(site: str) -> Any:
     return perturb
 
 
+def _with_onsite_supply(tech: str) -> Any:
+    def perturb(sc: Any, step: float) -> Any:
+        table, gas, reserve = sc.onsite_tables
+        table = table.copy()
+        table.loc[tech, "supply_limit_mw_per_year"] += step
+        return replace(sc, onsite_tables=(table, gas, reserve))
+    return perturb
+
+
 def _with_demand(year: int) -> Any:
     def perturb(sc: Any, step: float) -> Any:
         demand = sc.demand_h100e.copy()
@@ -129,6 +138,16 @@ def binding(sc: Any, r: Any, ds: Any) -> list[dict[str, Any]]:
                  _with_under_construction(str(site)))
         out.append(_check(f"hall under construction at {site} in {year} (USD per MW)",
                           float(v), fd))
+    if "onsite_supply_value_usd_per_mw" in ds:
+        # the table's limit is one number for every year: one more MW a year of a
+        # technology's national supply, in every year, is worth Σ_y dual_y·δ_y (present value)
+        onsite = ds["onsite_supply_value_usd_per_mw"].to_series().dropna()
+        pv = (onsite * disc.reindex(onsite.index.get_level_values("year")).to_numpy())
+        pv = pv.groupby(level="technology").sum()
+        for tech, v in pv[pv > 1.0].sort_values(ascending=False)[:TOP].items():
+            fd = _fd(sc, obj, 1.0, 1.0, _with_onsite_supply(str(tech)))
+            out.append(_check(f"on-site supply {tech}, one more MW a year in every year "
+                              "(USD, present value)", float(v), fd))
     unserved = ds["unserved_h100e"].to_series()
     price = ds["compute_price_usd_per_h100e_year"].to_series()
     for year in unserved[unserved > 1.0].index[:TOP]:
