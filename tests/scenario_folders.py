@@ -115,11 +115,12 @@ chips: chips.csv
 def without_market_layers(text: str) -> str:
     """A scenario's text with its market-data layer keys (``fleet``, ``construction``,
     ``accelerator_supply``, ``firm_headroom``, ``committed_campuses``, ``market``,
-    ``sales_tax``, ``site_facts``; one line each, as in the bundled ``us-base``) removed:
+    ``sales_tax``, ``site_facts``, ``onsite_technologies``; one line each, as in the bundled
+    ``us-base``) removed:
     the plain capacity LP the lever tests add their levers to."""
     from planner.inputs.market import MARKET_KEYS
 
-    keys = (*MARKET_KEYS, "fleet", "site_facts")
+    keys = (*MARKET_KEYS, "fleet", "site_facts", "onsite_technologies")
     lines = [ln for ln in text.splitlines()
              if not any(ln.startswith(f"{k}:") for k in keys)]
     out = "\n".join(lines) + "\n"

@@ -99,11 +99,11 @@ def _alias_bomb(d: Path) -> None:
 
 YAML_CASES = [
     ("nested 500 levels", _deep_nesting,
-     r"scenario\.yaml line 23: lists and mappings nested more than 50 deep"),
+     r"scenario\.yaml line {end}: lists and mappings nested more than 50 deep"),
     ("key given twice", _append("discount_rate: 0.05\n"),
-     r"scenario\.yaml line 23: key 'discount_rate' appears twice \(first on line 7\)"),
+     r"scenario\.yaml line {end}: key 'discount_rate' appears twice \(first on line {dr}\)"),
     ("bool for a number", _bool_for_number,
-     r"scenario\.yaml line 7, key discount_rate: .*valid number.*got 'true'"),
+     r"scenario\.yaml line {dr}, key discount_rate: .*valid number.*got 'true'"),
     ("bool for a nested number", _bool_in_a_nested_number,
      r"key onsite\.lead_years: .*got 'false'"),
     ("symlink loop as a table path", _symlink_loop_as_table,
@@ -118,6 +118,10 @@ YAML_CASES = [
 def test_yaml_attacks_are_one_line(scenario_dir: Path, tmp_path: Path,
                                    capsys: pytest.CaptureFixture[str], name: str,
                                    mutate: Callable[[Path], None], expected: str) -> None:
+    # {end}: the line appended after the file; {dr}: the line of discount_rate
+    lines = (scenario_dir / "scenario.yaml").read_text(encoding="utf-8").splitlines()
+    dr = next(i for i, ln in enumerate(lines, 1) if ln.startswith("discount_rate:"))
+    expected = expected.replace("{end}", str(len(lines) + 1)).replace("{dr}", str(dr))
     mutate(scenario_dir)
     t0 = time.perf_counter()
     line = _run_fails(capsys, scenario_dir, tmp_path)

@@ -73,8 +73,12 @@ def test_build_schedule_sums_to_the_mw_in_results_nc(default_run: tuple[Path, st
     assert len(grid)
     assert (grid["lead_years"] == grid["region"].map(regions["interconnect_lead_years"])).all()
     assert (grid["commit_year"] == grid["year"] - grid["lead_years"]).all()
-    onsite = sched[sched["kind"] == "onsite"]
-    assert (onsite["lead_years"] == 2).all() and (onsite["commit_year"] >= 2026).all()
+    onsite = sched[sched["kind"] == "onsite"]  # one row per technology, its own lead
+    techs = pd.read_csv(ROOT / "models" / "data" / "onsite_technologies.csv",
+                        index_col="technology")
+    assert len(onsite) and onsite["item"].isin(techs.index).all()
+    assert (onsite["lead_years"] == onsite["item"].map(techs["lead_years"])).all()
+    assert (onsite["commit_year"] == onsite["year"] - onsite["lead_years"]).all()
 
 
 def test_build_schedule_xlsx_has_a_sheet_per_year(default_run: tuple[Path, str]) -> None:
