@@ -56,12 +56,14 @@ def hedge_command(
             raise InputError(f"--workers must be auto or a whole number of at least 1, "
                              f"got '{workers}'")
         labels = {"load": "loading and validating the scenario and its futures",
-                  "wait and see": "solving each future alone (wait and see)",
+                  "wait and see": "solving each future alone (wait and see; alongside the "
+                                  "extensive form when --workers > 1)",
                   "extensive form": "solving the extensive form (all futures at once)",
                   "progressive hedging": "progressive hedging (mpi-sppy)",
-                  "recourse": "re-solving each future with the hedged commitments",
-                  "expected value plan": "solving the mean future and fixing its plan (EEV)",
-                  "regret table": "re-solving every future's plan in every other future",
+                  "recourse": "re-solving each future with the hedged commitments, then "
+                              "the EEV and regret solves",
+                  "expected value plan": "solving the mean future (EEV; likewise)",
+                  "regret table": "tabulating every future's plan in every other future",
                   "write": "writing results"}
         with stages(labels) as step:
             step("load")
