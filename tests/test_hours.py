@@ -24,6 +24,7 @@ from tests.factory import solve_inputs
 from tests.test_nonfirm import (
     HAND_NONFIRM,
     YEARS,
+    assert_bad_input,
     limiting_case,
     nonfirm,
     run,
@@ -225,13 +226,7 @@ def test_representative_days_weights_and_peak_headroom() -> None:
 ])
 def test_bad_hours_input_is_one_line_and_exit_2(
         tmp_path: Path, capsys: pytest.CaptureFixture[str], yaml: str, needle: str) -> None:
-    path = scenario(tmp_path, wait_or_go_now(), "hourly_load: hourly.csv\n" + yaml)
-    out = tmp_path / "out"
-    assert main(["run", str(path), "-o", str(out)]) == 2
-    err = capsys.readouterr().err.strip()
-    assert err.count("\n") == 0 and "Traceback" not in err, err
-    assert needle in err and "scenario.yaml" in err, err
-    assert not out.exists()
+    assert_bad_input(tmp_path, capsys, yaml, needle)
 
 
 def test_hourly_load_must_cover_a_region(tmp_path: Path, capsys: pytest.CaptureFixture[str]

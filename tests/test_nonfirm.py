@@ -260,6 +260,13 @@ nonfirm:
 ])
 def test_bad_nonfirm_input_is_one_line_and_exit_2(
         tmp_path: Path, capsys: pytest.CaptureFixture[str], yaml: str, needle: str) -> None:
+    assert_bad_input(tmp_path, capsys, yaml, needle)
+
+
+def assert_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str], yaml: str,
+                     needle: str) -> None:
+    """``dcplan run`` on the hand-solved folder plus ``yaml``: one line naming the scenario
+    file and ``needle``, exit 2, no traceback, nothing written."""
     path = scenario(tmp_path, wait_or_go_now(), "hourly_load: hourly.csv\n" + yaml)
     out = tmp_path / "out"
     assert main(["run", str(path), "-o", str(out)]) == 2
