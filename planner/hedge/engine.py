@@ -229,13 +229,6 @@ class Solves:
         return out
 
 
-def solve_plans(jobs: list[Job], workers: int = 1,
-                verbose: bool = False) -> list[ScenarioPlan | None]:
-    """Solve independent futures, in ``workers`` processes when > 1; results in job order."""
-    with Solves(workers if len(jobs) > 1 else 1, verbose) as solves:
-        return solves.gather(solves.submit(jobs))
-
-
 def first_stage(plan: ScenarioPlan, st: ScenarioTree) -> dict[CommitKey, float]:
     """The commitments a plan makes before the first reveal year."""
     return {k: v for k, v in plan.values.items() if st.tree.stage(k[3]) == 0}
