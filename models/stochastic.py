@@ -141,6 +141,12 @@ def commitments(m: pyo.ConcreteModel) -> dict[CommitKey, Any]:
     return {key: getattr(m, name)[idx] for key, (name, idx) in commit_index(m.inputs, m.ix).items()}
 
 
+def energize_years(m: pyo.ConcreteModel) -> dict[CommitKey, int]:
+    """The year each commitment of the capacity model ``m`` takes effect: the year of its
+    variable's index (what :func:`energize_year` computes for one key, for all at once)."""
+    return {key: int(idx[-1]) for key, (_, idx) in commit_index(m.inputs, m.ix).items()}
+
+
 def energize_year(d: CapacityInputs, key: CommitKey) -> int:
     """The year a commitment takes effect in the model of ``d``."""
     kind, s, g, c = key

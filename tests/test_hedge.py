@@ -46,6 +46,7 @@ import planner
 from models.stochastic import Tree, cvar
 from planner.cli.commands import main
 from planner.hedge import build_tree, hedge
+from planner.hedge.engine import extensive_form_plan, solve_plan
 
 #: Energy of the load served, USD per MW of demand over 2030–31 (2 · 8760 h · 0.01 USD/MWh).
 RUNNING = 175.2
@@ -148,6 +149,34 @@ def test_parallel_workers_give_the_same_plan(tmp_path: Path) -> None:
     assert parallel.eev_usd == pytest.approx(92_500 + RUNNING * 70, rel=1e-6)
     cols = ["plan", "future", "cost_usd", "stranded_grid_mw"]
     assert parallel.regret[cols].equals(serial.regret[cols])
+
+
+@pytest.mark.parametrize("weight", [0.0, 0.4])
+def test_recourse_read_from_the_blocks_is_the_re_solved_plan(tmp_path: Path,
+                                                             weight: float) -> None:
+    """Each future's block of the extensive form is its recourse: the cost, commitments and
+    (where the vertex is not degenerate) duals of the future re-solved alone with the hedged
+    commitments fixed. With λ = 0.4 (< ½, so G* = 40 still) high's cost weighs
+    p + μ = 0.5 + λ·p/(1 − α) = 0.9 in the objective, and its duals are divided by that.
+    High's capacity rows bind with unique duals (on-site power at the margin); low's, at
+    G = D = 40, are degenerate and may differ.
+    """
+    st = build_tree(planner.load_scenario(write_grid_or_onsite(tmp_path / "sc",
+                                                               weight=weight)))
+    first = extensive_form_plan(st)
+    assert first.recourse is not None
+    for k in st.names:
+        block, alone = first.recourse[k], solve_plan(st.scenarios[k], first.values[k])
+        assert block.cost_usd == pytest.approx(alone.cost_usd, rel=1e-9)
+        priced = [key for key in alone.values if key[0] in ("grid", "onsite")]  # halls are free
+        assert [block.values[key] for key in priced] == pytest.approx(
+            [alone.values[key] for key in priced], abs=1e-6)
+        assert block.result.to_xarray()["grid_mw"].equals(alone.result.to_xarray()["grid_mw"])
+    block, alone = first.recourse["high"].result.lp, solve_plan(
+        st.scenarios["high"], first.values["high"]).result.lp
+    for name in ("Compute_Demand", "Grid_Capacity", "Onsite_Capacity"):
+        assert any(abs(v) > 1e-9 for v in alone.duals[name].values()), name
+        assert block.duals[name] == pytest.approx(alone.duals[name], rel=1e-9, abs=1e-12), name
 
 
 def test_workers_must_be_a_positive_whole_number(tmp_path: Path, capsys) -> None:
@@ -402,8 +431,8 @@ def test_a_halls_commitment_lead_is_its_sites_construction_lead() -> None:
     """With the layer ``construction``, a hall at a site with its own lead (here 1 year,
     the other site the scenario-wide 3) is committed that site's lead before it completes."""
     from models.levers.data import Levers
-    from models.model import index_sets
-    from models.stochastic import commit_index, energize_year
+    from models.model import build_model, index_sets
+    from models.stochastic import commit_index, energize_year, energize_years
     from tests.factory import tiny
 
     d = tiny(years=[2026, 2027, 2028, 2029, 2030], demand_h100e=[0, 0, 0, 0, 1],
@@ -416,3 +445,7 @@ def test_a_halls_commitment_lead_is_its_sites_construction_lead() -> None:
     assert halls["facility", "slow", "", 2027] == ("Build", ("slow", 2030))
     assert energize_year(d, ("facility", "fast", "", 2029)) == 2030
     assert energize_year(d, ("facility", "slow", "", 2027)) == 2030
+    # the fast form (the year of each commitment's variable) agrees for every commitment
+    years = energize_years(build_model(d))
+    assert set(years) == set(idx)
+    assert all(years[k] == energize_year(d, k) for k in idx)

@@ -23,6 +23,7 @@ those it had to violate.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import time
 from dataclasses import dataclass, field
@@ -94,6 +95,14 @@ class LPSolution:
     info: dict[str, Any] = field(default_factory=dict)
     expressions: dict[str, dict[Any, float]] = field(default_factory=dict)
     cost_components: dict[str, str] = field(default_factory=dict)
+    #: With ``solve_lp(m, blocks=...)``: each named sub-block's own solution, read from the
+    #: whole model's (see :func:`block_solution`).
+    blocks: dict[str, LPSolution] = field(default_factory=dict)
+
+    def scaled_duals(self, factor: float) -> LPSolution:
+        """A copy whose duals are multiplied by ``factor`` (a block's 1 / weight)."""
+        return dataclasses.replace(self, duals={
+            name: {i: v * factor for i, v in d.items()} for name, d in self.duals.items()})
 
 
 @functools.cache
@@ -236,6 +245,12 @@ def expression_values(m: pyo.ConcreteModel, sf: StandardForm, x: np.ndarray
     """
     for v, xv in zip(sf.columns, x.tolist()):
         v.set_value(xv, skip_validation=True)
+    return named_expressions(m)
+
+
+def named_expressions(m: pyo.Block) -> dict[str, dict[Any, float]]:
+    """The named expressions of ``m`` (``m.report_expressions`` and every cost component)
+    at the variables' current values; a variable without a value (in no row) is set to 0."""
     names = list(getattr(m, "report_expressions", []))
     names += list(getattr(m, "cost_components", {}).values())
     out: dict[str, dict[Any, float]] = {}
@@ -249,6 +264,34 @@ def expression_values(m: pyo.ConcreteModel, sf: StandardForm, x: np.ndarray
             vals = {k: pyo.value(e) for k, e in comp.items()}
         out[name] = {k: float(v) for k, v in vals.items()}
     return out
+
+
+def block_solution(whole: LPSolution, block: pyo.Block, sf: StandardForm, x: np.ndarray,
+                   y: np.ndarray) -> LPSolution:
+    """The solution of one sub-block of a solved model, as if the block had been solved alone.
+
+    Values, duals and named expressions (cost components, ``report_expressions``) are read
+    from the whole model's columns ``x`` and row duals ``y``; ``objective`` is the value of
+    the block's own objective (which the whole model deactivated, e.g. a scenario of
+    :func:`models.stochastic.extensive_form`). The duals are the whole model's: a block whose
+    cost enters the whole objective with weight w has duals w times its own, for the
+    caller to divide (:meth:`LPSolution.scaled_duals`). ``expression_values`` must have set
+    the variables to ``x`` first. Sizes, timings and statistics are the whole model's.
+    """
+    values, duals = by_component(block, sf, x, y)
+    objectives = list(block.component_data_objects(pyo.Objective, active=None,
+                                                   descend_into=False))
+    if len(objectives) != 1:
+        raise ValueError(f"block {block.name} needs one objective, has {len(objectives)}")
+    return LPSolution(
+        status=whole.status, objective=float(pyo.value(objectives[0].expr)), values=values,
+        duals=duals, num_cols=whole.num_cols, num_rows=whole.num_rows,
+        num_nonzeros=whole.num_nonzeros, handoff_seconds=whole.handoff_seconds,
+        solve_seconds=whole.solve_seconds, extract_seconds=whole.extract_seconds,
+        highs_version=whole.highs_version, info={**whole.info, "read_from_block": block.name},
+        expressions=named_expressions(block),
+        cost_components=dict(getattr(block, "cost_components", {})),
+    )
 
 
 def run_interruptibly(h: highspy.Highs, poll_seconds: float = 0.1) -> None:
@@ -331,6 +374,7 @@ def solve_lp(
     write_back: bool = True,
     options: dict[str, Any] | None = None,
     mip_rel_gap: float | None = None,
+    blocks: dict[str, pyo.Block] | None = None,
 ) -> LPSolution:
     """Compile ``m`` to standard form, solve with HiGHS, map the solution back.
 
@@ -345,6 +389,8 @@ def solve_lp(
     options : further HiGHS options (e.g. ``{"solver": "ipm"}``).
     mip_rel_gap : relative MIP gap at which a MILP counts as solved (HiGHS
         ``mip_rel_gap``; default 1e-4).
+    blocks : named sub-blocks of ``m`` whose own solutions to return in ``.blocks``
+        (:func:`block_solution`), e.g. the scenarios of an extensive form.
 
     With integer columns the result's values and duals are those of the LP
     with the integers fixed at the MILP optimum (see the module docstring) and
@@ -403,13 +449,16 @@ def solve_lp(
         for (con, _), yv in zip(rows, y.tolist()):
             m.dual[con] = yv
     t3 = time.perf_counter()
-    return LPSolution(
+    whole = LPSolution(
         status=status_text, objective=objective, values=values, duals=duals,
         num_cols=n_cols, num_rows=n_rows, num_nonzeros=int(A.nnz),
         handoff_seconds=t1 - t0, solve_seconds=t2 - t1, extract_seconds=t3 - t2,
         highs_version=highs_version(), info=stats, expressions=expressions,
         cost_components=dict(getattr(m, "cost_components", {})),
     )
+    for name, block in (blocks or {}).items():
+        whole.blocks[name] = block_solution(whole, block, sf, x, y)
+    return whole
 
 
 _CONTINUOUS = 0  # HighsVarType.kContinuous as the uint8 changeColsIntegrality expects

@@ -9,7 +9,7 @@ from typing import Any
 from models.levers import active_levers
 from models.model import build_model
 from planner.inputs.scenario import Scenario, curtailment_headroom
-from planner.optimize.highs import solve_lp
+from planner.optimize.highs import LPSolution, solve_lp
 from planner.optimize.solver_options import solver_options
 from planner.outputs.results import Result
 
@@ -49,7 +49,6 @@ def solve(
     step("build")
     t0 = time.perf_counter()
     inputs = scenario.capacity_inputs()
-    levers = active_levers(inputs)
     mip = inputs.levers is not None and inputs.levers.integer
     if options is None:
         options = solver_options(len(scenario.sites), mip=mip)
@@ -60,6 +59,15 @@ def solve(
     step("solve")
     lp = solve_lp(model, verbose=verbose, time_limit_seconds=time_limit_seconds,
                   options=options, mip_rel_gap=scenario.spec.mip_rel_gap)
+    return result_of(scenario, model, lp, build_seconds)
+
+
+def result_of(scenario: Scenario, model: Any, lp: LPSolution, build_seconds: float) -> Result:
+    """The :class:`Result` of ``scenario`` from its solved capacity model ``model``: its
+    own solve's ``lp``, or its block's solution of a larger model (a hedged plan's
+    extensive form, :attr:`planner.optimize.highs.LPSolution.blocks`)."""
+    inputs = model.inputs
+    levers = active_levers(inputs)
     pct, headroom = curtailment_headroom(scenario, inputs.levers)
     return Result(
         scenario_name=scenario.name,
