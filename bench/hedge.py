@@ -37,8 +37,12 @@ uncertainty:
 
 def one(scenario: str, method: str, iterations: int, regret: bool, workers: str) -> dict:
     """Solve one hedged plan in this process; return the measurements."""
+    import logging
+
     import planner
     from planner.hedge.engine import solve_hedge
+
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(message)s")
     from planner.hedge.tree import build_tree
 
     t0 = time.perf_counter()

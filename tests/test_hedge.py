@@ -179,11 +179,14 @@ def test_recourse_read_from_the_blocks_is_the_re_solved_plan(tmp_path: Path,
         assert block.duals[name] == pytest.approx(alone.duals[name], rel=1e-9, abs=1e-12), name
 
 
-def test_workers_must_be_a_positive_whole_number(tmp_path: Path, capsys) -> None:
+@pytest.mark.parametrize("option", [["--workers", "0"], ["--iterations", "0"],
+                                    ["--gap", "1.5"], ["--gap", "-0.1"]])
+def test_hedge_options_out_of_range_exit_2_with_one_line(tmp_path: Path, capsys,
+                                                         option: list[str]) -> None:
     path = write_grid_or_onsite(tmp_path / "sc")
-    assert main(["hedge", str(path), "--workers", "0", "-o", str(tmp_path / "o")]) == 2
+    assert main(["hedge", str(path), *option, "-o", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1 and "--workers" in err and "Traceback" not in err
+    assert len(err.splitlines()) == 1 and option[0] in err and "Traceback" not in err
     assert not (tmp_path / "o").exists()
 
 
@@ -332,6 +335,45 @@ def test_progressive_hedging_agrees_with_the_extensive_form(tmp_path: Path) -> N
     assert ph.expected_cost_usd == pytest.approx(ef.expected_cost_usd, rel=1e-4)
     assert ph.expected_cost_usd >= ef.expected_cost_usd - 1e-6  # a feasible plan: an upper bound
     assert grid_mw(ph, 2030) == pytest.approx(40, abs=0.5)
+
+
+def test_progressive_hedging_prices_its_plan_from_both_sides(tmp_path: Path) -> None:
+    """Every check's x̄ costs at least SP (a plan that can be carried out) and its
+    Lagrangian bound at most SP; the plan kept is the cheapest priced, and its futures'
+    plans are the recourse (not solved again)."""
+    from planner.hedge.ph import progressive_hedging_plan
+
+    st = build_tree(planner.load_scenario(write_grid_or_onsite(tmp_path / "sc")))
+    sp = 85_000 + RUNNING * 70
+    first = progressive_hedging_plan(st, max_iterations=30)
+    info = first.info
+    assert [h["iteration"] for h in info["bounds"]] == [10, 20, 30, 30]
+    for h in info["bounds"]:
+        assert h["upper_bound_usd"] >= sp * (1 - 1e-9)
+        assert h["lagrangian_bound_usd"] is None or h["lagrangian_bound_usd"] <= sp * (1 + 1e-9)
+        assert h["best_lower_bound_usd"] <= sp * (1 + 1e-9)
+    assert info["upper_bound_usd"] == min(h["upper_bound_usd"] for h in info["bounds"])
+    assert info["lower_bound_usd"] >= 70_000 + RUNNING * 70 - 1e-6  # at least WS
+    assert info["stopped_by"] == "iterations"
+    assert first.recourse is not None
+    cost = sum(st.tree.probability[k] * first.recourse[k].cost_usd for k in st.names)
+    assert cost == pytest.approx(info["upper_bound_usd"], rel=1e-12)
+
+
+def test_progressive_hedging_stops_on_a_proven_gap(tmp_path: Path) -> None:
+    """With a gap of 25 % allowed, the first check (UB ~101.5 k against WS 82.3 k, 19 %)
+    proves it: PH stops at iteration 10, and the hedge reads its recourse from that check."""
+    from planner.hedge.engine import solve_hedge
+    from planner.hedge.ph import progressive_hedging_plan
+
+    st = build_tree(planner.load_scenario(write_grid_or_onsite(tmp_path / "sc")))
+    r = solve_hedge(st, regret=False, label="progressive hedging",
+                    planner_of=lambda s: progressive_hedging_plan(s, gap_relative=0.25))
+    ph = r.info["progressive_hedging"]
+    assert (ph["stopped_by"], ph["iterations"]) == ("gap", 10)
+    assert 0 < ph["gap_relative"] <= 0.25
+    assert r.info["recourse"] == "read from progressive hedging's pricing of its plan"
+    assert r.expected_cost_usd == pytest.approx(ph["upper_bound_usd"], rel=1e-12)
 
 
 @pytest.mark.skipif(shutil.which("mpiexec") is None, reason="needs Debian's openmpi-bin")

@@ -35,6 +35,11 @@ def hedge_command(
     workers: Annotated[str, typer.Option(
         help="processes that solve the single futures side by side (wait and see, "
         "recourse, EEV, regret): a number, or auto = one per core from 20 sites")] = "auto",
+    iterations: Annotated[int, typer.Option(
+        help="with --method ph: iterations at most")] = 300,
+    gap: Annotated[float, typer.Option(
+        help="with --method ph: stop once the plan is proven this close to the optimum "
+        "(relative; upper bound of its own plan against the Lagrangian bound)")] = 1e-4,
     regret: Annotated[bool, typer.Option(
         "--regret/--no-regret", help="re-solve every future's own first-stage plan in "
         "every other future (n² solves)")] = True,
@@ -52,6 +57,10 @@ def hedge_command(
             raise InputError(f"--method must be ef or ph, got '{method}'")
         if ranks < 1:
             raise InputError(f"--ranks must be at least 1, got {ranks}")
+        if iterations < 1:
+            raise InputError(f"--iterations must be at least 1, got {iterations}")
+        if not 0 <= gap < 1:
+            raise InputError(f"--gap must be at least 0 and below 1, got {gap}")
         if workers != "auto" and not (workers.isdigit() and int(workers) >= 1):
             raise InputError(f"--workers must be auto or a whole number of at least 1, "
                              f"got '{workers}'")
@@ -60,8 +69,8 @@ def hedge_command(
                                   "extensive form when --workers > 1)",
                   "extensive form": "solving the extensive form (all futures at once)",
                   "progressive hedging": "progressive hedging (mpi-sppy)",
-                  "recourse": "re-solving each future with the hedged commitments, then "
-                              "the EEV and regret solves",
+                  "recourse": "each future's recourse plan (read from the extensive "
+                              "form or from PH's pricing), then the EEV and regret solves",
                   "expected value plan": "solving the mean future (EEV; likewise)",
                   "regret table": "tabulating every future's plan in every other future",
                   "write": "writing results"}
@@ -75,7 +84,7 @@ def hedge_command(
             target = out if out is not None else Path("runs") / sc.name
             check_output_folder(target, "hedge")
             result = hedge(sc, progress=step, regret=regret, method=method, ranks=ranks,
-                           verbose=verbose,
+                           verbose=verbose, ph_iterations=iterations, ph_gap=gap,
                            workers=workers if workers == "auto" else int(workers))
             step("write")
             write_hedge(result, target)
@@ -112,6 +121,13 @@ def print_hedge(r: Any, target: Path, console: Any) -> None:
                      ("EVPI = SP − WS", r.evpi_usd), ("VSS = EEV − SP", r.vss_usd)):
         m.add_row(label, _bn(v))
     console.print(m)
+    ph = r.info.get("progressive_hedging")
+    if ph:
+        gap = ph.get("gap_relative")
+        proven = (f"proven within {gap:.1e} of the optimum (Lagrangian bound)"
+                  if gap is not None else "no finite Lagrangian bound, so no proven gap")
+        console.print(f"progressive hedging: {ph['iterations']} iterations, stopped by "
+                      f"{ph['stopped_by']}; the best plan priced is {proven}")
     if len(r.regret):
         g = Table(title="regret: cost above each future's own optimum, billion USD "
                   "(a plan's first stage fixed, re-solved in every future)")

@@ -33,12 +33,14 @@ def default_hedge_path() -> Path:
 
 def hedge(scenario: Scenario, *, progress: Callable[[str], None] | None = None,
           regret: bool = True, method: str = "ef", ranks: int = 1,
-          verbose: bool = False, workers: int | str = "auto") -> HedgeResult:
+          verbose: bool = False, workers: int | str = "auto", ph_iterations: int = 300,
+          ph_gap: float = 1e-4) -> HedgeResult:
     """The hedged plan of a scenario with an ``uncertainty:`` section.
 
     ``method`` is ``"ef"`` (the extensive form, solved by HiGHS) or ``"ph"`` (progressive
-    hedging with mpi-sppy, ``ranks`` MPI processes); ``workers`` processes solve the
-    single futures (wait and see, recourse, EEV, regret) side by side
+    hedging with mpi-sppy, ``ranks`` MPI processes, at most ``ph_iterations`` iterations,
+    stopping once its plan is proven within ``ph_gap`` of the optimum); ``workers``
+    processes solve the single futures (wait and see, recourse, EEV, regret) side by side
     (:func:`planner.hedge.engine.resolve_workers`).
     """
     st = build_tree(scenario)
@@ -54,6 +56,7 @@ def hedge(scenario: Scenario, *, progress: Callable[[str], None] | None = None,
     from planner.hedge.ph import progressive_hedging_plan
 
     return solve_hedge(st, progress=progress, regret=regret, verbose=verbose,
-                       planner_of=lambda s: progressive_hedging_plan(s, ranks=ranks,
-                                                                     verbose=verbose),
+                       planner_of=lambda s: progressive_hedging_plan(
+                           s, ranks=ranks, verbose=verbose, max_iterations=ph_iterations,
+                           gap_relative=ph_gap),
                        label="progressive hedging", workers=workers)

@@ -44,6 +44,7 @@ from models.stochastic import (
     cvar,
     energize_years,
     extensive_form,
+    scenario_objective,
 )
 from planner.hedge.tree import ScenarioTree
 from planner.inputs.scenario import Scenario
@@ -131,25 +132,36 @@ class HedgeResult:
         return c[(c["commit_year"] <= y0) & (c["stage"] == 0)].reset_index(drop=True)
 
 
-def _fixer(fixed: Mapping[CommitKey, float], holder: list) -> Callable[[Any], None]:
+def _fixer(fixed: Mapping[CommitKey, float], holder: list,
+           prices: Mapping[CommitKey, float] | None = None) -> Callable[[Any], None]:
     def prepare(m: Any) -> None:
         holder.append(m)
-        for key, var in commitments(m).items():
+        commits = commitments(m)
+        for key, var in commits.items():
             v = fixed.get(key)
             if v is not None:
                 var.fix(max(float(v), 0.0))
+        if prices:
+            objective = scenario_objective(m)
+            objective.expr = objective.expr + sum(
+                p * commits[key] for key, p in prices.items() if key in commits)
     return prepare
 
 
 def solve_plan(sc: Scenario, fixed: Mapping[CommitKey, float] | None = None,
-               verbose: bool = False) -> ScenarioPlan:
-    """Solve one future, with some commitments fixed; keep the commitments' values."""
+               verbose: bool = False,
+               prices: Mapping[CommitKey, float] | None = None) -> ScenarioPlan:
+    """Solve one future, with some commitments fixed; keep the commitments' values.
+
+    ``prices`` (model units: million USD per MW) are added to the objective per
+    commitment: the Lagrangian relaxation of non-anticipativity that bounds a hedged plan
+    from below (:mod:`planner.hedge.ph`); the result's objective then includes them.
+    """
     holder: list = []
-    result = solve(sc, prepare=_fixer(fixed or {}, holder), verbose=verbose)
+    result = solve(sc, prepare=_fixer(fixed or {}, holder, prices), verbose=verbose)
     m = holder[0]
     values = {k: float(v.value or 0.0) for k, v in commitments(m).items()}
-    energize = energize_years(m)
-    return ScenarioPlan(result=result, values=values, energize=energize)
+    return ScenarioPlan(result=result, values=values, energize=energize_years(m))
 
 
 #: One independent solve: a future, the commitments fixed in it (or none), and whether a
@@ -260,7 +272,7 @@ class FirstStage:
     values: dict[str, dict[CommitKey, float]]  # future → commitment → MW
     objective_usd: float  # the method's own objective (expected cost + λ·CVaR)
     info: dict[str, Any] = field(default_factory=dict)
-    recourse: dict[str, ScenarioPlan] | None = None  # EF only: each future's block, read
+    recourse: dict[str, ScenarioPlan] | None = None  # each future's plan, when the method has it
 
 
 def extensive_form_plan(st: ScenarioTree, verbose: bool = False) -> FirstStage:
@@ -360,8 +372,8 @@ def solve_hedge(
 
         t = time.perf_counter()
         step("recourse")
-        # the extensive form's blocks are the recourse plans; a method without blocks (PH)
-        # has each future re-solved with its commitments fixed
+        # the extensive form's blocks, or PH's futures solved with its plan fixed, are the
+        # recourse plans; otherwise (PH over MPI) each future is re-solved with them fixed
         h_rec = None if first.recourse is not None else solves.submit(
             [(st.scenarios[k], first.values[k], False) for k in names])
         ev = solves.gather(h_ev)[0]
@@ -382,8 +394,9 @@ def solve_hedge(
     cost = {k: recourse[k].cost_usd for k in names}
     info: dict[str, Any] = {first.method.replace(" ", "_"): first.info,
                             "workers": n_workers}
-    info["recourse"] = "read from the extensive form's blocks" if h_rec is None else \
-        "re-solved with the commitments fixed"
+    info["recourse"] = "re-solved with the commitments fixed" if h_rec is not None else (
+        "read from the extensive form's blocks" if first.method == "extensive form" else
+        f"read from {first.method}'s pricing of its plan")
     eev = {k: math.inf if r is None else float(r.objective_usd) for k, r in eev_result.items()}
 
     rows = []

@@ -25,6 +25,8 @@ import contextlib
 import importlib.util
 import io
 import json
+import logging
+import math
 import os
 import shutil
 import subprocess
@@ -43,13 +45,23 @@ from planner.hedge.engine import FirstStage
 from planner.hedge.tree import ScenarioTree
 from planner.optimize.highs import SolveError
 
-#: PH stops when the mean distance of the futures' commitments from x̄ (MW) is below this.
-CONVERGENCE_MW = 1e-3
-#: PH iterations at most.
-MAX_ITERATIONS = 300
+#: Each bound check is logged here (INFO), e.g. for ``python -m bench.hedge --method ph``.
+LOG = logging.getLogger(__name__)
 #: ρ per commitment = this × its overnight capex (million USD/MW), at least RHO_FLOOR.
-RHO_FACTOR = 0.1
+#: Measured on us-base (docs/benchmarks.md): 0.05 priced its plan 3.7e-4 above the
+#: extensive form after 30 iterations, 0.1 4.9e-4; on the hand-solved case 0.05 ends
+#: within 4e-5.
+RHO_FACTOR = 0.05
 RHO_FLOOR = 1e-3
+#: The proximal term's tangent cuts are at least this far apart (MW): 1e-3 MW (mpi-sppy's
+#: default) grew us-base's futures by ~2,000 cuts an iteration; 0.1 MW left the hand-solved
+#: case stuck 2e-4 above its optimum (the futures' solves stick at x̄'s kink); 0.01 MW ends
+#: within 7e-5 of it.
+PROX_CUT_SPACING_MW = 1e-2
+#: PH iterations at most. PH stops earlier only on a proven gap (:class:`BoundsCheck`):
+#: the futures' agreeing on x̄ (mpi-sppy's ``convthresh``) is no stop, as with the
+#: linearised proximal term they can agree at x̄'s kink well before x̄ is optimal.
+MAX_ITERATIONS = 300
 
 
 def first_stage_keys(st: ScenarioTree) -> list[CommitKey]:
@@ -109,30 +121,185 @@ def rho_setter(m: pyo.ConcreteModel) -> list[tuple[int, float]]:
     return [(id(m.Commit[i]), m.rho_of.get(i, RHO_FLOOR)) for i in m.FIRST_STAGE]
 
 
+#: What Pyomo's persistent HiGHS interface (appsi) re-reads of a future before each solve.
+#: Between PH iterations only the objective (W, x̄, ρ: mutable parameters, which mpi-sppy
+#: hands over itself) and the proximal cuts (new constraints) change, so appsi's scans of
+#: every variable's bounds, every constraint's coefficients and the named expressions are
+#: skipped: measured on us-base, a PH iteration of the four futures took ~40 s with them
+#: and ~14 s without (docs/benchmarks.md).
+APPSI_SKIPPED_CHECKS = ("check_for_new_or_removed_vars", "check_for_new_or_removed_params",
+                        "update_constraints", "update_vars", "update_named_expressions")
+
+
+def _lean_updates_extension() -> type:
+    """An mpi-sppy extension that, after iteration 0, switches off
+    :data:`APPSI_SKIPPED_CHECKS` in every future's persistent solver."""
+    from mpisppy.extensions.extension import Extension
+
+    class LeanUpdates(Extension):
+        def post_iter0(self) -> None:
+            for s in self.opt.local_scenarios.values():
+                config = s._solver_plugin.update_config
+                for check in APPSI_SKIPPED_CHECKS:
+                    setattr(config, check, False)
+
+    return LeanUpdates
+
+
+#: PH stops once its plan is proven this close to the optimum (relative): the expected cost
+#: of x̄ fixed in every future (an upper bound on the extensive form's) against the
+#: Lagrangian bound of the current prices W (a lower bound). The issue's target is 1e-4.
+GAP_RELATIVE = 1e-4
+#: The bounds are computed every this many iterations (2 solves per future each time).
+CHECK_EVERY = 10
+
+
+def lagrangian_usd(sc: Any, prices: dict[CommitKey, float], own: set[CommitKey]) -> float:
+    """min_x [C(x) + Σ_i W_i·x_i] of one future, USD; −∞ when prices make a commitment
+    worth more than any cost (the relaxation is unbounded, no bound), or when a price on a
+    commitment the future does not have is negative (PH's ``Commit`` ≥ 0 is free there)."""
+    from planner.hedge.engine import solve_plan
+
+    if any(v < 0 for k, v in prices.items() if k not in own):
+        return -math.inf
+    try:
+        return solve_plan(sc, prices=prices).cost_usd
+    except SolveError:
+        return -math.inf
+
+
+class BoundsCheck:
+    """mpi-sppy's converger here: PH's plan priced from above and below every few iterations.
+
+    Every ``every`` iterations (and once more after the last), with x̄ and W just updated,
+    each future k this rank holds is solved twice:
+
+    * with x̄ fixed: Σ_k p_k C_k(x̄) is the expected cost of a plan that can be carried
+      out, an upper bound (UB) on the extensive form's optimum;
+    * with W_k added to the cost of its commitments and nothing fixed:
+      Σ_k p_k min_x [C_k(x) + W_k·x] is the Lagrangian relaxation of non-anticipativity, a
+      lower bound (LB) whenever Σ_k p_k W_k = 0, which PH's update keeps
+      (:func:`lagrangian_usd`; the wait-and-see cost, W = 0, is one too).
+
+    The plan kept is the x̄ with the lowest UB so far (``best``: UB, x̄, and this rank's
+    futures solved with it, so its recourse need not be solved again). PH stops when
+    (best UB − best LB)/best UB ≤ ``gap_relative``: the plan is then proven that close to
+    the optimum without the extensive form. Each check is appended to ``history``.
+    """
+
+    def __init__(self, ph: Any, st: ScenarioTree, keys: list[CommitKey],
+                 gap_relative: float = GAP_RELATIVE, every: int = CHECK_EVERY) -> None:
+        self.ph, self.st, self.keys = ph, st, keys
+        self.gap_relative, self.every = gap_relative, every
+        self.history: list[dict[str, Any]] = []
+        self.best: tuple[float, list[float], dict[str, Any]] | None = None
+        self.lower = -math.inf
+        self.conv: float | None = None
+
+    def is_converged(self) -> bool:
+        if self.ph._PHIter % self.every:
+            return False
+        return self.check() <= self.gap_relative
+
+    def check(self) -> float:
+        """Price the current x̄ and W; return the proven relative gap."""
+        import numpy as np
+        from mpisppy import MPI
+
+        from planner.hedge.engine import solve_plan
+
+        ph, keys = self.ph, self.keys
+        local, xbar_list = np.zeros(2), []
+        plans: dict[str, Any] = {}
+        for name, s in ph.local_scenarios.items():
+            model = s._mpisppy_model
+            xbar_list = [float(model.xbars["ROOT", i].value) for i in range(len(keys))]
+            w = {k: float(model.W["ROOT", i].value) for i, k in enumerate(keys)}
+            sc, p = self.st.scenarios[name], float(s._mpisppy_probability)
+            plans[name] = solve_plan(sc, dict(zip(keys, xbar_list)))
+            local[0] += p * plans[name].cost_usd
+            local[1] += p * lagrangian_usd(sc, w, set(plans[name].values))
+        total = np.zeros(2)
+        ph.comms["ROOT"].Allreduce(local, total, op=MPI.SUM)
+        ub, lb = float(total[0]), float(total[1])
+        trivial = getattr(ph, "trivial_bound", None)
+        self.lower = max(self.lower, lb, -math.inf if trivial is None else
+                         float(trivial) * USD_SCALE)
+        if self.best is None or ub < self.best[0]:
+            self.best = (ub, xbar_list, plans)
+        gap = (self.best[0] - self.lower) / max(abs(self.best[0]), 1.0)
+        self.history.append({"iteration": int(ph._PHIter), "upper_bound_usd": ub,
+                             "lagrangian_bound_usd": _finite(lb),
+                             "best_upper_bound_usd": self.best[0],
+                             "best_lower_bound_usd": _finite(self.lower),
+                             "gap_relative": _finite(gap)})
+        self.conv = gap
+        LOG.info("PH iteration %d: x̄ costs %.6e USD (best %.6e), Lagrangian bound %s, "
+                 "proven gap %s", ph._PHIter, ub, self.best[0],
+                 f"{lb:.6e} USD" if math.isfinite(lb) else "none",
+                 f"{gap:.2e}" if math.isfinite(gap) else "none")
+        return gap
+
+
+def _finite(v: float) -> float | None:
+    """``v``, or None for ±∞ and NaN (JSON has no infinity: "no bound")."""
+    return v if math.isfinite(v) else None
+
+
 def run_ph(st: ScenarioTree, keys: list[CommitKey], *, verbose: bool = False,
-           max_iterations: int = MAX_ITERATIONS) -> dict[str, Any]:
-    """Run mpi-sppy's PH on the futures of ``st`` (this process's MPI world)."""
+           max_iterations: int = MAX_ITERATIONS,
+           gap_relative: float = GAP_RELATIVE) -> dict[str, Any]:
+    """Run mpi-sppy's PH on the futures of ``st`` (this process's MPI world).
+
+    ρ is cost-proportional (:func:`rho_setter`) throughout: mpi-sppy's adaptive
+    ``PrimalDualRho`` reached 2.7e-4 of the extensive form on us-base in 40 iterations
+    against 3.8e-4, but on the hand-solved case it forced the futures together early and
+    stalled 5 % above the optimum (docs/benchmarks.md). Returns the
+    best x̄ found (:class:`BoundsCheck`), how PH stopped (``stopped_by``: ``"gap"``,
+    ``"convergence"`` or ``"iterations"``), the bounds' history and, under ``"plans"``,
+    this rank's futures solved with that x̄ fixed.
+    """
     options = {
         "solver_name": "appsi_highs", "PHIterLimit": max_iterations,
-        "defaultPHrho": 1.0, "convthresh": CONVERGENCE_MW, "verbose": False,
+        "defaultPHrho": 1.0, "convthresh": 0.0, "verbose": False,
         "display_progress": verbose, "display_timing": False,
         "iter0_solver_options": {}, "iterk_solver_options": {},
         # HiGHS through Pyomo takes no quadratic objective: the proximal term ρ/2·(x − x̄)²
         # is replaced by mpi-sppy's piecewise-linear outer approximation
-        "linearize_proximal_terms": True, "proximal_linearization_tolerance": 1e-3,
+        "linearize_proximal_terms": True, "proximal_linearization_tolerance": PROX_CUT_SPACING_MW,
     }
+    made: list[BoundsCheck] = []
+
+    def converger(ph: Any) -> BoundsCheck:
+        made.append(BoundsCheck(ph, st, keys, gap_relative))
+        return made[-1]
+
     quiet = contextlib.nullcontext() if verbose else contextlib.redirect_stdout(io.StringIO())
     with quiet:  # mpi-sppy prints its progress (and a line when imported) to stdout
         from mpisppy.opt.ph import PH
 
         ph = PH(options, list(st.names), scenario_creator,
-                scenario_creator_kwargs={"st": st, "keys": keys}, rho_setter=rho_setter)
+                scenario_creator_kwargs={"st": st, "keys": keys}, rho_setter=rho_setter,
+                extensions=_lean_updates_extension(),
+                ph_converger=converger)
         conv, _, trivial_bound = ph.ph_main()
-    scenario = next(iter(ph.local_scenarios.values()))
-    xbar = [float(scenario._mpisppy_model.xbars["ROOT", i].value) for i in range(len(keys))]
-    return {"xbar": xbar, "convergence": float(conv), "iterations": int(ph._PHIter),
+        bounds = made[0]
+        iterations = int(ph._PHIter)
+        on_gap = bool(bounds.history) and bounds.history[-1]["iteration"] == iterations \
+            and bounds.conv is not None and bounds.conv <= gap_relative
+        if not on_gap:  # the last iterate has not been priced yet
+            ph.Compute_Xbar(verbose)
+            bounds.check()
+    if bounds.best is None:
+        raise SolveError("progressive hedging priced no plan")
+    stopped_by = "gap" if on_gap else (
+        "iterations" if iterations >= max_iterations else "convergence")
+    return {"xbar": bounds.best[1], "convergence": float(conv), "iterations": iterations,
             "trivial_bound_usd": float(trivial_bound) * USD_SCALE,
-            "rank": int(ph.cylinder_rank)}
+            "upper_bound_usd": bounds.best[0], "lower_bound_usd": _finite(bounds.lower),
+            "gap_relative": bounds.history[-1]["gap_relative"],
+            "stopped_by": stopped_by, "bounds": bounds.history,
+            "plans": bounds.best[2], "rank": int(ph.cylinder_rank)}
 
 
 def check_ph(st: ScenarioTree, ranks: int = 1) -> None:
@@ -156,28 +323,33 @@ def check_ph(st: ScenarioTree, ranks: int = 1) -> None:
 
 
 def progressive_hedging_plan(st: ScenarioTree, *, ranks: int = 1, verbose: bool = False,
-                             max_iterations: int = MAX_ITERATIONS) -> FirstStage:
+                             max_iterations: int = MAX_ITERATIONS,
+                             gap_relative: float = GAP_RELATIVE) -> FirstStage:
     """The hedged commitments by progressive hedging (in this process, or over MPI)."""
     check_ph(st, ranks)
     keys = first_stage_keys(st)
     if ranks == 1:
-        out = run_ph(st, keys, verbose=verbose, max_iterations=max_iterations)
+        out = run_ph(st, keys, verbose=verbose, max_iterations=max_iterations,
+                     gap_relative=gap_relative)
     else:
-        out = _run_mpi(st, ranks, verbose, max_iterations)
+        out = _run_mpi(st, ranks, verbose, max_iterations, gap_relative)
     xbar = dict(zip(keys, out["xbar"]))
     values = {k: dict(xbar) for k in st.names}
+    plans = out.get("plans") or {}  # stopped on the gap: the futures solved with x̄ fixed
     return FirstStage(method="progressive hedging", values=values, objective_usd=float("nan"),
-                      info={k: v for k, v in out.items() if k != "xbar"})
+                      recourse=plans if set(plans) == set(st.names) else None,
+                      info={k: v for k, v in out.items() if k not in ("xbar", "plans")})
 
 
-def _run_mpi(st: ScenarioTree, ranks: int, verbose: bool, max_iterations: int) -> dict:
+def _run_mpi(st: ScenarioTree, ranks: int, verbose: bool, max_iterations: int,
+             gap_relative: float) -> dict:
     mpiexec = shutil.which("mpiexec") or "mpiexec"
     env = {**os.environ, "OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1",
            "OMPI_MCA_rmaps_base_oversubscribe": "1"}
     with tempfile.TemporaryDirectory(prefix="dcplan-ph-") as tmp:
         out = Path(tmp) / "xbar.json"
         cmd = [mpiexec, "-n", str(ranks), sys.executable, "-m", "planner.hedge.ph",
-               str(st.base.path), str(out), str(max_iterations)]
+               str(st.base.path), str(out), str(max_iterations), repr(gap_relative)]
         proc = subprocess.run(cmd, env=env, capture_output=not verbose, text=True,
                               check=False)
         if proc.returncode != 0 or not out.is_file():
@@ -188,13 +360,14 @@ def _run_mpi(st: ScenarioTree, ranks: int, verbose: bool, max_iterations: int) -
 
 
 def main(argv: list[str]) -> int:
-    """One MPI rank: ``python -m planner.hedge.ph SCENARIO OUT.json ITERATIONS``."""
+    """One MPI rank: ``python -m planner.hedge.ph SCENARIO OUT.json ITERATIONS GAP``."""
     import planner
     from planner.hedge.tree import build_tree
 
-    path, out, iterations = argv[0], Path(argv[1]), int(argv[2])
+    path, out, iterations, gap = argv[0], Path(argv[1]), int(argv[2]), float(argv[3])
     st = build_tree(planner.load_scenario(path))
-    result = run_ph(st, first_stage_keys(st), max_iterations=iterations)
+    result = run_ph(st, first_stage_keys(st), max_iterations=iterations, gap_relative=gap)
+    result.pop("plans")  # solved plans stay in their rank; the caller re-solves x̄
     if result["rank"] == 0:
         out.write_text(json.dumps(result), encoding="utf-8")
     return 0
