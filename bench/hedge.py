@@ -42,7 +42,9 @@ def one(scenario: str, method: str, iterations: int, regret: bool, workers: str)
     import planner
     from planner.hedge.engine import solve_hedge
 
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(message)s")
+    handler = logging.StreamHandler(sys.stderr)  # PH's bound checks, not every library's log
+    logging.getLogger("planner.hedge.ph").addHandler(handler)
+    logging.getLogger("planner.hedge.ph").setLevel(logging.INFO)
     from planner.hedge.tree import build_tree
 
     t0 = time.perf_counter()
@@ -59,6 +61,7 @@ def one(scenario: str, method: str, iterations: int, regret: bool, workers: str)
         def planner_of(s):
             return progressive_hedging_plan(s, max_iterations=iterations)
     r = solve_hedge(st, regret=regret, planner_of=planner_of, progress=progress,
+                    label="progressive hedging" if method == "ph" else "extensive form",
                     workers=workers if workers == "auto" else int(workers))
     return {
         "sites": len(st.base.sites), "futures": len(st.names), "method": r.method,
