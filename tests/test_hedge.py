@@ -360,6 +360,32 @@ def test_progressive_hedging_prices_its_plan_from_both_sides(tmp_path: Path) -> 
     assert cost == pytest.approx(info["upper_bound_usd"], rel=1e-12)
 
 
+def test_progressive_hedging_goes_on_past_a_plan_a_future_cannot_carry_out(
+        tmp_path: Path, monkeypatch) -> None:
+    """An x̄ that some future cannot carry out (its solve with x̄ fixed is infeasible) is
+    priced +∞, not an error: PH goes on and keeps the cheapest plan it could price."""
+    import planner.hedge.engine as engine
+    from planner.hedge.ph import progressive_hedging_plan
+    from planner.optimize.highs import SolveError
+
+    real, calls = engine.solve_plan, []
+
+    def first_check_infeasible(sc, fixed=None, verbose=False, prices=None):
+        if fixed and prices is None:
+            calls.append(1)
+            if len(calls) == 1:
+                raise SolveError("no plan satisfies all the scenario's constraints")
+        return real(sc, fixed, verbose, prices)
+
+    monkeypatch.setattr(engine, "solve_plan", first_check_infeasible)
+    st = build_tree(planner.load_scenario(write_grid_or_onsite(tmp_path / "sc")))
+    info = progressive_hedging_plan(st, max_iterations=20).info
+    first, *rest = info["bounds"]
+    assert first["upper_bound_usd"] is None and first["best_upper_bound_usd"] is None
+    assert all(h["upper_bound_usd"] is not None for h in rest)
+    assert info["upper_bound_usd"] == min(h["upper_bound_usd"] for h in rest)
+
+
 def test_progressive_hedging_stops_on_a_proven_gap(tmp_path: Path) -> None:
     """With a gap of 25 % allowed, the first check (UB ~101.5 k against WS 82.3 k, 19 %)
     proves it: PH stops at iteration 10, and the hedge reads its recourse from that check."""

@@ -181,8 +181,11 @@ class BoundsCheck:
       lower bound (LB) whenever Σ_k p_k W_k = 0, which PH's update keeps
       (:func:`lagrangian_usd`; the wait-and-see cost, W = 0, is one too).
 
-    The plan kept is the x̄ with the lowest UB so far (``best``: UB, x̄, and this rank's
-    futures solved with it, so its recourse need not be solved again). PH stops when
+    An x̄ that some future cannot carry out is no plan (seen on us-base at iteration 90:
+    x̄'s combined-cycle builds broke a future's 2033 national supply limit, which every
+    future's own solve met): its UB is +∞ and PH goes on. The plan kept is the x̄ with the
+    lowest UB so far (``best``: UB, x̄, and this rank's futures solved with it, so its
+    recourse need not be solved again). PH stops when
     (best UB − best LB)/best UB ≤ ``gap_relative``: the plan is then proven that close to
     the optimum without the extensive form. Each check is appended to ``history``.
     """
@@ -216,7 +219,12 @@ class BoundsCheck:
             xbar_list = [float(model.xbars["ROOT", i].value) for i in range(len(keys))]
             w = {k: float(model.W["ROOT", i].value) for i, k in enumerate(keys)}
             sc, p = self.st.scenarios[name], float(s._mpisppy_probability)
-            plans[name] = solve_plan(sc, dict(zip(keys, xbar_list)))
+            try:
+                plans[name] = solve_plan(sc, dict(zip(keys, xbar_list)))
+            except SolveError:  # x̄ breaks a limit of this future (by a solver tolerance)
+                local[0] = math.inf
+                local[1] += p * lagrangian_usd(sc, w, set(keys))
+                continue
             local[0] += p * plans[name].cost_usd
             local[1] += p * lagrangian_usd(sc, w, set(plans[name].values))
         total = np.zeros(2)
@@ -225,17 +233,20 @@ class BoundsCheck:
         trivial = getattr(ph, "trivial_bound", None)
         self.lower = max(self.lower, lb, -math.inf if trivial is None else
                          float(trivial) * USD_SCALE)
-        if self.best is None or ub < self.best[0]:
+        if math.isfinite(ub) and (self.best is None or ub < self.best[0]):
             self.best = (ub, xbar_list, plans)
-        gap = (self.best[0] - self.lower) / max(abs(self.best[0]), 1.0)
-        self.history.append({"iteration": int(ph._PHIter), "upper_bound_usd": ub,
+        best = math.inf if self.best is None else self.best[0]
+        gap = (best - self.lower) / max(abs(best), 1.0) if math.isfinite(best) else math.inf
+        self.history.append({"iteration": int(ph._PHIter), "upper_bound_usd": _finite(ub),
                              "lagrangian_bound_usd": _finite(lb),
-                             "best_upper_bound_usd": self.best[0],
+                             "best_upper_bound_usd": _finite(best),
                              "best_lower_bound_usd": _finite(self.lower),
                              "gap_relative": _finite(gap)})
         self.conv = gap
-        LOG.info("PH iteration %d: x̄ costs %.6e USD (best %.6e), Lagrangian bound %s, "
-                 "proven gap %s", ph._PHIter, ub, self.best[0],
+        LOG.info("PH iteration %d: x̄ costs %s (best %s), Lagrangian bound %s, "
+                 "proven gap %s", ph._PHIter,
+                 f"{ub:.6e} USD" if math.isfinite(ub) else "— (infeasible in a future)",
+                 f"{best:.6e} USD" if math.isfinite(best) else "none yet",
                  f"{lb:.6e} USD" if math.isfinite(lb) else "none",
                  f"{gap:.2e}" if math.isfinite(gap) else "none")
         return gap
@@ -291,7 +302,8 @@ def run_ph(st: ScenarioTree, keys: list[CommitKey], *, verbose: bool = False,
             ph.Compute_Xbar(verbose)
             bounds.check()
     if bounds.best is None:
-        raise SolveError("progressive hedging priced no plan")
+        raise SolveError("progressive hedging found no plan that every future can carry out "
+                         "(each x̄ priced broke a limit of some future); raise --iterations")
     stopped_by = "gap" if on_gap else (
         "iterations" if iterations >= max_iterations else "convergence")
     return {"xbar": bounds.best[1], "convergence": float(conv), "iterations": iterations,
