@@ -154,18 +154,19 @@ GAP_RELATIVE = 1e-4
 CHECK_EVERY = 10
 
 
-def lagrangian_usd(sc: Any, prices: dict[CommitKey, float], own: set[CommitKey]) -> float:
+def lagrangian_usd(sc: Any, prices: dict[CommitKey, float]) -> float:
     """min_x [C(x) + Σ_i W_i·x_i] of one future, USD; −∞ when prices make a commitment
     worth more than any cost (the relaxation is unbounded, no bound), or when a price on a
     commitment the future does not have is negative (PH's ``Commit`` ≥ 0 is free there)."""
     from planner.hedge.engine import solve_plan
 
-    if any(v < 0 for k, v in prices.items() if k not in own):
-        return -math.inf
     try:
-        return solve_plan(sc, prices=prices).cost_usd
+        plan = solve_plan(sc, prices=prices)
     except SolveError:
         return -math.inf
+    if any(v < 0 for k, v in prices.items() if k not in plan.values):
+        return -math.inf
+    return plan.cost_usd
 
 
 class BoundsCheck:
@@ -221,12 +222,10 @@ class BoundsCheck:
             sc, p = self.st.scenarios[name], float(s._mpisppy_probability)
             try:
                 plans[name] = solve_plan(sc, dict(zip(keys, xbar_list)))
-            except SolveError:  # x̄ breaks a limit of this future (by a solver tolerance)
+                local[0] += p * plans[name].cost_usd
+            except SolveError:  # x̄ breaks a limit of this future: no plan
                 local[0] = math.inf
-                local[1] += p * lagrangian_usd(sc, w, set(keys))
-                continue
-            local[0] += p * plans[name].cost_usd
-            local[1] += p * lagrangian_usd(sc, w, set(plans[name].values))
+            local[1] += p * lagrangian_usd(sc, w)
         total = np.zeros(2)
         ph.comms["ROOT"].Allreduce(local, total, op=MPI.SUM)
         ub, lb = float(total[0]), float(total[1])
