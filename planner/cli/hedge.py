@@ -124,8 +124,9 @@ def print_hedge(r: Any, target: Path, console: Any) -> None:
     ph = r.info.get("progressive_hedging")
     if ph:
         gap = ph.get("gap_relative")
-        proven = (f"proven within {gap:.1e} of the optimum (Lagrangian bound)"
-                  if gap is not None else "no finite Lagrangian bound, so no proven gap")
+        proven = (f"proven within {gap:.1e} of the optimum (against the higher of the "
+                  "Lagrangian bound and wait-and-see)" if gap is not None else
+                  "not proven: no x̄ priced could be carried out in every future")
         console.print(f"progressive hedging: {ph['iterations']} iterations, stopped by "
                       f"{ph['stopped_by']}; the best plan priced is {proven}")
     if len(r.regret):
