@@ -41,11 +41,11 @@ def one(scenario: str, method: str, iterations: int, regret: bool, workers: str)
 
     import planner
     from planner.hedge.engine import solve_hedge
-
-    handler = logging.StreamHandler(sys.stderr)  # PH's bound checks, not every library's log
-    logging.getLogger("planner.hedge.ph").addHandler(handler)
-    logging.getLogger("planner.hedge.ph").setLevel(logging.INFO)
     from planner.hedge.tree import build_tree
+
+    log = logging.getLogger("planner.hedge.ph")  # PH's bound checks, not every library's log
+    log.addHandler(logging.StreamHandler(sys.stderr))
+    log.setLevel(logging.INFO)
 
     t0 = time.perf_counter()
 

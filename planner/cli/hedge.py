@@ -39,7 +39,8 @@ def hedge_command(
         help="with --method ph: iterations at most")] = 300,
     gap: Annotated[float, typer.Option(
         help="with --method ph: stop once the plan is proven this close to the optimum "
-        "(relative; upper bound of its own plan against the Lagrangian bound)")] = 1e-4,
+        "(relative: its plan's expected cost against the higher of the Lagrangian "
+        "bound and wait-and-see)")] = 1e-4,
     regret: Annotated[bool, typer.Option(
         "--regret/--no-regret", help="re-solve every future's own first-stage plan in "
         "every other future (n² solves)")] = True,

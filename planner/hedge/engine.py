@@ -159,7 +159,11 @@ def solve_plan(sc: Scenario, fixed: Mapping[CommitKey, float] | None = None,
     """
     holder: list = []
     result = solve(sc, prepare=_fixer(fixed or {}, holder, prices), verbose=verbose)
-    m = holder[0]
+    return plan_of(holder[0], result)
+
+
+def plan_of(m: Any, result: Result) -> ScenarioPlan:
+    """The plan of the solved capacity model ``m``: its result and its commitments."""
     values = {k: float(v.value or 0.0) for k, v in commitments(m).items()}
     return ScenarioPlan(result=result, values=values, energize=energize_years(m))
 
@@ -318,12 +322,9 @@ def block_plans(st: ScenarioTree, models: Mapping[str, Any], lp: LPSolution,
     """
     out = {}
     for k in st.names:
-        m = models[k]
         block = lp.blocks[k].scaled_duals(1.0 / block_weight(st, lp, k))
-        result = result_of(st.scenarios[k], m, block, build_seconds)
-        values = {key: float(v.value or 0.0) for key, v in commitments(m).items()}
-        out[k] = ScenarioPlan(result=result, values=values,
-                              energize=energize_years(m))
+        out[k] = plan_of(models[k], result_of(st.scenarios[k], models[k], block,
+                                              build_seconds))
     return out
 
 

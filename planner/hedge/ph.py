@@ -213,15 +213,16 @@ class BoundsCheck:
         from planner.hedge.engine import solve_plan
 
         ph, keys = self.ph, self.keys
-        local, xbar_list = np.zeros(2), []
+        local = np.zeros(2)
         plans: dict[str, Any] = {}
+        xbars = next(iter(ph.local_scenarios.values()))._mpisppy_model.xbars  # one x̄
+        xbar_list = [float(xbars["ROOT", i].value) for i in range(len(keys))]
+        xbar = dict(zip(keys, xbar_list))
         for name, s in ph.local_scenarios.items():
-            model = s._mpisppy_model
-            xbar_list = [float(model.xbars["ROOT", i].value) for i in range(len(keys))]
-            w = {k: float(model.W["ROOT", i].value) for i, k in enumerate(keys)}
+            w = {k: float(s._mpisppy_model.W["ROOT", i].value) for i, k in enumerate(keys)}
             sc, p = self.st.scenarios[name], float(s._mpisppy_probability)
             try:
-                plans[name] = solve_plan(sc, dict(zip(keys, xbar_list)))
+                plans[name] = solve_plan(sc, xbar)
                 local[0] += p * plans[name].cost_usd
             except SolveError:  # x̄ breaks a limit of this future: no plan
                 local[0] = math.inf
@@ -265,8 +266,8 @@ def run_ph(st: ScenarioTree, keys: list[CommitKey], *, verbose: bool = False,
     ``PrimalDualRho`` reached 2.7e-4 of the extensive form on us-base in 40 iterations
     against 3.8e-4, but on the hand-solved case it forced the futures together early and
     stalled 5 % above the optimum (docs/benchmarks.md). Returns the
-    best x̄ found (:class:`BoundsCheck`), how PH stopped (``stopped_by``: ``"gap"``,
-    ``"convergence"`` or ``"iterations"``), the bounds' history and, under ``"plans"``,
+    best x̄ found (:class:`BoundsCheck`), how PH stopped (``stopped_by``: ``"gap"`` or
+    ``"iterations"``), the bounds' history and, under ``"plans"``,
     this rank's futures solved with that x̄ fixed.
     """
     options = {
@@ -303,8 +304,7 @@ def run_ph(st: ScenarioTree, keys: list[CommitKey], *, verbose: bool = False,
     if bounds.best is None:
         raise SolveError("progressive hedging found no plan that every future can carry out "
                          "(each x̄ priced broke a limit of some future); raise --iterations")
-    stopped_by = "gap" if on_gap else (
-        "iterations" if iterations >= max_iterations else "convergence")
+    stopped_by = "gap" if on_gap else "iterations"
     return {"xbar": bounds.best[1], "convergence": float(conv), "iterations": iterations,
             "trivial_bound_usd": float(trivial_bound) * USD_SCALE,
             "upper_bound_usd": bounds.best[0], "lower_bound_usd": _finite(bounds.lower),
