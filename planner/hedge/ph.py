@@ -8,10 +8,11 @@ weight ρ, one HiGHS solve per future and iteration. ρ is set per commitment in
 proportion to its cost (cost-proportional ρ, Watson & Woodruff 2011), so a MW of
 grid and a MW of chips converge alike.
 
-When PH stops (converged, or at its iteration limit) the consensus x̄ is the plan: it is
-fixed in every future and each is re-solved (:func:`planner.hedge.engine.solve_hedge`),
-so the expected cost reported is that of a plan that can be carried out, an upper
-bound on the extensive form's.
+Every few iterations x̄ is priced from above (fixed in every future, each solved: a plan
+that can be carried out, an upper bound on the extensive form's optimum) and below (the
+Lagrangian of W) by :class:`BoundsCheck`; the plan is the cheapest x̄ priced. HiGHS takes
+no quadratic objective through Pyomo, so the proximal term is mpi-sppy's outer
+approximation by tangent cuts, and :func:`prune_cuts` keeps their number bounded.
 
 With ``ranks`` > 1 the futures are spread over MPI processes (``mpiexec``, needs
 ``mpi4py``: ``pip install 'dcplan[mpi]'`` and Debian's ``openmpi-bin``); one process runs
@@ -53,11 +54,13 @@ LOG = logging.getLogger(__name__)
 #: within 4e-5.
 RHO_FACTOR = 0.05
 RHO_FLOOR = 1e-3
-#: The proximal term's tangent cuts are at least this far apart (MW): 1e-3 MW (mpi-sppy's
-#: default) grew us-base's futures by ~2,000 cuts an iteration; 0.1 MW left the hand-solved
-#: case stuck 2e-4 above its optimum (the futures' solves stick at x̄'s kink); 0.01 MW ends
-#: within 7e-5 of it.
-PROX_CUT_SPACING_MW = 1e-2
+#: mpi-sppy's ``proximal_linearization_tolerance`` (MW²): the proximal term's tangent cuts
+#: are placed at least its square root apart (here 0.032 MW). Before cuts were pruned
+#: (:func:`prune_cuts`) 1e-3 grew us-base's futures by ~2,000 cuts an iteration for good and
+#: 1e-2 (0.1 MW) was the default; on the hand-solved case, pruned, 1e-2 ended 1.0e-4 above
+#: its optimum after 300 iterations and 1e-3 2.5e-5 (0.1, mpi-sppy's default, stuck 2e-4
+#: above it: the futures' solves stick at the kink the cuts make at x̄). docs/benchmarks.md.
+PROX_CUT_TOLERANCE_MW2 = 1e-3
 #: PH iterations at most. PH stops earlier only on a proven gap (:class:`BoundsCheck`):
 #: the futures' agreeing on x̄ (mpi-sppy's ``convthresh``) is no stop, as with the
 #: linearised proximal term they can agree at x̄'s kink well before x̄ is optimal.
@@ -144,6 +147,104 @@ def _lean_updates_extension() -> type:
                     setattr(config, check, False)
 
     return LeanUpdates
+
+
+#: Every this many iterations the proximal cuts far from x̄ are dropped (:func:`prune_cuts`).
+PRUNE_EVERY = 10
+#: A future's cut at a is kept when |a − x̄| ≤ this × |x − x̄| (x: the future's last value),
+#: or ≤ :data:`PRUNE_MIN_RADIUS_MW`; the nearest cut beyond on either side is kept too.
+PRUNE_RADIUS_FACTOR = 4.0
+PRUNE_MIN_RADIUS_MW = 1.0
+
+
+def prune_cuts_extension() -> type:
+    """An mpi-sppy extension that drops proximal cuts far from x̄ (:func:`prune_cuts`)."""
+    from mpisppy.extensions.extension import Extension
+
+    class PruneCuts(Extension):
+        def __init__(self, opt: Any) -> None:
+            super().__init__(opt)
+            self.dropped = 0
+
+        def miditer(self) -> None:  # x̄ and W are updated, the futures not yet solved
+            if self.opt._PHIter % PRUNE_EVERY == 0:
+                for s in self.opt.local_scenarios.values():
+                    self.dropped += prune_cuts(s)
+
+    return PruneCuts
+
+
+def prune_cuts(s: Any) -> int:
+    """Drop the proximal cuts of future ``s`` that lie far from x̄; return how many.
+
+    mpi-sppy replaces ρ/2·(x − x̄)² by ρ/2·(q − 2x̄x + x̄²) with q ≥ 2a·x − a² for every
+    point a it has visited (a tangent of x² at a), and keeps them all: on us-base the four
+    futures (~20 k rows each) gained ~10 k cuts an iteration (1.2 M by iteration 120 at that rate);
+    pruned every 10 iterations they stay between ~60 k and ~160 k. Every cut is valid for
+    x² anywhere, so dropping one only loosens the proximal term away from x̄; a future that
+    moves there gets a new cut at its new value on its next solve, as PH always does. Kept:
+    the cuts within max(:data:`PRUNE_RADIUS_FACTOR` · |x − x̄|, :data:`PRUNE_MIN_RADIUS_MW`)
+    of x̄, and the nearest one beyond on each side
+    (so the term stays bounded).
+    """
+    solver = s._solver_plugin
+    cuts = s._mpisppy_model.xsqvar_cuts
+    dropped: list[Any] = []
+    for mgr in s._mpisppy_data.xsqvar_prox_approx.values():
+        xbar = float(mgr.xbar.value)
+        x = float(mgr.xvar.value) if mgr.xvar.value is not None else xbar
+        radius = max(PRUNE_RADIUS_FACTOR * abs(x - xbar), PRUNE_MIN_RADIUS_MW)
+        points = []  # (a, cut index)
+        index = mgr.var_index if isinstance(mgr.var_index, tuple) else (mgr.var_index,)
+        for ci in range(mgr.cut_index):
+            key = (*index, ci)  # Pyomo flattens the (node, i) index with the cut's number
+            if key in cuts:
+                points.append((cut_point(cuts[key], mgr.xvar), key))
+        if len(points) <= 2:
+            continue
+        below = [p for p in points if p[0] < xbar - radius]
+        above = [p for p in points if p[0] > xbar + radius]
+        keep = {max(below)[1]} if below else set()
+        if above:
+            keep.add(min(above)[1])
+        drop = [key for a, key in below + above if key not in keep]
+        if not drop:
+            continue
+        kept = sorted([0.0] + [a for a, key in points if key not in drop])
+        mgr.cut_values[:] = type(mgr.cut_values)("d", kept)
+        dropped.extend(drop)
+    if dropped:
+        with _keeping_variables(solver):
+            solver.remove_constraints([cuts[key] for key in dropped])
+        for key in dropped:
+            del cuts[key]
+    return len(dropped)
+
+
+@contextlib.contextmanager
+def _keeping_variables(solver: Any) -> Any:
+    """Pyomo's persistent HiGHS interface, after each constraint it removes, looks for
+    variables no constraint uses any more and rebuilds its whole column map even when there
+    is none: ~0.5 ms a cut on a 20 k-column future, 4 min for one pruning of us-base. A cut's
+    variables (x and q) stay in the model, so that look is switched off meanwhile
+    (appsi's ``only_child_vars``: the variables are the model's own)."""
+    before = getattr(solver, "_only_child_vars", None)
+    if before is None:
+        yield
+        return
+    solver._only_child_vars = True
+    try:
+        yield
+    finally:
+        solver._only_child_vars = before
+
+
+def cut_point(con: Any, xvar: Any) -> float:
+    """The point a of the tangent cut q − 2a·x + a² ≥ 0 on ``xvar``."""
+    for arg in con.body.args:
+        if getattr(arg, "args", None) and arg.args[1] is xvar:
+            return -float(arg.args[0]) / 2.0
+    raise ValueError(f"{con.name} is not a proximal cut on {xvar.name}")
 
 
 #: PH stops once its plan is proven this close to the optimum (relative): the expected cost
@@ -277,7 +378,8 @@ def run_ph(st: ScenarioTree, keys: list[CommitKey], *, verbose: bool = False,
         "iter0_solver_options": {}, "iterk_solver_options": {},
         # HiGHS through Pyomo takes no quadratic objective: the proximal term ρ/2·(x − x̄)²
         # is replaced by mpi-sppy's piecewise-linear outer approximation
-        "linearize_proximal_terms": True, "proximal_linearization_tolerance": PROX_CUT_SPACING_MW,
+        "linearize_proximal_terms": True,
+        "proximal_linearization_tolerance": PROX_CUT_TOLERANCE_MW2,
     }
     made: list[BoundsCheck] = []
 
@@ -287,11 +389,14 @@ def run_ph(st: ScenarioTree, keys: list[CommitKey], *, verbose: bool = False,
 
     quiet = contextlib.nullcontext() if verbose else contextlib.redirect_stdout(io.StringIO())
     with quiet:  # mpi-sppy prints its progress (and a line when imported) to stdout
+        from mpisppy.extensions.extension import MultiExtension
         from mpisppy.opt.ph import PH
 
         ph = PH(options, list(st.names), scenario_creator,
                 scenario_creator_kwargs={"st": st, "keys": keys}, rho_setter=rho_setter,
-                extensions=_lean_updates_extension(),
+                extensions=MultiExtension,
+                extension_kwargs={"ext_classes": [_lean_updates_extension(),
+                                                  prune_cuts_extension()]},
                 ph_converger=converger)
         conv, _, trivial_bound = ph.ph_main()
         bounds = made[0]
