@@ -33,6 +33,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -49,14 +50,15 @@ from planner.optimize.highs import SolveError
 #: Each bound check is logged here (INFO), e.g. for ``python -m bench.hedge --method ph``.
 LOG = logging.getLogger(__name__)
 #: ρ per commitment = this × its overnight capex (million USD/MW), at least RHO_FLOOR.
-#: Measured on us-base (docs/benchmarks.md): 0.05 priced its plan 3.7e-4 above the
-#: extensive form after 30 iterations, 0.1 4.9e-4; on the hand-solved case 0.05 ends
-#: within 4e-5.
+#: Measured on us-base (docs/benchmarks.md, cuts 0.32 MW apart, not pruned): 0.05 priced
+#: its plan 3.7e-4 above the extensive form after 30 iterations, 0.1 4.9e-4. With the
+#: defaults below, 0.05 is within 8.7e-5 of it after 120 iterations, and on the
+#: hand-solved case within 2.5e-5 after 300.
 RHO_FACTOR = 0.05
 RHO_FLOOR = 1e-3
 #: mpi-sppy's ``proximal_linearization_tolerance`` (MW²): the proximal term's tangent cuts
 #: are placed at least its square root apart (here 0.032 MW). Before cuts were pruned
-#: (:func:`prune_cuts`) 1e-3 grew us-base's futures by ~2,000 cuts an iteration for good and
+#: (:func:`prune_cuts`) 1e-3 grew each of us-base's futures by ~2,000 cuts an iteration for good and
 #: 1e-2 (0.1 MW) was the default; on the hand-solved case, pruned, 1e-2 ended 1.0e-4 above
 #: its optimum after 300 iterations and 1e-3 2.5e-5 (0.1, mpi-sppy's default, stuck 2e-4
 #: above it: the futures' solves stick at the kink the cuts make at x̄). docs/benchmarks.md.
@@ -162,6 +164,9 @@ def prune_cuts_extension() -> type:
     from mpisppy.extensions.extension import Extension
 
     class PruneCuts(Extension):
+        """Every :data:`PRUNE_EVERY` iterations, before the futures are solved, each
+        drops its proximal cuts far from the new x̄; ``dropped`` counts them."""
+
         def __init__(self, opt: Any) -> None:
             super().__init__(opt)
             self.dropped = 0
@@ -184,23 +189,24 @@ def prune_cuts(s: Any) -> int:
     x² anywhere, so dropping one only loosens the proximal term away from x̄; a future that
     moves there gets a new cut at its new value on its next solve, as PH always does. Kept:
     the cuts within max(:data:`PRUNE_RADIUS_FACTOR` · |x − x̄|, :data:`PRUNE_MIN_RADIUS_MW`)
-    of x̄, and the nearest one beyond on each side
-    (so the term stays bounded).
+    of x̄, and the nearest one beyond on each side (so the term stays bounded); a commitment
+    with two cuts or fewer keeps them.
     """
     solver = s._solver_plugin
     cuts = s._mpisppy_model.xsqvar_cuts
+    by_var: dict[tuple, list[tuple]] = {}  # Pyomo flattens (node, i) with the cut's number
+    for key in cuts:
+        by_var.setdefault(key[:-1], []).append(key)
     dropped: list[Any] = []
     for mgr in s._mpisppy_data.xsqvar_prox_approx.values():
+        if mgr.xvar.is_integer():  # mpi-sppy's cuts of an integer commitment: left alone
+            continue
         xbar = float(mgr.xbar.value)
         x = float(mgr.xvar.value) if mgr.xvar.value is not None else xbar
         radius = max(PRUNE_RADIUS_FACTOR * abs(x - xbar), PRUNE_MIN_RADIUS_MW)
-        points = []  # (a, cut index)
         index = mgr.var_index if isinstance(mgr.var_index, tuple) else (mgr.var_index,)
-        for ci in range(mgr.cut_index):
-            key = (*index, ci)  # Pyomo flattens the (node, i) index with the cut's number
-            if key in cuts:
-                points.append((cut_point(cuts[key], mgr.xvar), key))
-        if len(points) <= 2:
+        points = [(cut_point(cuts[key], mgr.xvar), key) for key in by_var.get(index, [])]
+        if len(points) <= 2:  # two cuts or fewer: nothing worth dropping
             continue
         below = [p for p in points if p[0] < xbar - radius]
         above = [p for p in points if p[0] > xbar + radius]
@@ -222,7 +228,7 @@ def prune_cuts(s: Any) -> int:
 
 
 @contextlib.contextmanager
-def _keeping_variables(solver: Any) -> Any:
+def _keeping_variables(solver: Any) -> Iterator[None]:
     """Pyomo's persistent HiGHS interface, after each constraint it removes, looks for
     variables no constraint uses any more and rebuilds its whole column map even when there
     is none: ~0.5 ms a cut on a 20 k-column future, 4 min for one pruning of us-base. A cut's
