@@ -459,7 +459,7 @@ US_BASE_PH_ITERATIONS = 120
 
 
 @pytest.mark.skipif(os.environ.get("DCPLAN_SLOW") != "1",
-                    reason="slow (about 40 minutes on 2 cores): set DCPLAN_SLOW=1")
+                    reason="slow (about 35 minutes on 2 cores): set DCPLAN_SLOW=1")
 def test_progressive_hedging_agrees_with_the_extensive_form_on_us_base(tmp_path: Path) -> None:
     """The bundled example (us-base under the four demand presets) through the front door:
     `dcplan hedge --method ph` prices a plan within 1e-4 of `--method ef`'s optimum, and no
