@@ -339,6 +339,21 @@ def test_progressive_hedging_agrees_with_the_extensive_form(tmp_path: Path) -> N
     assert grid_mw(ph, 2030) == pytest.approx(40, abs=0.5)
 
 
+def test_hedge_command_defaults_are_progressive_hedgings_own() -> None:
+    """`dcplan hedge --iterations/--gap` default to planner.hedge.ph's own, which hedge()
+    uses when given none."""
+    import inspect
+
+    from planner.cli.hedge import hedge_command
+    from planner.hedge import ph
+
+    cli = inspect.signature(hedge_command).parameters
+    api = inspect.signature(hedge).parameters
+    assert cli["iterations"].default == ph.MAX_ITERATIONS
+    assert cli["gap"].default == ph.GAP_RELATIVE
+    assert api["ph_iterations"].default is None and api["ph_gap"].default is None
+
+
 def test_progressive_hedging_prices_its_plan_from_both_sides(tmp_path: Path) -> None:
     """Every check's x̄ costs at least SP (a plan that can be carried out) and its
     Lagrangian bound at most SP; the plan kept is the cheapest priced, and its futures'

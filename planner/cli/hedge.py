@@ -35,6 +35,8 @@ def hedge_command(
     workers: Annotated[str, typer.Option(
         help="processes that solve the single futures side by side (wait and see, "
         "recourse, EEV, regret): a number, or auto = one per core from 20 sites")] = "auto",
+    # the two defaults are planner.hedge.ph's MAX_ITERATIONS and GAP_RELATIVE (that module
+    # is not imported before the command runs; a test keeps them equal)
     iterations: Annotated[int, typer.Option(
         help="with --method ph: iterations at most")] = 300,
     gap: Annotated[float, typer.Option(

@@ -33,15 +33,16 @@ def default_hedge_path() -> Path:
 
 def hedge(scenario: Scenario, *, progress: Callable[[str], None] | None = None,
           regret: bool = True, method: str = "ef", ranks: int = 1,
-          verbose: bool = False, workers: int | str = "auto", ph_iterations: int = 300,
-          ph_gap: float = 1e-4) -> HedgeResult:
+          verbose: bool = False, workers: int | str = "auto",
+          ph_iterations: int | None = None, ph_gap: float | None = None) -> HedgeResult:
     """The hedged plan of a scenario with an ``uncertainty:`` section.
 
     ``method`` is ``"ef"`` (the extensive form, solved by HiGHS) or ``"ph"`` (progressive
     hedging with mpi-sppy, ``ranks`` MPI processes, at most ``ph_iterations`` iterations,
-    stopping once its plan is proven within ``ph_gap`` of the optimum); ``workers``
-    processes solve the single futures (wait and see, recourse, EEV, regret) side by side
-    (:func:`planner.hedge.engine.resolve_workers`).
+    stopping once its plan is proven within ``ph_gap`` of the optimum; None: PH's own
+    :data:`planner.hedge.ph.MAX_ITERATIONS` and :data:`~planner.hedge.ph.GAP_RELATIVE`);
+    ``workers`` processes solve the single futures (wait and see, recourse, EEV, regret)
+    side by side (:func:`planner.hedge.engine.resolve_workers`).
     """
     st = build_tree(scenario)
     if method == "ph":
@@ -53,10 +54,12 @@ def hedge(scenario: Scenario, *, progress: Callable[[str], None] | None = None,
                            workers=workers)
     if method != "ph":
         raise ValueError(f"method must be ef or ph, got {method!r}")
-    from planner.hedge.ph import progressive_hedging_plan
+    from planner.hedge.ph import GAP_RELATIVE, MAX_ITERATIONS, progressive_hedging_plan
 
+    iterations = MAX_ITERATIONS if ph_iterations is None else ph_iterations
+    gap = GAP_RELATIVE if ph_gap is None else ph_gap
     return solve_hedge(st, progress=progress, regret=regret, verbose=verbose,
                        planner_of=lambda s: progressive_hedging_plan(
-                           s, ranks=ranks, verbose=verbose, max_iterations=ph_iterations,
-                           gap_relative=ph_gap),
+                           s, ranks=ranks, verbose=verbose, max_iterations=iterations,
+                           gap_relative=gap),
                        label="progressive hedging", workers=workers)

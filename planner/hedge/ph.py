@@ -328,11 +328,12 @@ class BoundsCheck:
         for name, s in ph.local_scenarios.items():
             w = {k: float(s._mpisppy_model.W["ROOT", i].value) for i, k in enumerate(keys)}
             sc, p = self.st.scenarios[name], float(s._mpisppy_probability)
-            try:
-                plans[name] = solve_plan(sc, xbar)
-                local[0] += p * plans[name].cost_usd
-            except SolveError:  # x̄ breaks a limit of this future: no plan
-                local[0] = math.inf
+            if math.isfinite(local[0]):  # once x̄ is no plan, its other futures need no price
+                try:
+                    plans[name] = solve_plan(sc, xbar)
+                    local[0] += p * plans[name].cost_usd
+                except SolveError:  # x̄ breaks a limit of this future: no plan
+                    local[0] = math.inf
             local[1] += p * lagrangian_usd(sc, w)
         total = np.zeros(2)
         ph.comms["ROOT"].Allreduce(local, total, op=MPI.SUM)
